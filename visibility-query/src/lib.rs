@@ -1,0 +1,188 @@
+//! Temporal's Visibility list-filter language: parsed, checked, evaluated and planned.
+//!
+//! The language is the `WHERE` part of a MySQL `SELECT` as Temporal accepts it in
+//! `temporal workflow list --query`: comparisons, `IN`, `BETWEEN`, `STARTS_WITH`,
+//! `IS NULL`, joined by `AND`/`OR`/`NOT`, with optional `GROUP BY` and `ORDER BY`.
+//!
+//! The pipeline:
+//!
+//! 1. [`parse`] turns text into a [`ListFilter`] (syntax only). Its `Display`
+//!    prints canonical text that parses back to an equal filter.
+//! 2. [`ListFilter::check`] resolves names against [`SearchAttributes`], converts
+//!    values (datetimes, statuses, durations ...) and checks operators per type,
+//!    giving a [`CheckedQuery`]. [`compile`] does both steps.
+//! 3. [`CheckedQuery::matches`] evaluates against any [`Record`];
+//!    [`CheckedQuery::compare`] orders results; [`CheckedQuery::plan`] says what
+//!    an index can use.
+//!
+//! ```
+//! use visibility_query::{compile, ExecutionStatus, RecordValues, SearchAttributes, SearchAttributeType};
+//!
+//! let attrs = SearchAttributes::new().with_custom("Region", SearchAttributeType::Keyword);
+//! let q = compile(
+//!     "WorkflowType = 'Payment' AND ExecutionStatus = 'Completed' AND Region IN ('eu', 'us') \
+//!      ORDER BY CloseTime DESC",
+//!     &attrs,
+//! )
+//! .unwrap();
+//!
+//! let rec = RecordValues::new("wf-1", "run-1", "Payment")
+//!     .with_status(ExecutionStatus::Completed)
+//!     .with_attribute("Region", "eu");
+//! assert!(q.matches(&rec));
+//!
+//! let plan = q.plan();
+//! assert_eq!(plan.workflow_types.unwrap().into_iter().collect::<Vec<_>>(), ["Payment"]);
+//! assert!(!plan.exact); // Region is left to `matches`
+//! ```
+//!
+//! Errors carry a kind, the position and a caret display:
+//!
+//! ```
+//! use visibility_query::{compile, QueryErrorKind, SearchAttributes};
+//! let err = compile("CloseTime > '2024-01-01'", &SearchAttributes::new()).unwrap_err();
+//! assert_eq!(err.kind(), QueryErrorKind::InvalidValue);
+//! assert_eq!(err.offset(), 12);
+//! println!("{err}");
+//! ```
+//!
+//! The old archivers' dialects are accepted with their meaning: `WorkflowTypeName`,
+//! close-status spellings such as `continuedasnew` or `2`, epoch-nanosecond times,
+//! and `SearchPrecision`:
+//!
+//! ```
+//! use visibility_query::{compile, SearchAttributes};
+//! let q = compile(
+//!     "WorkflowTypeName = 't' AND CloseTime = '2020-02-05T11:00:00Z' AND SearchPrecision = 'Day'",
+//!     &SearchAttributes::new(),
+//! )
+//! .unwrap();
+//! let day = q.plan().close_time;
+//! assert!(day.contains("2020-02-05T00:00:00Z".parse().unwrap()));
+//! assert!(!day.contains("2020-02-06T00:00:00Z".parse().unwrap()));
+//! ```
+
+mod ast;
+mod attributes;
+mod check;
+mod error;
+mod eval;
+mod lexer;
+mod parser;
+mod plan;
+mod record;
+mod status;
+mod value;
+
+use std::cmp::Ordering;
+use std::str::FromStr;
+
+pub use ast::{CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value};
+pub use attributes::{
+    AttributeError, CustomAttribute, FieldAssignment, FieldLayout, ParseTypeError,
+    SearchAttributeType, SearchAttributes,
+};
+pub use error::{QueryError, QueryErrorKind};
+pub use jiff::Timestamp;
+pub use parser::{MAX_FILTER_LEN, MAX_NESTING};
+pub use plan::{Plan, TimeRange};
+pub use record::{Record, RecordValues};
+pub use status::{ExecutionStatus, ParseStatusError};
+
+/// Parses filter text (syntax only; names and values are not checked).
+///
+/// An empty or whitespace-only filter is valid and matches everything.
+///
+/// ```
+/// let f = visibility_query::parse("WorkflowId = 'a' or RunId = 'b'").unwrap();
+/// assert_eq!(f.to_string(), "WorkflowId = 'a' OR RunId = 'b'");
+/// ```
+pub fn parse(filter: &str) -> Result<ListFilter, QueryError> {
+    parser::parse(filter)
+}
+
+/// Parses and checks filter text against a set of search attributes.
+///
+/// ```
+/// use visibility_query::{compile, SearchAttributes};
+/// assert!(compile("HistoryLength > 10", &SearchAttributes::new()).is_ok());
+/// assert!(compile("HistoryLength > 'ten'", &SearchAttributes::new()).is_err());
+/// ```
+pub fn compile(filter: &str, attrs: &SearchAttributes) -> Result<CheckedQuery, QueryError> {
+    let parsed = parser::parse(filter)?;
+    CheckedQuery::new(parsed, attrs, filter)
+}
+
+impl FromStr for ListFilter {
+    type Err = QueryError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse(s)
+    }
+}
+
+impl ListFilter {
+    /// Checks names, values and operators against `attrs`.
+    ///
+    /// Error positions refer to the canonical text of this filter when it was
+    /// not produced by [`parse`] from the same text; use [`compile`] to keep the
+    /// user's own text in errors.
+    pub fn check(&self, attrs: &SearchAttributes) -> Result<CheckedQuery, QueryError> {
+        // Spans of a parsed filter point into its source, which is not kept;
+        // reparse the canonical text so that error positions are meaningful.
+        let text = self.to_string();
+        let canonical = parser::parse(&text)?;
+        CheckedQuery::new(canonical, attrs, &text)
+    }
+}
+
+/// A type-checked filter, ready to evaluate and plan.
+#[derive(Debug, Clone)]
+pub struct CheckedQuery {
+    filter: ListFilter,
+    cond: check::Cond,
+    order: Vec<check::SortKey>,
+    group_by: Option<String>,
+}
+
+impl CheckedQuery {
+    fn new(filter: ListFilter, attrs: &SearchAttributes, src: &str) -> Result<Self, QueryError> {
+        let c = check::check(&filter, attrs, src)?;
+        Ok(CheckedQuery {
+            filter,
+            cond: c.cond,
+            order: c.order,
+            group_by: c.group_by,
+        })
+    }
+
+    /// The parsed filter.
+    pub fn filter(&self) -> &ListFilter {
+        &self.filter
+    }
+
+    /// Whether the record matches (SQL semantics: a condition on a missing value is never true).
+    pub fn matches(&self, record: &dyn Record) -> bool {
+        eval::eval(&self.cond, record) == Some(true)
+    }
+
+    /// Total order for results: the ORDER BY keys, default CloseTime DESC; ties broken by StartTime DESC, then RunId, then WorkflowId ascending, so paging is deterministic.
+    pub fn compare(&self, a: &dyn Record, b: &dyn Record) -> Ordering {
+        eval::compare(&self.order, a, b)
+    }
+
+    /// What an index can use; see [`Plan`].
+    pub fn plan(&self) -> Plan {
+        plan::derive(&self.cond, true)
+    }
+
+    /// The `GROUP BY` attribute (resolved name), for count queries.
+    pub fn group_by(&self) -> Option<&str> {
+        self.group_by.as_deref()
+    }
+
+    /// The `ORDER BY` keys as written (resolved names are used for sorting).
+    pub fn order_by(&self) -> &[OrderBy] {
+        &self.filter.order_by
+    }
+}

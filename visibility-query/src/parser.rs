@@ -1,0 +1,702 @@
+//! Recursive-descent parser for the accepted subset of Temporal's grammar.
+//!
+//! The parser accepts the wider MySQL shapes people actually type (LIKE,
+//! functions, arithmetic, literals on the left ...) so that it can say *why*
+//! they are refused. Such refusals are deferred: a later syntax error wins, as
+//! in Temporal, where the SQL parser runs before the converter looks at the tree.
+
+use crate::ast::{
+    CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value, is_reserved,
+};
+use crate::error::{QueryError, QueryErrorKind as K};
+use crate::lexer::{Lexer, Tok, Token, decode_quoted_name, decode_string};
+
+/// Filters longer than this are refused before lexing (1 MiB; a 5 000-value IN list is far smaller).
+pub const MAX_FILTER_LEN: usize = 1 << 20;
+
+/// Nested `NOT`s, parentheses and unary signs allowed, as in Temporal's parser (199 pass, 200 fail).
+pub const MAX_NESTING: usize = 200;
+
+/// Something in value or name position that is not a plain name or literal.
+#[derive(Debug)]
+enum Operand {
+    Name(Ident),
+    Lit(Literal),
+    /// A parenthesized condition.
+    Cond(Expr, Span),
+    /// A construct already judged: what it is, and the error category.
+    Other {
+        what: &'static str,
+        kind: K,
+        span: Span,
+    },
+}
+
+#[derive(Debug)]
+struct Parser<'a> {
+    src: &'a str,
+    lexer: Lexer<'a>,
+    tok: Token,
+    prev_end: usize,
+    depth: usize,
+    /// The first semantic refusal, reported only if the whole text parses.
+    deferred: Option<(K, String, usize)>,
+}
+
+/// Parses filter text into a [`ListFilter`].
+pub(crate) fn parse(src: &str) -> Result<ListFilter, QueryError> {
+    if src.len() > MAX_FILTER_LEN {
+        return Err(QueryError::new(
+            K::TooComplex,
+            format!(
+                "filter is {} bytes, more than the limit of {MAX_FILTER_LEN}",
+                src.len()
+            ),
+            src,
+            MAX_FILTER_LEN,
+        ));
+    }
+    let mut lexer = Lexer::new(src);
+    let tok = lexer.next_token()?;
+    let mut p = Parser {
+        src,
+        lexer,
+        tok,
+        prev_end: 0,
+        depth: 0,
+        deferred: None,
+    };
+    let filter = p.query()?;
+    match p.deferred {
+        Some((kind, msg, at)) => Err(QueryError::new(kind, msg, src, at)),
+        None => Ok(filter),
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn text(&self, t: Token) -> &'a str {
+        &self.src[t.start..t.end]
+    }
+
+    fn bump(&mut self) -> Result<Token, QueryError> {
+        let t = self.tok;
+        self.prev_end = t.end;
+        self.tok = self.lexer.next_token()?;
+        Ok(t)
+    }
+
+    fn is_kw(&self, kw: &str) -> bool {
+        self.tok.tok == Tok::Word && self.text(self.tok).eq_ignore_ascii_case(kw)
+    }
+
+    fn eat_kw(&mut self, kw: &str) -> Result<bool, QueryError> {
+        if self.is_kw(kw) {
+            self.bump()?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn syntax_error(&self) -> QueryError {
+        let msg = match self.tok.tok {
+            Tok::Eof => "syntax error at end of input".to_owned(),
+            _ => format!("syntax error near '{}'", self.text(self.tok)),
+        };
+        QueryError::new(K::Malformed, msg, self.src, self.tok.start)
+    }
+
+    fn expect_kw(&mut self, kw: &str) -> Result<(), QueryError> {
+        if self.eat_kw(kw)? {
+            Ok(())
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    fn expect(&mut self, tok: Tok) -> Result<Token, QueryError> {
+        if self.tok.tok == tok {
+            self.bump()
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    fn defer(&mut self, kind: K, msg: impl Into<String>, at: usize) {
+        if self.deferred.is_none() {
+            self.deferred = Some((kind, msg.into(), at));
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth >= MAX_NESTING {
+            return Err(QueryError::new(
+                K::TooComplex,
+                format!(
+                    "max nesting level ({MAX_NESTING}) reached near '{}'",
+                    self.text(self.tok)
+                ),
+                self.src,
+                self.tok.start,
+            ));
+        }
+        Ok(())
+    }
+
+    fn query(&mut self) -> Result<ListFilter, QueryError> {
+        let mut q = ListFilter::default();
+        if !matches!(self.tok.tok, Tok::Eof | Tok::Semicolon)
+            && !self.is_kw("group")
+            && !self.is_kw("order")
+        {
+            q.filter = Some(self.or_expr()?);
+        }
+        self.having()?;
+        if self.is_kw("group") {
+            self.bump()?;
+            self.expect_kw("by")?;
+            q.group_by = Some(self.clause_name("GROUP BY")?);
+            while self.tok.tok == Tok::Comma {
+                let at = self.bump()?.start;
+                self.defer(
+                    K::NotSupported,
+                    "'GROUP BY' clause supports only a single field",
+                    at,
+                );
+                self.clause_name("GROUP BY")?;
+            }
+            self.having()?;
+        }
+        if self.is_kw("order") {
+            let at = self.bump()?.start;
+            self.expect_kw("by")?;
+            if q.group_by.is_some() {
+                self.defer(
+                    K::NotSupported,
+                    "'ORDER BY' clause is not supported with 'GROUP BY' clause",
+                    at,
+                );
+            }
+            loop {
+                let name = self.clause_name("ORDER BY")?;
+                let descending = if self.eat_kw("desc")? {
+                    true
+                } else {
+                    self.eat_kw("asc")?;
+                    false
+                };
+                q.order_by.push(OrderBy { name, descending });
+                if self.tok.tok != Tok::Comma {
+                    break;
+                }
+                self.bump()?;
+            }
+        }
+        if self.is_kw("limit") {
+            let at = self.bump()?.start;
+            self.defer(K::NotSupported, "'LIMIT' clause is not supported", at);
+            self.expect(Tok::Int)?;
+            if self.tok.tok == Tok::Comma || self.is_kw("offset") {
+                self.bump()?;
+                self.expect(Tok::Int)?;
+            }
+        }
+        if self.is_kw("for") || self.is_kw("lock") {
+            let at = self.tok.start;
+            self.defer(
+                K::NotSupported,
+                "locking clauses (FOR UPDATE, LOCK IN SHARE MODE) are not supported",
+                at,
+            );
+            if self.eat_kw("for")? {
+                self.expect_kw("update")?;
+            } else {
+                self.bump()?;
+                self.expect_kw("in")?;
+                self.expect_kw("share")?;
+                self.expect_kw("mode")?;
+            }
+        }
+        if self.is_kw("union") {
+            return Err(QueryError::new(
+                K::NotSupported,
+                "'UNION' is not supported",
+                self.src,
+                self.tok.start,
+            ));
+        }
+        if self.tok.tok == Tok::Semicolon {
+            self.bump()?;
+        }
+        if self.tok.tok != Tok::Eof {
+            return Err(self.syntax_error());
+        }
+        Ok(q)
+    }
+
+    /// Temporal's parser accepts `HAVING` and its converters silently drop it;
+    /// dropping a condition would widen results, so it is refused here.
+    fn having(&mut self) -> Result<(), QueryError> {
+        if self.is_kw("having") {
+            let at = self.bump()?.start;
+            self.defer(K::NotSupported, "'HAVING' clause is not supported", at);
+            self.or_expr()?;
+        }
+        Ok(())
+    }
+
+    fn clause_name(&mut self, clause: &str) -> Result<Ident, QueryError> {
+        match self.operand()? {
+            Operand::Name(id) => Ok(id),
+            Operand::Lit(Literal { span, .. })
+            | Operand::Cond(_, span)
+            | Operand::Other { span, .. } => {
+                self.defer(
+                    K::NotSupported,
+                    format!("'{clause}' accepts only search attribute names"),
+                    span.start,
+                );
+                Ok(Ident::new(""))
+            }
+        }
+    }
+
+    fn or_expr(&mut self) -> Result<Expr, QueryError> {
+        let first = self.and_expr()?;
+        if !(self.is_kw("or") || self.tok.tok == Tok::OrOr) {
+            return Ok(first);
+        }
+        let mut items = vec![first];
+        while self.is_kw("or") || self.tok.tok == Tok::OrOr {
+            self.bump()?;
+            items.push(self.and_expr()?);
+        }
+        Ok(Expr::Or(items))
+    }
+
+    fn and_expr(&mut self) -> Result<Expr, QueryError> {
+        let first = self.not_expr()?;
+        if !(self.is_kw("and") || self.tok.tok == Tok::AndAnd) {
+            return Ok(first);
+        }
+        let mut items = vec![first];
+        while self.is_kw("and") || self.tok.tok == Tok::AndAnd {
+            self.bump()?;
+            items.push(self.not_expr()?);
+        }
+        Ok(Expr::And(items))
+    }
+
+    fn not_expr(&mut self) -> Result<Expr, QueryError> {
+        if self.is_kw("not") {
+            self.enter()?;
+            self.bump()?;
+            let inner = self.not_expr()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
+        }
+        self.predicate()
+    }
+
+    fn predicate(&mut self) -> Result<Expr, QueryError> {
+        let left = self.operand()?;
+        let op_at = self.tok.start;
+        let cmp = match self.tok.tok {
+            Tok::Eq => Some(CompareOp::Eq),
+            Tok::NotEq => Some(CompareOp::NotEq),
+            Tok::Lt => Some(CompareOp::Lt),
+            Tok::LtEq => Some(CompareOp::LtEq),
+            Tok::Gt => Some(CompareOp::Gt),
+            Tok::GtEq => Some(CompareOp::GtEq),
+            _ => None,
+        };
+        if let Some(op) = cmp {
+            self.bump()?;
+            let v = self.value()?;
+            return Ok(self.make(left, Test::Compare(op, v)));
+        }
+        if self.tok.tok == Tok::NullSafeEq {
+            self.bump()?;
+            self.defer(K::NotSupported, "operator '<=>' is not supported", op_at);
+            self.value()?;
+            return Ok(self.make(left, Test::IsNull { negated: false }));
+        }
+        let negated = self.eat_kw("not")?;
+        let test = if self.eat_kw("in")? {
+            self.expect(Tok::LParen)?;
+            let mut list = vec![self.value()?];
+            while self.tok.tok == Tok::Comma {
+                self.bump()?;
+                list.push(self.value()?);
+            }
+            self.expect(Tok::RParen)?;
+            Test::In { negated, list }
+        } else if self.eat_kw("between")? {
+            let low = self.value()?;
+            self.expect_kw("and")?;
+            let high = self.value()?;
+            Test::Between { negated, low, high }
+        } else if self.eat_kw("starts_with")? {
+            Test::StartsWith {
+                negated,
+                prefix: self.value()?,
+            }
+        } else if self.is_kw("like") || self.is_kw("regexp") || self.is_kw("rlike") {
+            let t = self.bump()?;
+            let word = self.text(t).to_ascii_uppercase();
+            let not = if negated { "NOT " } else { "" };
+            self.defer(
+                K::NotSupported,
+                format!("operator '{not}{word}' is not supported; use STARTS_WITH for prefixes"),
+                op_at,
+            );
+            let prefix = self.value()?;
+            if word == "LIKE" && self.eat_kw("escape")? {
+                self.value()?;
+            }
+            Test::StartsWith { negated, prefix }
+        } else if negated {
+            return Err(self.syntax_error());
+        } else if self.eat_kw("is")? {
+            let negated = self.eat_kw("not")?;
+            if !self.eat_kw("null")? {
+                if self.is_kw("true") || self.is_kw("false") || self.is_kw("unknown") {
+                    self.bump()?;
+                    self.defer(
+                        K::InvalidExpression,
+                        "'IS' operator can only be used as 'IS NULL' or 'IS NOT NULL'",
+                        op_at,
+                    );
+                } else {
+                    return Err(self.syntax_error());
+                }
+            }
+            Test::IsNull { negated }
+        } else {
+            // No operator: the operand itself is the condition.
+            return Ok(match left {
+                Operand::Cond(e, _) => e,
+                Operand::Name(id) => {
+                    self.defer(
+                        K::InvalidExpression,
+                        format!("incomplete expression: '{}' needs an operator", id.value),
+                        id.span.start,
+                    );
+                    Expr::Predicate(Predicate {
+                        name: id,
+                        test: Test::IsNull { negated: true },
+                    })
+                }
+                Operand::Lit(l) => {
+                    self.defer(
+                        K::NotSupported,
+                        "a literal is not a condition",
+                        l.span.start,
+                    );
+                    placeholder()
+                }
+                Operand::Other { what, kind, span } => {
+                    self.defer(kind, format!("{what} is not a condition"), span.start);
+                    placeholder()
+                }
+            });
+        };
+        Ok(self.make(left, test))
+    }
+
+    /// Builds a predicate, refusing anything but a name on the left.
+    fn make(&mut self, left: Operand, test: Test) -> Expr {
+        let name = match left {
+            Operand::Name(id) => id,
+            Operand::Lit(l) => {
+                self.defer(
+                    K::InvalidExpression,
+                    "must be a column name but was a literal",
+                    l.span.start,
+                );
+                Ident::new("")
+            }
+            Operand::Cond(_, span) => {
+                self.defer(
+                    K::InvalidExpression,
+                    "must be a column name but was a condition",
+                    span.start,
+                );
+                Ident::new("")
+            }
+            Operand::Other { what, kind, span } => {
+                let kind = if kind == K::NotSupported {
+                    kind
+                } else {
+                    K::InvalidExpression
+                };
+                self.defer(
+                    kind,
+                    format!("must be a column name but was {what}"),
+                    span.start,
+                );
+                Ident::new("")
+            }
+        };
+        Expr::Predicate(Predicate { name, test })
+    }
+
+    /// A right-hand side: only a literal is accepted.
+    fn value(&mut self) -> Result<Literal, QueryError> {
+        match self.operand()? {
+            Operand::Lit(l) => Ok(l),
+            Operand::Name(id) => {
+                self.defer(
+                    K::NotSupported,
+                    format!("column name on the right side of comparison expression (did you forget to quote \"{}\"?)", id.value),
+                    id.span.start,
+                );
+                Ok(Literal::new(Value::Boolean(false)))
+            }
+            Operand::Cond(_, span) => {
+                self.defer(
+                    K::InvalidExpression,
+                    "unexpected value: a condition",
+                    span.start,
+                );
+                Ok(Literal::new(Value::Boolean(false)))
+            }
+            Operand::Other { what, kind, span } => {
+                self.defer(kind, format!("unexpected value: {what}"), span.start);
+                Ok(Literal::new(Value::Boolean(false)))
+            }
+        }
+    }
+
+    /// An operand with MySQL's arithmetic and JSON operators, which are parsed only to be refused.
+    fn operand(&mut self) -> Result<Operand, QueryError> {
+        let first = self.unary()?;
+        if !matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith)
+            && !self.is_kw("div")
+            && !self.is_kw("mod")
+        {
+            return Ok(first);
+        }
+        let start = span_of(&first).start;
+        let mut end = start;
+        while matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith)
+            || self.is_kw("div")
+            || self.is_kw("mod")
+        {
+            self.bump()?;
+            end = span_of(&self.unary()?).end;
+        }
+        Ok(Operand::Other {
+            what: "an arithmetic expression",
+            kind: K::InvalidExpression,
+            span: Span::new(start, end),
+        })
+    }
+
+    fn unary(&mut self) -> Result<Operand, QueryError> {
+        if !matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Bang) {
+            return self.atom();
+        }
+        let sign = self.bump()?;
+        // A sign directly on an integer is part of the literal (MySQL folds it).
+        if sign.tok != Tok::Bang && self.tok.tok == Tok::Int {
+            let t = self.bump()?;
+            let digits = self.text(t);
+            let span = Span::new(sign.start, t.end);
+            let neg = sign.tok == Tok::Minus;
+            return Ok(self.integer(digits, neg, span));
+        }
+        self.enter()?;
+        let inner = self.unary()?;
+        self.depth -= 1;
+        let what = if sign.tok == Tok::Bang {
+            "a '!' or '~' expression"
+        } else {
+            "a unary expression (negative floats cannot be written)"
+        };
+        Ok(Operand::Other {
+            what,
+            kind: K::InvalidExpression,
+            span: Span::new(sign.start, span_of(&inner).end),
+        })
+    }
+
+    fn integer(&self, digits: &str, negative: bool, span: Span) -> Operand {
+        let trimmed = digits.trim_start_matches('0');
+        // Parse with the sign so that i64::MIN fits.
+        let parsed = if trimmed.is_empty() {
+            Some(0)
+        } else if negative {
+            format!("-{trimmed}").parse::<i64>().ok()
+        } else {
+            trimmed.parse::<i64>().ok()
+        };
+        let value = match parsed {
+            Some(n) => Value::Integer(n),
+            None if negative => {
+                return Operand::Other {
+                    what: "a negative number out of the Int range",
+                    kind: K::InvalidExpression,
+                    span,
+                };
+            }
+            // Go's ParseValue falls back to float64 for integers beyond int64.
+            None => Value::Float(digits.parse::<f64>().unwrap_or(f64::INFINITY)),
+        };
+        Operand::Lit(Literal { value, span })
+    }
+
+    fn atom(&mut self) -> Result<Operand, QueryError> {
+        let t = self.tok;
+        let span = Span::new(t.start, t.end);
+        match t.tok {
+            Tok::Str { escaped } => {
+                self.bump()?;
+                Ok(Operand::Lit(Literal {
+                    value: Value::String(decode_string(self.text(t), escaped)),
+                    span,
+                }))
+            }
+            Tok::Int => {
+                self.bump()?;
+                Ok(self.integer(self.text(t), false, span))
+            }
+            Tok::Float => {
+                self.bump()?;
+                match self.text(t).parse::<f64>() {
+                    Ok(x) if x.is_finite() => Ok(Operand::Lit(Literal {
+                        value: Value::Float(x),
+                        span,
+                    })),
+                    _ => Ok(Operand::Other {
+                        what: "a number out of range",
+                        kind: K::InvalidExpression,
+                        span,
+                    }),
+                }
+            }
+            Tok::Hex => {
+                self.bump()?;
+                Ok(Operand::Other {
+                    what: "a hex or bit literal",
+                    kind: K::InvalidExpression,
+                    span,
+                })
+            }
+            Tok::Param => {
+                self.bump()?;
+                Ok(Operand::Other {
+                    what: "a bind variable",
+                    kind: K::InvalidExpression,
+                    span,
+                })
+            }
+            Tok::LParen => {
+                self.enter()?;
+                self.bump()?;
+                let e = self.or_expr()?;
+                let close = self.expect(Tok::RParen)?;
+                self.depth -= 1;
+                Ok(Operand::Cond(e, Span::new(t.start, close.end)))
+            }
+            Tok::Quoted { escaped } => {
+                self.bump()?;
+                let first = decode_quoted_name(self.text(t), escaped);
+                self.name_rest(first, t.start)
+            }
+            Tok::Word => {
+                let word = self.text(t);
+                if word.eq_ignore_ascii_case("true") || word.eq_ignore_ascii_case("false") {
+                    self.bump()?;
+                    let value = Value::Boolean(word.eq_ignore_ascii_case("true"));
+                    return Ok(Operand::Lit(Literal { value, span }));
+                }
+                if word.eq_ignore_ascii_case("null") {
+                    self.bump()?;
+                    return Ok(Operand::Other {
+                        what: "NULL (use IS NULL)",
+                        kind: K::InvalidExpression,
+                        span,
+                    });
+                }
+                if is_reserved(word) {
+                    // Reserved words are never names, but `if(...)`, `left(...)` ... are functions.
+                    self.bump()?;
+                    if self.tok.tok == Tok::LParen {
+                        return self.function(t.start);
+                    }
+                    return Err(QueryError::new(
+                        K::Malformed,
+                        format!("syntax error near '{word}'"),
+                        self.src,
+                        t.start,
+                    ));
+                }
+                self.bump()?;
+                self.name_rest(word.to_owned(), t.start)
+            }
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    /// Qualified names (`t.WorkflowId`) and function calls after a first name part.
+    fn name_rest(&mut self, mut value: String, start: usize) -> Result<Operand, QueryError> {
+        if self.tok.tok == Tok::LParen {
+            return self.function(start);
+        }
+        while self.tok.tok == Tok::Dot {
+            self.bump()?;
+            let part = self.tok;
+            match part.tok {
+                Tok::Word => value.push_str(&format!(".{}", self.text(part))),
+                Tok::Quoted { escaped } => value.push_str(&format!(
+                    ".{}",
+                    decode_quoted_name(self.text(part), escaped)
+                )),
+                _ => return Err(self.syntax_error()),
+            }
+            self.bump()?;
+        }
+        Ok(Operand::Name(Ident {
+            value,
+            span: Span::new(start, self.prev_end),
+        }))
+    }
+
+    /// Skips a call's balanced parentheses without recursion.
+    fn function(&mut self, start: usize) -> Result<Operand, QueryError> {
+        let mut open = 0usize;
+        loop {
+            match self.tok.tok {
+                Tok::LParen => open += 1,
+                Tok::RParen => open -= 1,
+                Tok::Eof => return Err(self.syntax_error()),
+                _ => {}
+            }
+            let t = self.bump()?;
+            if open == 0 {
+                return Ok(Operand::Other {
+                    what: "a function call",
+                    kind: K::NotSupported,
+                    span: Span::new(start, t.end),
+                });
+            }
+        }
+    }
+}
+
+fn span_of(o: &Operand) -> Span {
+    match o {
+        Operand::Name(id) => id.span,
+        Operand::Lit(l) => l.span,
+        Operand::Cond(_, s) | Operand::Other { span: s, .. } => *s,
+    }
+}
+
+/// Stands in for a refused condition; never returned, because a deferred error is always set with it.
+fn placeholder() -> Expr {
+    Expr::Predicate(Predicate {
+        name: Ident::new(""),
+        test: Test::IsNull { negated: false },
+    })
+}
