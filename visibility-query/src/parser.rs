@@ -301,6 +301,26 @@ impl<'a> Parser<'a> {
     fn predicate(&mut self) -> Result<Expr, QueryError> {
         let left = self.operand()?;
         let op_at = self.tok.start;
+        let has_operator = matches!(
+            self.tok.tok,
+            Tok::Eq | Tok::NotEq | Tok::Lt | Tok::LtEq | Tok::Gt | Tok::GtEq | Tok::NullSafeEq
+        ) || [
+            "not",
+            "in",
+            "between",
+            "starts_with",
+            "like",
+            "regexp",
+            "rlike",
+            "is",
+        ]
+        .iter()
+        .any(|k| self.is_kw(k));
+        if !has_operator {
+            return Ok(self.bare_condition(left));
+        }
+        // Temporal checks the left side before the value.
+        let name = self.left_name(left);
         let cmp = match self.tok.tok {
             Tok::Eq => Some(CompareOp::Eq),
             Tok::NotEq => Some(CompareOp::NotEq),
@@ -313,13 +333,13 @@ impl<'a> Parser<'a> {
         if let Some(op) = cmp {
             self.bump()?;
             let v = self.value()?;
-            return Ok(self.make(left, Test::Compare(op, v)));
+            return Ok(pred(name, Test::Compare(op, v)));
         }
         if self.tok.tok == Tok::NullSafeEq {
             self.bump()?;
             self.defer(K::NotSupported, "operator '<=>' is not supported", op_at);
             self.value()?;
-            return Ok(self.make(left, Test::IsNull { negated: false }));
+            return Ok(pred(name, Test::IsNull { negated: false }));
         }
         let negated = self.eat_kw("not")?;
         let test = if self.eat_kw("in")? {
@@ -373,40 +393,41 @@ impl<'a> Parser<'a> {
             }
             Test::IsNull { negated }
         } else {
-            // No operator: the operand itself is the condition.
-            return Ok(match left {
-                Operand::Cond(e, _) => e,
-                Operand::Name(id) => {
-                    self.defer(
-                        K::InvalidExpression,
-                        format!("incomplete expression: '{}' needs an operator", id.value),
-                        id.span.start,
-                    );
-                    Expr::Predicate(Predicate {
-                        name: id,
-                        test: Test::IsNull { negated: true },
-                    })
-                }
-                Operand::Lit(l) => {
-                    self.defer(
-                        K::NotSupported,
-                        "a literal is not a condition",
-                        l.span.start,
-                    );
-                    placeholder()
-                }
-                Operand::Other { what, kind, span } => {
-                    self.defer(kind, format!("{what} is not a condition"), span.start);
-                    placeholder()
-                }
-            });
+            return Err(self.syntax_error());
         };
-        Ok(self.make(left, test))
+        Ok(pred(name, test))
     }
 
-    /// Builds a predicate, refusing anything but a name on the left.
-    fn make(&mut self, left: Operand, test: Test) -> Expr {
-        let name = match left {
+    /// An operand with no operator after it, used as a condition.
+    fn bare_condition(&mut self, left: Operand) -> Expr {
+        match left {
+            Operand::Cond(e, _) => e,
+            Operand::Name(id) => {
+                self.defer(
+                    K::InvalidExpression,
+                    format!("incomplete expression: '{}' needs an operator", id.value),
+                    id.span.start,
+                );
+                pred(id, Test::IsNull { negated: true })
+            }
+            Operand::Lit(l) => {
+                self.defer(
+                    K::NotSupported,
+                    "a literal is not a condition",
+                    l.span.start,
+                );
+                pred(Ident::new(""), Test::IsNull { negated: false })
+            }
+            Operand::Other { what, kind, span } => {
+                self.defer(kind, format!("{what} is not a condition"), span.start);
+                pred(Ident::new(""), Test::IsNull { negated: false })
+            }
+        }
+    }
+
+    /// The attribute of a predicate; anything but a name is refused.
+    fn left_name(&mut self, left: Operand) -> Ident {
+        match left {
             Operand::Name(id) => id,
             Operand::Lit(l) => {
                 self.defer(
@@ -437,8 +458,7 @@ impl<'a> Parser<'a> {
                 );
                 Ident::new("")
             }
-        };
-        Expr::Predicate(Predicate { name, test })
+        }
     }
 
     /// A right-hand side: only a literal is accepted.
@@ -693,10 +713,7 @@ fn span_of(o: &Operand) -> Span {
     }
 }
 
-/// Stands in for a refused condition; never returned, because a deferred error is always set with it.
-fn placeholder() -> Expr {
-    Expr::Predicate(Predicate {
-        name: Ident::new(""),
-        test: Test::IsNull { negated: false },
-    })
+/// Builds a predicate node; with a placeholder name when a deferred error already refuses it.
+fn pred(name: Ident, test: Test) -> Expr {
+    Expr::Predicate(Predicate { name, test })
 }
