@@ -1,0 +1,17 @@
+//! The history model (Temporal's `HistoryEvent` / `History` in protobuf-JSON shape), where
+//! histories come from ([`HistorySource`]), how they are cut into blobs ([`HistoryIterator`]) and
+//! encoded ([`encode_batch`], [`decode_batches`]), and the history-mutated rule.
+
+mod codec;
+mod event;
+mod event_type;
+mod iterator;
+mod mutated;
+mod source;
+
+pub use codec::{decode_batches, decode_batches_at, encode_batch};
+pub use event::{History, HistoryEvent};
+pub use event_type::EventType;
+pub use iterator::{DEFAULT_TARGET_BLOB_SIZE, HistoryBlob, HistoryIterator, IteratorState};
+pub use mutated::check_history_mutated;
+pub use source::{HistoryPage, HistorySource, MemoryHistorySource, ReadHistoryRequest, RunKey};

@@ -1,0 +1,40 @@
+//! # archiver-core
+//!
+//! The contract between a workflow engine and the storage its closed workflows are archived to:
+//! the [`HistoryArchiver`] and [`VisibilityArchiver`] traits, their request types, the archival
+//! [`ArchiveUri`], [`ArchiveOptions`], the history model and iterator, the provider registry,
+//! archival config, and an in-memory provider that is the reference behaviour.
+//!
+//! Providers (`archiver-filestore`, `archiver-s3`, `archiver-gcs`) depend on this crate only, and
+//! prove themselves with the conformance suite behind the `testing` feature.
+
+// ---- errors -------------------------------------------------------------------------------
+mod error;
+pub use error::{BoxError, Error, Result};
+
+// ---- URI, config, registry (owned by the "URI/config/registry" work) ----------------------
+pub mod config;
+mod uri;
+pub use uri::ArchiveUri;
+
+// ---- traits, requests, options, history, visibility, memory, testing ----------------------
+mod archiver;
+pub mod history;
+pub mod memory;
+mod options;
+pub mod page_token;
+mod request;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod visibility;
+pub use archiver::{HistoryArchiver, VisibilityArchiver, check_scheme};
+pub use history::{
+    DEFAULT_TARGET_BLOB_SIZE, History, HistoryBlob, HistoryEvent, HistoryIterator, HistorySource,
+    IteratorState, MemoryHistorySource, check_history_mutated,
+};
+pub use memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
+pub use options::{ArchiveOptions, CallerError, MemoryProgressManager, ProgressManager};
+pub use request::{
+    ArchiveHistoryRequest, GetHistoryRequest, GetHistoryResponse, QueryRequest, QueryResponse,
+};
+pub use visibility::VisibilityRecord;
