@@ -72,10 +72,14 @@ impl VisibilityArchiver for MemoryVisibilityArchiver {
             String::new(),
             String::new(),
         );
+        // The plan prunes before the full predicate runs: the reference for index-backed
+        // providers, which enumerate only what the plan admits.
+        let plan = query.plan();
         let candidates = records
             .range(start..)
             .take_while(|((l, ns, _, _), _)| *l == location && *ns == request.namespace_id)
-            .map(|(_, record)| record);
+            .map(|(_, record)| record)
+            .filter(|record| !plan.is_empty() && plan.admits(*record));
         page_of(candidates, &query, request)
     }
 
