@@ -1,0 +1,242 @@
+//! Durable file-system primitives: directories created with an exact mode, staged temp files,
+//! atomic rename, directory fsync. All functions block: call them from `spawn_blocking`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Every staged file's name starts with this; readers skip such names.
+pub(crate) const TEMP_PREFIX: &str = ".tmp-";
+
+/// A staged file untouched for this long belongs to a dead writer and may be removed.
+pub(crate) const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// Modes applied to what we create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Modes {
+    /// Permission bits of files, applied exactly (the umask does not narrow them).
+    pub(crate) file: u32,
+    /// Permission bits of directories we create, applied exactly.
+    pub(crate) dir: u32,
+}
+
+/// Whether `name` is a staged (temp) file name.
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
+/// A staged-file name unique across processes and concurrent calls: `.tmp-<tag>-<pid>-<nanos>-<n>`.
+pub(crate) fn temp_name(tag: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{TEMP_PREFIX}{tag}-{}-{nanos}-{n}", std::process::id())
+}
+
+/// fsync a directory, making the entries created or renamed in it durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Create `dir` and any missing parents, each with exactly `mode`, and fsync the parent of each
+/// directory created so the new entries survive a crash.
+pub(crate) fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut cursor = Some(dir);
+    while let Some(path) = cursor {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("{} exists and is not a directory", path.display()),
+                ));
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => missing.push(path),
+            Err(err) => return Err(err),
+        }
+        cursor = path.parent();
+    }
+    for path in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(mode).create(path) {
+            Ok(()) => {
+                fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+                if let Some(parent) = path.parent() {
+                    sync_dir(parent)?;
+                }
+            }
+            // Another writer created it between our stat and mkdir: fine.
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// A new staged file in `dir` (created exclusively), with `mode` applied exactly.
+pub(crate) fn create_temp(dir: &Path, tag: &str, mode: u32) -> io::Result<(File, PathBuf)> {
+    let path = dir.join(temp_name(tag));
+    let file = OpenOptions::new()
+        .write(true)
+        .read(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    Ok((file, path))
+}
+
+/// Make a fully written, fsynced staged file visible under `target` and make the rename durable.
+pub(crate) fn commit_rename(temp: &Path, target: &Path) -> io::Result<()> {
+    fs::rename(temp, target)?;
+    match target.parent() {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
+    }
+}
+
+/// Write `bytes` to `dir/name` atomically and durably: a reader sees the old file or the new one.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], modes: Modes) -> io::Result<()> {
+    create_dir_all(dir, modes.dir)?;
+    let (mut file, temp) = create_temp(dir, name, modes.file)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_data())
+        .and_then(|()| commit_rename(&temp, &dir.join(name)));
+    if written.is_err() {
+        // Best effort: a leftover temp file is harmless, readers skip it.
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+/// Remove staged files in `dir` whose name starts with `.tmp-<tag>-` and that nobody has written
+/// to for [`STALE_TEMP_AGE`]: leftovers of crashed writers. Live writers touch their file at least
+/// once per blob, so they are left alone. Errors are ignored: cleanup is best effort.
+pub(crate) fn remove_stale_temps(dir: &Path, tag: &str) {
+    let prefix = format!("{TEMP_PREFIX}{tag}-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| {
+                now.duration_since(modified)
+                    .is_ok_and(|age| age >= STALE_TEMP_AGE)
+            });
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODES: Modes = Modes {
+        file: 0o640,
+        dir: 0o750,
+    };
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn temp_names_are_unique_and_recognised() {
+        let a = temp_name("x");
+        let b = temp_name("x");
+        assert_ne!(a, b);
+        assert!(is_temp_name(&a));
+        assert!(!is_temp_name("5.hist"));
+    }
+
+    #[test]
+    fn create_dir_all_applies_exact_mode_despite_umask() {
+        let root = tempfile::tempdir().unwrap();
+        let deep = root.path().join("a/b/c");
+        // 0o777 would be narrowed by a typical 022 umask if we relied on mkdir's mode.
+        create_dir_all(&deep, 0o777).unwrap();
+        for dir in ["a", "a/b", "a/b/c"] {
+            assert_eq!(mode_of(&root.path().join(dir)), 0o777, "{dir}");
+        }
+        // Idempotent; existing directories keep their mode.
+        create_dir_all(&deep, 0o700).unwrap();
+        assert_eq!(mode_of(&deep), 0o777);
+    }
+
+    #[test]
+    fn create_dir_all_rejects_a_file_in_the_way() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("f"), b"x").unwrap();
+        let err = create_dir_all(&root.path().join("f/sub"), 0o755).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotADirectory);
+    }
+
+    #[test]
+    fn write_atomic_replaces_with_exact_mode_and_leaves_no_temp() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("d");
+        write_atomic(&dir, "f", b"one", MODES).unwrap();
+        write_atomic(
+            &dir,
+            "f",
+            b"two",
+            Modes {
+                file: 0o666,
+                ..MODES
+            },
+        )
+        .unwrap();
+        assert_eq!(fs::read(dir.join("f")).unwrap(), b"two");
+        assert_eq!(mode_of(&dir.join("f")), 0o666);
+        assert_eq!(mode_of(&dir), 0o750);
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["f"]);
+    }
+
+    #[test]
+    fn write_atomic_onto_a_directory_fails_and_cleans_up() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("f")).unwrap();
+        fs::write(root.path().join("f/inner"), b"x").unwrap();
+        assert!(write_atomic(root.path(), "f", b"x", MODES).is_err());
+        let temps = fs::read_dir(root.path())
+            .unwrap()
+            .filter(|e| is_temp_name(e.as_ref().unwrap().file_name().to_str().unwrap()))
+            .count();
+        assert_eq!(temps, 0);
+    }
+
+    #[test]
+    fn stale_temps_are_removed_fresh_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let (_, fresh) = create_temp(root.path(), "7", 0o600).unwrap();
+        let (old_file, old) = create_temp(root.path(), "7", 0o600).unwrap();
+        let (other_file, other) = create_temp(root.path(), "8", 0o600).unwrap();
+        let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(5);
+        old_file.set_modified(long_ago).unwrap();
+        other_file.set_modified(long_ago).unwrap();
+        remove_stale_temps(root.path(), "7");
+        assert!(fresh.exists());
+        assert!(!old.exists());
+        assert!(other.exists(), "other tags are not touched");
+    }
+}

@@ -1,0 +1,459 @@
+//! [`FilestoreHistoryArchiver`]: streams histories into `.hist` files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use archiver_core::history::{HistoryIterator, IteratorState, decode_batches_at};
+use archiver_core::page_token::{decode_page_token, encode_page_token, fingerprint};
+use archiver_core::{
+    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
+    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistoryBlob, HistorySource, Result,
+};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{self, FilestoreConfig};
+use crate::error::{PROVIDER, io_error};
+use crate::fsio::{self, Modes};
+use crate::histfile::{BlobMeta, HistReader, HistWriter, Identity};
+use crate::layout::{self, Layout, SCHEME};
+use crate::task::blocking;
+
+/// What a [`ProgressManager`](archiver_core::ProgressManager) holds for an archive in progress:
+/// the staged file, how much of it is durable, and where the iterator stands.
+#[derive(Debug, Serialize, Deserialize)]
+struct Progress {
+    /// Binds the progress to one archive (root, run, version); other progress is ignored.
+    archive: String,
+    /// The staged file's name in the run directory.
+    temp: String,
+    /// Bytes of the staged file made durable before this progress was recorded.
+    len: u64,
+    iterator: IteratorState,
+}
+
+/// Where a Get page starts: a version, a blob, a batch within it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Position {
+    version: i64,
+    blob: usize,
+    batch: usize,
+}
+
+/// The `file://` [`HistoryArchiver`].
+///
+/// One archive per (namespace, workflow, run, close failover version), written as a `.hist`
+/// file (see the crate docs for the layout and guarantees).
+#[derive(Debug)]
+pub struct FilestoreHistoryArchiver {
+    source: Arc<dyn HistorySource>,
+    modes: Modes,
+    target_blob_size: usize,
+    blob_writes: AtomicU64,
+}
+
+impl FilestoreHistoryArchiver {
+    /// An archiver reading histories from `source`, with default modes (files `0o666`,
+    /// directories `0o766`, as Temporal) and 2 MiB blobs.
+    pub fn new(source: Arc<dyn HistorySource>) -> Self {
+        Self::with_config(source, &config::default_config())
+    }
+
+    /// An archiver with the file and directory modes of `config`.
+    pub fn with_config(source: Arc<dyn HistorySource>, config: &FilestoreConfig) -> Self {
+        Self {
+            source,
+            modes: config::modes(config),
+            target_blob_size: DEFAULT_TARGET_BLOB_SIZE,
+            blob_writes: AtomicU64::new(0),
+        }
+    }
+
+    /// Cut blobs of at least `bytes` (default 2 MiB). Memory use while archiving is about one
+    /// blob.
+    pub fn with_target_blob_size(mut self, bytes: usize) -> Self {
+        self.target_blob_size = bytes;
+        self
+    }
+
+    /// How many blobs this archiver has written (a resumed archive writes none twice).
+    pub fn blob_writes(&self) -> u64 {
+        self.blob_writes.load(Ordering::Relaxed)
+    }
+
+    async fn archive_run(
+        &self,
+        uri: &ArchiveUri,
+        request: &ArchiveHistoryRequest,
+        options: &ArchiveOptions,
+    ) -> Result<()> {
+        let layout = Layout::from_uri(uri)?;
+        request.validate()?;
+        let identity = Identity {
+            namespace_id: request.namespace_id.clone(),
+            workflow_id: request.workflow_id.clone(),
+            run_id: request.run_id.clone(),
+            close_failover_version: request.close_failover_version,
+        };
+        let dir = layout.run_dir(
+            &identity.namespace_id,
+            &identity.workflow_id,
+            &identity.run_id,
+        );
+        let target = dir.join(layout::history_file_name(identity.close_failover_version));
+        let archived = {
+            let target = target.clone();
+            blocking("check archive", move || {
+                Ok(HistReader::open(&target).is_ok())
+            })
+            .await?
+        };
+        if archived {
+            return Ok(()); // this run and version is archived already: idempotent
+        }
+        let archive_key = archive_key(&layout, &identity);
+        let (writer, iterator) = match self
+            .resume_point(options, &archive_key, &dir, &identity)
+            .await?
+        {
+            Some((writer, state)) => {
+                let iterator = HistoryIterator::resume(
+                    Arc::clone(&self.source),
+                    request,
+                    self.target_blob_size,
+                    state,
+                );
+                (writer, iterator)
+            }
+            None => {
+                let (dir, identity, modes) = (dir.clone(), identity.clone(), self.modes);
+                let tag = identity.close_failover_version.to_string();
+                let writer = blocking("stage archive", move || {
+                    HistWriter::create(&dir, &tag, &identity, modes)
+                        .map_err(|err| io_error("create staged archive in", &dir, err))
+                })
+                .await?;
+                let iterator =
+                    HistoryIterator::new(Arc::clone(&self.source), request, self.target_blob_size);
+                (writer, iterator)
+            }
+        };
+        self.write_blobs(writer, iterator, &archive_key, options, target, request)
+            .await
+    }
+
+    /// Reopens the staged file recorded in the progress, when there is one for this archive.
+    async fn resume_point(
+        &self,
+        options: &ArchiveOptions,
+        archive_key: &str,
+        dir: &Path,
+        identity: &Identity,
+    ) -> Result<Option<(HistWriter, IteratorState)>> {
+        let Some(manager) = options.progress_manager() else {
+            return Ok(None);
+        };
+        let Some(bytes) = manager.load_progress().await? else {
+            return Ok(None);
+        };
+        // Progress from another provider or archive is ignored, not an error: start over.
+        let Ok(progress) = serde_json::from_slice::<Progress>(&bytes) else {
+            return Ok(None);
+        };
+        if progress.archive != archive_key
+            || !fsio::is_temp_name(&progress.temp)
+            || progress.temp.contains('/')
+        {
+            return Ok(None);
+        }
+        let temp = dir.join(&progress.temp);
+        let identity = identity.clone();
+        let reopened = blocking("resume staged archive", move || {
+            Ok(HistWriter::reopen(&temp, &identity, progress.len).map_err(|reason| (temp, reason)))
+        })
+        .await?;
+        match reopened {
+            Ok(writer) => Ok(Some((writer, progress.iterator))),
+            Err((temp, reason)) => {
+                tracing::warn!(path = %temp.display(), %reason, "cannot resume the staged archive, starting over");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn write_blobs(
+        &self,
+        mut writer: HistWriter,
+        mut iterator: HistoryIterator,
+        archive_key: &str,
+        options: &ArchiveOptions,
+        target: PathBuf,
+        request: &ArchiveHistoryRequest,
+    ) -> Result<()> {
+        let manager = options.progress_manager();
+        loop {
+            let blob = match iterator.next().await {
+                Ok(Some(blob)) => blob,
+                Ok(None) => break,
+                Err(Error::NotFound { .. }) => {
+                    tracing::info!(workflow_id = %request.workflow_id, run_id = %request.run_id,
+                        "history not found at the source, archival skipped");
+                    blocking("discard staged archive", move || {
+                        writer.abandon();
+                        Ok(())
+                    })
+                    .await?;
+                    return Ok(());
+                }
+                Err(err) => {
+                    // Keep the staged file only when a retry can resume from it.
+                    if !(err.is_retryable() && manager.is_some()) {
+                        blocking("discard staged archive", move || {
+                            writer.abandon();
+                            Ok(())
+                        })
+                        .await?;
+                    }
+                    return Err(err);
+                }
+            };
+            let durable = manager.is_some();
+            writer = blocking("write blob", move || append(writer, blob, durable)).await?;
+            self.blob_writes.fetch_add(1, Ordering::Relaxed);
+            if let Some(manager) = manager {
+                let progress = Progress {
+                    archive: archive_key.to_owned(),
+                    temp: writer
+                        .temp_path()
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    len: writer.len(),
+                    iterator: iterator.state(),
+                };
+                let bytes = serde_json::to_vec(&progress)
+                    .map_err(|err| Error::backend(PROVIDER, "encode progress", err, false))?;
+                manager.record_progress(&bytes).await?;
+            }
+        }
+        let tag = request.close_failover_version.to_string();
+        blocking("commit archive", move || {
+            let dir = target.parent().map(Path::to_owned).unwrap_or_default();
+            let temp = writer.temp_path().to_owned();
+            writer
+                .finish(&target)
+                .map_err(|err| io_error("commit archive", &temp, err))?;
+            fsio::remove_stale_temps(&dir, &tag);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_page(
+        &self,
+        uri: &ArchiveUri,
+        request: &GetHistoryRequest,
+    ) -> Result<GetHistoryResponse> {
+        let layout = Layout::from_uri(uri)?;
+        request.validate()?;
+        let token_fingerprint =
+            fingerprint(&[&request.namespace_id, &request.workflow_id, &request.run_id]);
+        let position = match &request.next_page_token {
+            Some(token) => {
+                let position: Position = decode_page_token(token, token_fingerprint)?;
+                if request
+                    .close_failover_version
+                    .is_some_and(|v| v != position.version)
+                {
+                    return Err(Error::CorruptedToken {
+                        reason: "the token is for another close failover version".into(),
+                    });
+                }
+                Some(position)
+            }
+            None => None,
+        };
+        let dir = layout.run_dir(&request.namespace_id, &request.workflow_id, &request.run_id);
+        let version = position
+            .as_ref()
+            .map(|p| p.version)
+            .or(request.close_failover_version);
+        let request = request.clone();
+        blocking("read archive", move || {
+            let version = match version {
+                Some(version) => version,
+                None => highest_version(&dir, &request)?,
+            };
+            let path = dir.join(layout::history_file_name(version));
+            let reader = HistReader::open(&path)?;
+            let expected = Identity {
+                namespace_id: request.namespace_id.clone(),
+                workflow_id: request.workflow_id.clone(),
+                run_id: request.run_id.clone(),
+                close_failover_version: version,
+            };
+            if reader.identity() != &expected {
+                return Err(Error::corrupted(
+                    path.display().to_string(),
+                    "the archive belongs to another workflow run or version",
+                ));
+            }
+            let start = position.unwrap_or(Position {
+                version,
+                blob: 0,
+                batch: 0,
+            });
+            read_page(&reader, &path, start, request.page_size, token_fingerprint)
+        })
+        .await
+    }
+}
+
+/// A stable key binding progress to one archive.
+fn archive_key(layout: &Layout, identity: &Identity) -> String {
+    format!(
+        "{:016x}",
+        fingerprint(&[
+            &layout.root().to_string_lossy(),
+            &identity.namespace_id,
+            &identity.workflow_id,
+            &identity.run_id,
+            &identity.close_failover_version.to_string(),
+        ])
+    )
+}
+
+/// Appends `blob` (then drops its bytes); fsyncs when progress will be recorded for it.
+fn append(mut writer: HistWriter, blob: HistoryBlob, durable: bool) -> Result<HistWriter> {
+    let meta = BlobMeta {
+        first_event_id: blob.first_event_id,
+        last_event_id: blob.last_event_id,
+        event_count: u32::try_from(blob.event_count).unwrap_or(u32::MAX),
+        batch_count: u32::try_from(blob.batch_count).unwrap_or(u32::MAX),
+    };
+    let written = writer
+        .append(&blob.data, meta)
+        .and_then(|()| if durable { writer.sync() } else { Ok(()) });
+    match written {
+        Ok(()) => Ok(writer),
+        Err(err) => {
+            let temp = writer.temp_path().to_owned();
+            writer.abandon();
+            Err(io_error("write blob to", &temp, err))
+        }
+    }
+}
+
+/// The highest version archived in `dir`.
+fn highest_version(dir: &Path, request: &GetHistoryRequest) -> Result<i64> {
+    let not_found = || Error::NotFound {
+        what: format!(
+            "archived history of workflow {:?} run {:?}",
+            request.workflow_id, request.run_id
+        ),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+        Err(err) => return Err(io_error("list", dir, err)),
+    };
+    let mut highest = None;
+    for entry in entries {
+        let entry = entry.map_err(|err| io_error("list", dir, err))?;
+        if let Some(version) = entry
+            .file_name()
+            .to_str()
+            .and_then(layout::parse_history_file_name)
+        {
+            highest = highest.max(Some(version));
+        }
+    }
+    highest.ok_or_else(not_found)
+}
+
+/// Whole batches from `start` until about `page_size` events (at least one batch), reading
+/// only the blobs the page needs.
+fn read_page(
+    reader: &HistReader,
+    path: &Path,
+    start: Position,
+    page_size: usize,
+    token_fingerprint: u64,
+) -> Result<GetHistoryResponse> {
+    let blob_count = reader.frames().len();
+    let Position {
+        version,
+        mut blob,
+        mut batch,
+    } = start;
+    let mut response = GetHistoryResponse::default();
+    let mut events = 0;
+    let location = path.display().to_string();
+    while events < page_size && blob < blob_count {
+        let batches = decode_batches_at(&reader.read_blob(blob)?, &location)?;
+        let count = batches.len();
+        if batch >= count {
+            return Err(Error::CorruptedToken {
+                reason: "the token points past the end of a blob".into(),
+            });
+        }
+        for b in batches.into_iter().skip(batch) {
+            events += b.events.len();
+            response.history_batches.push(b);
+            batch += 1;
+            if events >= page_size {
+                break;
+            }
+        }
+        if batch == count {
+            blob += 1;
+            batch = 0;
+        }
+    }
+    if response.history_batches.is_empty() && (blob > 0 || batch > 0) {
+        return Err(Error::CorruptedToken {
+            reason: "the token points past the end of the archive".into(),
+        });
+    }
+    if blob < blob_count {
+        response.next_page_token = Some(encode_page_token(
+            token_fingerprint,
+            &Position {
+                version,
+                blob,
+                batch,
+            },
+        )?);
+    }
+    Ok(response)
+}
+
+#[async_trait]
+impl HistoryArchiver for FilestoreHistoryArchiver {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    async fn archive(
+        &self,
+        uri: &ArchiveUri,
+        request: &ArchiveHistoryRequest,
+        options: &ArchiveOptions,
+    ) -> Result<()> {
+        options.finish(self.archive_run(uri, request, options).await)
+    }
+
+    async fn get(
+        &self,
+        uri: &ArchiveUri,
+        request: &GetHistoryRequest,
+    ) -> Result<GetHistoryResponse> {
+        self.get_page(uri, request).await
+    }
+
+    async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {
+        crate::validate::validate_root(uri, self.modes).await
+    }
+}

@@ -1,0 +1,111 @@
+//! # archiver-filestore: the `file://` provider
+//!
+//! Archives workflow histories and visibility records into a local directory (or any mounted
+//! file system), with no server: [`FilestoreHistoryArchiver`] and
+//! [`FilestoreVisibilityArchiver`] implement archiver-core's
+//! [`HistoryArchiver`](archiver_core::HistoryArchiver) and
+//! [`VisibilityArchiver`](archiver_core::VisibilityArchiver) for URIs like
+//! `file:///var/lib/temporal/archive` (an absolute path; no host).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use archiver_core::history::{MemoryHistorySource, RunKey};
+//! use archiver_core::testing::{test_history, test_request};
+//! use archiver_core::{ArchiveOptions, ArchiveUri, GetHistoryRequest, HistoryArchiver};
+//! use archiver_filestore::{FilestoreConfig, FilestoreHistoryArchiver};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> archiver_core::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let uri: ArchiveUri = format!("file://{}", dir.path().display()).parse()?;
+//! // The engine's persistence; here an in-memory one holding one run.
+//! let source = Arc::new(MemoryHistorySource::new());
+//! let run = RunKey::new("ns-id", "order-42", "run-1");
+//! let history = test_history(7, 20, 1);
+//! source.insert(run.clone(), history.clone());
+//!
+//! let config = FilestoreConfig::new(0o640, 0o750);
+//! let archiver = FilestoreHistoryArchiver::with_config(source, &config);
+//! archiver.validate_uri(&uri).await?;
+//! archiver
+//!     .archive(&uri, &test_request(&run, &history, 1), &ArchiveOptions::default())
+//!     .await?;
+//!
+//! let page = archiver
+//!     .get(&uri, &GetHistoryRequest::new("ns-id", "order-42", "run-1", 1_000))
+//!     .await?;
+//! assert_eq!(page.history_batches, history);
+//! assert!(page.next_page_token.is_none());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layout (format version 1)
+//!
+//! Everything lives under a version directory, so a future incompatible layout (`v2/`) can sit
+//! beside it. Ids are user strings and never become raw path segments: each is written as
+//! `<32 hex digits of SHA-256>-<hint>`, the hint being at most 32 characters of the id with
+//! everything outside `[A-Za-z0-9_-]` replaced by `_` (so `../`, `/`, NUL, unicode and 4 KB ids
+//! are all safe, and names stay short). Files also store the real ids, which readers check.
+//!
+//! ```text
+//! <root>/v1/history/<ns id>/<workflow id>/<run id>/<close failover version>.hist
+//! <root>/v1/visibility/<ns id>/<YYYY-MM-DD>/<close ns>_<start ns>_<status>_<h(wf id)>_<h(type)>_<h(run id)>_<identity>.vis
+//! .tmp-*   staged files (any directory): ignored by readers, cleaned by later archives
+//! ```
+//!
+//! **`.hist`** (one run, one version): a header (magic `ARCVHIST`, format version, the ids and
+//! version as JSON, CRC-32C), then one frame per blob (magic, length, CRC-32C of the payload,
+//! first/last event id, event and batch counts, header CRC; the payload is the blob as
+//! archiver-core encodes it: one `History` JSON object per line), then an index of the frames and
+//! a 32-byte footer pointing to it. Get reads the header, footer and index, then only the blobs
+//! its page needs: the first page of a huge history costs about one blob's read. Every checksum
+//! is verified on read; damage gives [`Error::Corrupted`](archiver_core::Error::Corrupted) naming
+//! the file.
+//!
+//! **`.vis`**: the record as JSON, in the UTC day directory of its close time. The name carries
+//! the close and start times (Unix nanoseconds, 20 digits), the status number, 8-hex-digit
+//! digests of workflow id, type and run id, and a 128-bit digest of (namespace id, workflow id,
+//! run id): archiving the same record again replaces it. A query turns its filter's
+//! [`Plan`](visibility_query::Plan) into day-directory and name checks, opens only the files that
+//! pass, checks each record against the whole filter, and pages with core's shared helper
+//! (`CloseTime DESC` by default). A stray or damaged file is logged with its path
+//! (`tracing::warn!`) and skipped; it never fails the query.
+//!
+//! ## Guarantees
+//!
+//! - **Atomic, durable commits.** History blobs are streamed into a staged file in the run
+//!   directory (memory stays about one blob, whatever the history size); at the end the index
+//!   and footer are written, the file is fsynced, renamed into place, and the directory is
+//!   fsynced. Visibility records are staged, fsynced and renamed the same way. A reader sees no
+//!   archive or the whole one; a process killed mid-archive leaves only `.tmp-*` files.
+//! - **Idempotent.** Archiving a run and version that is already archived (and intact) does
+//!   nothing; two concurrent archives of the same run both succeed and leave one complete
+//!   archive (each stages its own file; rename is atomic).
+//! - **Resumable.** With a [`ProgressManager`](archiver_core::ProgressManager), each blob is
+//!   fsynced and then recorded (staged file, durable length, iterator state). A retry reopens
+//!   the staged file, verifies what it holds, and continues without writing any blob twice.
+//!   Without one, a failed archive removes its staged file. Staged files untouched for an hour
+//!   (crashed writers) are removed by the next archive of the same run.
+//! - **Modes.** [`FilestoreConfig`]'s `file_mode` and `dir_mode` (Temporal's `fileMode` and
+//!   `dirMode`; defaults [`DEFAULT_FILE_MODE`] / [`DEFAULT_DIR_MODE`], `0o666` / `0o766`) are applied exactly, regardless of the umask, to the
+//!   files written and the directories created.
+//! - **Errors.** File-system failures are [`Error::Backend`](archiver_core::Error::Backend) with
+//!   the operation and path; only interrupted, would-block and timed-out calls are retryable (a
+//!   full disk, an I/O error or a permission problem needs an operator). All blocking I/O runs
+//!   on tokio's blocking pool.
+
+mod config;
+mod error;
+mod fsio;
+mod histfile;
+mod history;
+mod layout;
+mod naming;
+mod scan;
+mod task;
+mod validate;
+mod visibility;
+mod visname;
+
+pub use config::{DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, FilestoreConfig};
+pub use history::FilestoreHistoryArchiver;
+pub use visibility::FilestoreVisibilityArchiver;

@@ -1,0 +1,230 @@
+//! Enumerating the visibility records a query may match: day directories and file names are
+//! pruned with the query plan; only the survivors are opened, parsed and checked.
+
+use std::collections::HashSet;
+use std::io;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use archiver_core::{Error, Result, VisibilityRecord};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use visibility_query::{Plan, TimeRange};
+
+use crate::error::io_error;
+use crate::fsio;
+use crate::naming::short_hash;
+use crate::visibility::indexed;
+use crate::visname::{self, VisName};
+
+/// The plan, in the terms of file names: hashed equality sets and nanosecond ranges.
+#[derive(Debug)]
+pub(crate) struct Prune {
+    close: TimeRange,
+    start: TimeRange,
+    workflow_ids: Option<HashSet<String>>,
+    workflow_types: Option<HashSet<String>>,
+    run_ids: Option<HashSet<String>>,
+    statuses: Option<HashSet<i32>>,
+}
+
+fn hashed(values: &Option<std::collections::BTreeSet<String>>) -> Option<HashSet<String>> {
+    values
+        .as_ref()
+        .map(|set| set.iter().map(|v| short_hash(v)).collect())
+}
+
+/// Whether `t` lies before the range's start.
+fn before(range: &TimeRange, t: Timestamp) -> bool {
+    match range.start {
+        Bound::Included(s) => t < s,
+        Bound::Excluded(s) => t <= s,
+        Bound::Unbounded => false,
+    }
+}
+
+/// Whether `t` lies after the range's end.
+fn after(range: &TimeRange, t: Timestamp) -> bool {
+    match range.end {
+        Bound::Included(e) => t > e,
+        Bound::Excluded(e) => t >= e,
+        Bound::Unbounded => false,
+    }
+}
+
+impl Prune {
+    pub(crate) fn new(plan: &Plan) -> Self {
+        Self {
+            close: plan.close_time,
+            start: plan.start_time,
+            workflow_ids: hashed(&plan.workflow_ids),
+            workflow_types: hashed(&plan.workflow_types),
+            run_ids: hashed(&plan.run_ids),
+            statuses: plan
+                .statuses
+                .as_ref()
+                .map(|set| set.iter().map(|s| s.as_i32()).collect()),
+        }
+    }
+
+    /// Whether records closed on `day` (UTC) can be in the close-time range.
+    pub(crate) fn admits_day(&self, day: Date) -> bool {
+        let Some((first, end)) = visname::day_range_nanos(day) else {
+            return true;
+        };
+        let (Ok(first), Ok(last)) = (
+            Timestamp::from_nanosecond(first),
+            Timestamp::from_nanosecond(end - 1),
+        ) else {
+            return true;
+        };
+        !after(&self.close, first) && !before(&self.close, last)
+    }
+
+    /// Whether a record with this name can match.
+    pub(crate) fn admits(&self, name: &VisName) -> bool {
+        fn allowed<T: Eq + std::hash::Hash>(set: &Option<HashSet<T>>, v: &T) -> bool {
+            set.as_ref().is_none_or(|s| s.contains(v))
+        }
+        let in_range = |range: &TimeRange, nanos: i128| {
+            range.is_unbounded()
+                || Timestamp::from_nanosecond(nanos).is_ok_and(|t| range.contains(t))
+        };
+        allowed(&self.statuses, &name.status)
+            && allowed(&self.workflow_ids, &name.workflow_id_hash)
+            && allowed(&self.workflow_types, &name.workflow_type_hash)
+            && allowed(&self.run_ids, &name.run_id_hash)
+            && in_range(&self.close, name.close_nanos)
+            && in_range(&self.start, name.start_nanos)
+    }
+}
+
+/// The candidate records of one namespace directory, read lazily one file at a time.
+///
+/// Stray names, damaged files and records that do not match their file name are logged
+/// (`tracing::warn!` with the path) and skipped. A directory that cannot be listed stops the
+/// scan and is reported through `failure`.
+#[derive(Debug)]
+pub(crate) struct Scan<'a> {
+    prune: &'a Prune,
+    days: std::vec::IntoIter<PathBuf>,
+    files: std::vec::IntoIter<PathBuf>,
+    failure: &'a mut Option<Error>,
+}
+
+impl<'a> Scan<'a> {
+    /// Lists the day directories of `namespace_dir` the plan admits. A missing namespace
+    /// directory has no records.
+    pub(crate) fn new(
+        namespace_dir: &Path,
+        prune: &'a Prune,
+        failure: &'a mut Option<Error>,
+    ) -> Result<Self> {
+        let days = list(namespace_dir)?
+            .into_iter()
+            .filter(|(name, path)| match visname::parse_day_dir(name) {
+                Some(day) => prune.admits_day(day),
+                None => {
+                    if !fsio::is_temp_name(name) {
+                        tracing::warn!(path = %path.display(), "skipping a stray entry in the visibility archive");
+                    }
+                    false
+                }
+            })
+            .map(|(_, path)| path)
+            .collect::<Vec<_>>();
+        Ok(Self {
+            prune,
+            days: days.into_iter(),
+            files: Vec::new().into_iter(),
+            failure,
+        })
+    }
+
+    fn candidates(&self, day: &Path) -> Result<Vec<PathBuf>> {
+        Ok(list(day)?
+            .into_iter()
+            .filter(|(name, path)| match VisName::parse(name) {
+                Some(parsed) => self.prune.admits(&parsed),
+                None => {
+                    if !fsio::is_temp_name(name) {
+                        tracing::warn!(path = %path.display(), "skipping a stray file in the visibility archive");
+                    }
+                    false
+                }
+            })
+            .map(|(_, path)| path)
+            .collect())
+    }
+}
+
+impl Iterator for Scan<'_> {
+    type Item = VisibilityRecord;
+
+    fn next(&mut self) -> Option<VisibilityRecord> {
+        loop {
+            if let Some(path) = self.files.next() {
+                match read_record(&path) {
+                    Some(record) => return Some(record),
+                    None => continue,
+                }
+            }
+            let day = self.days.next()?;
+            match self.candidates(&day) {
+                Ok(files) => self.files = files.into_iter(),
+                Err(err) => {
+                    *self.failure = Some(err);
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Entries of `dir` as (name, path); a missing directory is empty; non-UTF-8 names are strays.
+fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(io_error("list", dir, err)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|err| io_error("list", dir, err))?;
+        match entry.file_name().into_string() {
+            Ok(name) => out.push((name, entry.path())),
+            Err(_) => {
+                tracing::warn!(path = %entry.path().display(), "skipping a stray entry in the visibility archive")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one record; `None` (logged) when it is gone, damaged, or does not match its name.
+fn read_record(path: &Path) -> Option<VisibilityRecord> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
+        Err(err) => {
+            tracing::warn!(path = %path.display(), error = %err, "skipping an unreadable visibility record");
+            return None;
+        }
+    };
+    let record: VisibilityRecord = match serde_json::from_slice(&bytes) {
+        Ok(record) => record,
+        Err(err) => {
+            tracing::warn!(path = %path.display(), error = %err, "skipping a damaged visibility record");
+            return None;
+        }
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(VisName::parse);
+    if name.as_ref() != Some(&VisName::new(indexed(&record))) {
+        tracing::warn!(path = %path.display(), "skipping a visibility record that does not match its file name");
+        return None;
+    }
+    Some(record)
+}

@@ -1,0 +1,402 @@
+//! Filestore-specific history behaviour: modes, crash safety, integrity, hostile ids, URIs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use archiver_core::history::{
+    History, HistoryPage, MemoryHistorySource, ReadHistoryRequest, RunKey,
+};
+use archiver_core::testing::{test_history, test_request};
+use archiver_core::{
+    ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, HistoryArchiver, HistorySource,
+    MemoryProgressManager, Result,
+};
+use archiver_filestore::{FilestoreConfig, FilestoreHistoryArchiver};
+use async_trait::async_trait;
+
+fn uri_of(dir: &Path) -> ArchiveUri {
+    ArchiveUri::parse(&format!("file://{}", dir.display())).unwrap()
+}
+
+fn one_run(workflow_id: &str, batches: usize) -> (Arc<MemoryHistorySource>, RunKey, Vec<History>) {
+    let source = Arc::new(MemoryHistorySource::new());
+    let run = RunKey::new("ns-id", workflow_id, "run-1");
+    let history = test_history(3, batches, 1);
+    source.insert(run.clone(), history.clone());
+    (source, run, history)
+}
+
+async fn get_all(
+    archiver: &dyn HistoryArchiver,
+    uri: &ArchiveUri,
+    run: &RunKey,
+) -> Result<Vec<History>> {
+    let mut request = GetHistoryRequest::new(&run.namespace_id, &run.workflow_id, &run.run_id, 7);
+    let mut all = Vec::new();
+    loop {
+        let page = archiver.get(uri, &request).await?;
+        assert!(
+            !page.history_batches.is_empty(),
+            "every page has at least one batch"
+        );
+        all.extend(page.history_batches);
+        match page.next_page_token {
+            Some(token) => request.next_page_token = Some(token),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// Every regular file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn is_temp(path: &Path) -> bool {
+    path.file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with(".tmp-")
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[tokio::test]
+async fn modes_are_applied_exactly() {
+    let root = tempfile::tempdir().unwrap();
+    let (source, run, history) = one_run("wf", 30);
+    // Wider than any usual umask allows: a umask of 022 would turn these into 0644 / 0755.
+    let config = FilestoreConfig::new(0o666, 0o777);
+    let archiver = FilestoreHistoryArchiver::with_config(source, &config);
+    let uri = uri_of(&root.path().join("archive"));
+    archiver
+        .archive(
+            &uri,
+            &test_request(&run, &history, 1),
+            &ArchiveOptions::default(),
+        )
+        .await
+        .unwrap();
+    let files = files_under(root.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(mode(&files[0]), 0o666);
+    let mut dir = files[0].parent().unwrap();
+    while dir != root.path() {
+        assert_eq!(mode(dir), 0o777, "{}", dir.display());
+        dir = dir.parent().unwrap();
+    }
+
+    let narrow = FilestoreConfig::new(0o600, 0o700);
+    let (source, run, history) = one_run("wf2", 3);
+    let archiver = FilestoreHistoryArchiver::with_config(source, &narrow);
+    archiver
+        .archive(
+            &uri,
+            &test_request(&run, &history, 1),
+            &ArchiveOptions::default(),
+        )
+        .await
+        .unwrap();
+    let file = files_under(root.path())
+        .into_iter()
+        .find(|f| mode(f) == 0o600);
+    assert!(file.is_some(), "the second archive has mode 0600");
+}
+
+/// A source that serves `allowed` reads, then never answers: the archive hangs mid-way like a
+/// process about to be killed.
+#[derive(Debug)]
+struct StallingSource {
+    inner: Arc<MemoryHistorySource>,
+    allowed: AtomicUsize,
+}
+
+#[async_trait]
+impl HistorySource for StallingSource {
+    async fn read_history(&self, request: &ReadHistoryRequest) -> Result<HistoryPage> {
+        if self
+            .allowed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_err()
+        {
+            std::future::pending::<()>().await;
+        }
+        self.inner.read_history(request).await
+    }
+}
+
+#[tokio::test]
+async fn an_archive_dropped_mid_way_leaves_no_visible_archive_and_a_later_one_succeeds() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("crash", 400);
+    let request = test_request(&run, &history, 1);
+    let stalling = Arc::new(StallingSource {
+        inner: Arc::clone(&source),
+        allowed: AtomicUsize::new(3),
+    });
+    let crashing = FilestoreHistoryArchiver::new(stalling).with_target_blob_size(2_000);
+    let outcome = tokio::time::timeout(
+        Duration::from_millis(300),
+        crashing.archive(&uri, &request, &ArchiveOptions::default()),
+    )
+    .await;
+    assert!(outcome.is_err(), "the archive was cut off");
+    assert!(
+        crashing.blob_writes() > 0,
+        "some blobs were written before the cut"
+    );
+
+    let files = files_under(root.path());
+    assert!(
+        !files.is_empty() && files.iter().all(|f| is_temp(f)),
+        "only staged files: {files:?}"
+    );
+    let healthy = FilestoreHistoryArchiver::new(source).with_target_blob_size(2_000);
+    assert!(matches!(
+        get_all(&healthy, &uri, &run).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    healthy
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(get_all(&healthy, &uri, &run).await.unwrap(), history);
+}
+
+#[tokio::test]
+async fn leftover_temp_files_do_not_disturb_reads_or_archives() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("leftover", 40);
+    let archiver = FilestoreHistoryArchiver::new(Arc::clone(&source) as Arc<dyn HistorySource>)
+        .with_target_blob_size(1_000);
+    let request = test_request(&run, &history, 1);
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let archive = files_under(root.path()).pop().unwrap();
+    let dir = archive.parent().unwrap();
+    // A crashed writer's partial file for the same version, and one for a higher version.
+    std::fs::write(dir.join(".tmp-1-999-1-0"), b"ARCVHIST partial garbage").unwrap();
+    std::fs::write(dir.join(".tmp-9-999-1-0"), b"").unwrap();
+    assert_eq!(
+        get_all(&archiver, &uri, &run).await.unwrap(),
+        history,
+        "highest committed version"
+    );
+
+    // Re-archiving over it is idempotent and still reads back the same.
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(get_all(&archiver, &uri, &run).await.unwrap(), history);
+}
+
+#[tokio::test]
+async fn a_failed_archive_resumes_from_its_staged_file() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("resume", 300);
+    let request = test_request(&run, &history, 1);
+    let archiver = FilestoreHistoryArchiver::new(Arc::clone(&source) as Arc<dyn HistorySource>)
+        .with_target_blob_size(2_000);
+    let progress = Arc::new(MemoryProgressManager::new());
+    let options = ArchiveOptions::default().with_progress_manager(progress.clone());
+    source.fail_reads_after(2, 1);
+    let err = archiver
+        .archive(&uri, &request, &options)
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let first = archiver.blob_writes();
+    assert!(first > 0);
+    assert!(files_under(root.path()).iter().all(|f| is_temp(f)));
+
+    archiver.archive(&uri, &request, &options).await.unwrap();
+    assert_eq!(get_all(&archiver, &uri, &run).await.unwrap(), history);
+    let clean = FilestoreHistoryArchiver::new(source).with_target_blob_size(2_000);
+    clean
+        .archive(
+            &uri_of(&root.path().join("clean")),
+            &request,
+            &ArchiveOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        archiver.blob_writes(),
+        clean.blob_writes(),
+        "no blob written twice"
+    );
+    assert!(
+        files_under(root.path()).iter().all(|f| !is_temp(f)),
+        "the staged file became the archive"
+    );
+}
+
+#[tokio::test]
+async fn damage_is_reported_as_corrupted_and_only_needed_blobs_are_read() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("damaged", 200);
+    let archiver = FilestoreHistoryArchiver::new(source).with_target_blob_size(1_000);
+    archiver
+        .archive(
+            &uri,
+            &test_request(&run, &history, 1),
+            &ArchiveOptions::default(),
+        )
+        .await
+        .unwrap();
+    let path = files_under(root.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Damage the middle of the file: a late blob, not the first one.
+    let at = bytes.len() * 2 / 3;
+    bytes[at] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let first = GetHistoryRequest::new(&run.namespace_id, &run.workflow_id, &run.run_id, 1);
+    let page = archiver
+        .get(&uri, &first)
+        .await
+        .expect("the first page reads only the first blob");
+    assert_eq!(page.history_batches[0], history[0]);
+    match get_all(&archiver, &uri, &run).await {
+        Err(Error::Corrupted { location, .. }) => assert_eq!(location, path.display().to_string()),
+        other => panic!("expected Corrupted, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn hostile_ids_stay_inside_the_root_and_round_trip() {
+    let root = tempfile::tempdir().unwrap();
+    let archive_root = root.path().join("archive");
+    let uri = uri_of(&archive_root);
+    let long = "w".repeat(4096);
+    let ids = [
+        "../../escape",
+        "/",
+        "a/b/../c",
+        "nul\0byte",
+        "日本語 ワークフロー 🦀",
+        ".",
+        "..",
+        &long,
+    ];
+    let source = Arc::new(MemoryHistorySource::new());
+    let archiver = FilestoreHistoryArchiver::new(Arc::clone(&source) as Arc<dyn HistorySource>);
+    for (i, id) in ids.iter().enumerate() {
+        let run = RunKey::new(*id, *id, *id);
+        let history = test_history(i as u64, 5, 1);
+        source.insert(run.clone(), history.clone());
+        archiver
+            .archive(
+                &uri,
+                &test_request(&run, &history, 1),
+                &ArchiveOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            get_all(&archiver, &uri, &run).await.unwrap(),
+            history,
+            "{id:?}"
+        );
+    }
+    let files = files_under(root.path());
+    assert_eq!(files.len(), ids.len());
+    for file in files {
+        assert!(
+            file.starts_with(archive_root.join("v1/history")),
+            "{}",
+            file.display()
+        );
+        assert!(
+            file.as_os_str().len() < 512,
+            "bounded path: {}",
+            file.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn validate_uri_checks_the_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let archiver = FilestoreHistoryArchiver::new(Arc::new(MemoryHistorySource::new()));
+    let fresh = root.path().join("a/b");
+    archiver.validate_uri(&uri_of(&fresh)).await.unwrap();
+    assert!(fresh.is_dir(), "a creatable directory is created");
+    assert!(
+        std::fs::read_dir(&fresh).unwrap().next().is_none(),
+        "the probe is removed"
+    );
+
+    std::fs::write(root.path().join("file"), b"x").unwrap();
+    for bad in [
+        format!("file://{}/file", root.path().display()),
+        format!("file://{}/file/sub", root.path().display()),
+        "file://".to_owned(),
+        "file://host/dir".to_owned(),
+    ] {
+        let err = archiver
+            .validate_uri(&ArchiveUri::parse(&bad).unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidUri { .. }), "{bad}: {err:?}");
+    }
+    let s3 = ArchiveUri::parse("s3://bucket/dir").unwrap();
+    assert!(matches!(
+        archiver.validate_uri(&s3).await,
+        Err(Error::SchemeMismatch { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_root_that_is_a_file_is_a_non_retryable_backend_error_naming_the_path() {
+    let root = tempfile::tempdir().unwrap();
+    let blocker = root.path().join("blocker");
+    std::fs::write(&blocker, b"x").unwrap();
+    let (source, run, history) = one_run("wf", 3);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    let err = archiver
+        .archive(
+            &uri_of(&blocker),
+            &test_request(&run, &history, 1),
+            &ArchiveOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Backend {
+                retryable: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&blocker.display().to_string()),
+        "{err}"
+    );
+}
