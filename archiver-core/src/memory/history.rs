@@ -341,3 +341,66 @@ impl HistoryArchiver for MemoryHistoryArchiver {
         check_scheme(SCHEME, uri)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{History, HistoryEvent, MemoryHistorySource};
+
+    async fn archived() -> (MemoryHistoryArchiver, ArchiveUri, GetHistoryRequest) {
+        let source = Arc::new(MemoryHistorySource::new());
+        let run = RunKey::new("ns", "wf", "run");
+        let batches: Vec<History> = (1..=6)
+            .map(|id| {
+                History::new(vec![HistoryEvent {
+                    event_id: id,
+                    version: 2,
+                    ..Default::default()
+                }])
+            })
+            .collect();
+        source.insert(run, batches);
+        let archiver = MemoryHistoryArchiver::with_target_blob_size(source, 1);
+        let uri: ArchiveUri = "memory://test/a".parse().unwrap();
+        let request = ArchiveHistoryRequest {
+            namespace_id: "ns".into(),
+            namespace: "n".into(),
+            workflow_id: "wf".into(),
+            run_id: "run".into(),
+            next_event_id: 7,
+            close_failover_version: 2,
+            ..Default::default()
+        };
+        archiver
+            .archive(&uri, &request, &ArchiveOptions::default())
+            .await
+            .unwrap();
+        (archiver, uri, GetHistoryRequest::new("ns", "wf", "run", 4))
+    }
+
+    #[tokio::test]
+    async fn pages_cross_blob_boundaries_and_tokens_keep_their_version() {
+        let (archiver, uri, mut get) = archived().await;
+        assert_eq!(
+            archiver.blob_writes(),
+            6,
+            "target 1 byte: one blob per batch"
+        );
+        let first = archiver.get(&uri, &get).await.unwrap();
+        assert_eq!(
+            first.history_batches.len(),
+            4,
+            "a page spans four one-batch blobs"
+        );
+        get.next_page_token = first.next_page_token;
+        get.close_failover_version = Some(3);
+        assert!(matches!(
+            archiver.get(&uri, &get).await,
+            Err(Error::CorruptedToken { .. })
+        ));
+        get.close_failover_version = Some(2);
+        let rest = archiver.get(&uri, &get).await.unwrap();
+        assert_eq!(rest.history_batches.len(), 2);
+        assert!(rest.next_page_token.is_none());
+    }
+}
