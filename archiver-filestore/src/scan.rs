@@ -228,3 +228,62 @@ fn read_record(path: &Path) -> Option<VisibilityRecord> {
     }
     Some(record)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use visibility_query::{SearchAttributes, compile};
+
+    fn prune(filter: &str) -> Prune {
+        Prune::new(&compile(filter, &SearchAttributes::new()).unwrap().plan())
+    }
+
+    fn name(workflow_id: &str, workflow_type: &str, close: &str, status: i32) -> VisName {
+        VisName::new(visname::Indexed {
+            namespace_id: "ns",
+            workflow_id,
+            run_id: "run",
+            workflow_type,
+            close_time: close.parse().unwrap(),
+            start_time: "2024-01-01T00:00:00Z".parse().unwrap(),
+            status,
+        })
+    }
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn close_time_ranges_prune_whole_days() {
+        let p = prune("CloseTime >= '2024-03-02T00:00:00Z' AND CloseTime < '2024-03-04T00:00:00Z'");
+        assert!(!p.admits_day(day("2024-03-01")));
+        assert!(p.admits_day(day("2024-03-02")));
+        assert!(p.admits_day(day("2024-03-03")));
+        assert!(!p.admits_day(day("2024-03-04")), "the end is excluded");
+        let p = prune("CloseTime > '2024-03-02T23:59:59.999999999Z'");
+        assert!(
+            !p.admits_day(day("2024-03-02")),
+            "nothing of that day is after its last instant"
+        );
+        assert!(p.admits_day(day("2024-03-03")));
+        assert!(prune("WorkflowType = 'x'").admits_day(day("1999-01-01")));
+    }
+
+    #[test]
+    fn names_are_pruned_by_every_indexed_field() {
+        let file = name("wf-1", "payments", "2024-03-02T10:00:00Z", 2);
+        assert!(prune("WorkflowId = 'wf-1'").admits(&file));
+        assert!(!prune("WorkflowId = 'wf-2'").admits(&file));
+        assert!(prune("WorkflowId IN ('wf-2', 'wf-1')").admits(&file));
+        assert!(!prune("WorkflowType = 'refunds'").admits(&file));
+        assert!(!prune("RunId = 'other'").admits(&file));
+        assert!(prune("ExecutionStatus = 'Completed'").admits(&file));
+        assert!(!prune("ExecutionStatus = 'Failed'").admits(&file));
+        assert!(!prune("CloseTime > '2024-03-02T10:00:00Z'").admits(&file));
+        assert!(prune("CloseTime >= '2024-03-02T10:00:00Z'").admits(&file));
+        assert!(!prune("StartTime > '2024-06-01T00:00:00Z'").admits(&file));
+        // What the plan cannot use constrains nothing; the full filter checks the record later.
+        assert!(prune("WorkflowId = 'wf-2' OR HistoryLength > 3").admits(&file));
+    }
+}
