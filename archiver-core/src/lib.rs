@@ -14,7 +14,11 @@ pub use error::{BoxError, Error, Result};
 
 // ---- URI, config, registry (owned by the "URI/config/registry" work) ----------------------
 pub mod config;
+mod registry;
 mod uri;
+pub use registry::{
+    HistoryArchiverFactory, ProviderContext, ProviderRegistry, VisibilityArchiverFactory,
+};
 pub use uri::ArchiveUri;
 
 // ---- traits, requests, options, history, visibility, memory, testing ----------------------
