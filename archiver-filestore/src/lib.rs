@@ -38,6 +38,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With a [`ProviderRegistry`](archiver_core::ProviderRegistry), [`register`] adds both
+//! archivers as the built-in `file` provider, configured from the `filestore` sections of the
+//! archival config.
+//!
 //! ## Layout (format version 1)
 //!
 //! Everything lives under a version directory, so a future incompatible layout (`v2/`) can sit
@@ -100,6 +104,7 @@ mod histfile;
 mod history;
 mod layout;
 mod naming;
+mod register;
 mod scan;
 mod task;
 mod validate;
@@ -108,4 +113,5 @@ mod visname;
 
 pub use config::{DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, FilestoreConfig};
 pub use history::FilestoreHistoryArchiver;
+pub use register::{history_factory, register, visibility_factory};
 pub use visibility::FilestoreVisibilityArchiver;
