@@ -43,6 +43,24 @@ pub struct ReadHistoryRequest {
     pub next_page_token: Option<Vec<u8>>,
 }
 
+impl ReadHistoryRequest {
+    /// Where this read starts: `first_event_id`, or the event id in the page token of the
+    /// in-memory sources (an event id, big-endian).
+    pub(crate) fn start_event_id(&self) -> Result<i64> {
+        match &self.next_page_token {
+            None => Ok(self.first_event_id),
+            Some(token) => token
+                .as_slice()
+                .try_into()
+                .map(i64::from_be_bytes)
+                .map_err(|_| Error::Source {
+                    source: "malformed page token".into(),
+                    retryable: false,
+                }),
+        }
+    }
+}
+
 /// One page of batches.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HistoryPage {
@@ -171,17 +189,7 @@ impl HistorySource for MemoryHistorySource {
                 key.workflow_id, key.run_id
             ),
         })?;
-        let start = match &request.next_page_token {
-            None => request.first_event_id,
-            Some(token) => token
-                .as_slice()
-                .try_into()
-                .map(i64::from_be_bytes)
-                .map_err(|_| Error::Source {
-                    source: "malformed page token".into(),
-                    retryable: false,
-                })?,
-        };
+        let start = request.start_event_id()?;
         let mut page = HistoryPage::default();
         let mut events = 0;
         let mut remaining = batches

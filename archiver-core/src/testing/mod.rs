@@ -9,12 +9,14 @@
 //! Not semver-stable: scenarios are added as the contract grows.
 
 mod data;
+mod generated;
 mod history;
 mod visibility;
 
 use std::sync::Arc;
 
 pub use data::{search_attributes, test_history, test_records, test_request};
+pub use generated::GeneratedHistorySource;
 pub use history::*;
 pub use visibility::*;
 
