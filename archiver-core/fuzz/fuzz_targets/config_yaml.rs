@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|yaml: &str| {
     if let Ok(config) = ArchivalConfig::from_yaml(yaml) {
-        config.validate().expect("from_yaml returns validated configs");
+        config
+            .validate()
+            .expect("from_yaml returns validated configs");
         let _ = format!("{config:?}");
     }
 });
