@@ -392,16 +392,23 @@ fn read_page(
     let mut events = 0;
     let location = path.display().to_string();
     while events < page_size && blob < blob_count {
-        let batches = decode_batches_at(&reader.read_blob(blob)?, &location)?;
-        let count = batches.len();
+        let data = reader.read_blob(blob)?;
+        // One batch per line: decode only the lines this page returns, not the whole blob.
+        let lines: Vec<&[u8]> = data
+            .split(|&b| b == b'\n')
+            .filter(|line| !line.is_empty())
+            .collect();
+        let count = lines.len();
         if batch >= count {
             return Err(Error::CorruptedToken {
                 reason: "the token points past the end of a blob".into(),
             });
         }
-        for b in batches.into_iter().skip(batch) {
-            events += b.events.len();
-            response.history_batches.push(b);
+        for line in &lines[batch..] {
+            for b in decode_batches_at(line, &location)? {
+                events += b.events.len();
+                response.history_batches.push(b);
+            }
             batch += 1;
             if events >= page_size {
                 break;
