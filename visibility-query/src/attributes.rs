@@ -1,5 +1,6 @@
 //! Search attributes: names, types, aliases, and preallocated store fields.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -266,7 +267,7 @@ pub struct SearchAttributes {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Resolved {
     /// The canonical name (the system name for aliases like `ScheduleId`).
-    pub(crate) name: String,
+    pub(crate) name: Cow<'static, str>,
     pub(crate) ty: SearchAttributeType,
     /// `Some` for system columns; `None` for attributes read via `Record::search_attribute(name)`.
     pub(crate) system: Option<SystemField>,
@@ -401,8 +402,8 @@ impl SearchAttributes {
             Some(_) => None,
             None => {
                 let prefixed = format!("Temporal{name}");
-                predefined(&prefixed).map(|ty| Resolved {
-                    name: prefixed,
+                predefined(&prefixed).map(|(n, ty)| Resolved {
+                    name: Cow::Borrowed(n),
                     ty,
                     system: None,
                 })
@@ -413,21 +414,21 @@ impl SearchAttributes {
     fn direct(&self, name: &str) -> Option<Resolved> {
         if let Some((n, ty, f)) = system(name) {
             return Some(Resolved {
-                name: n.to_owned(),
+                name: Cow::Borrowed(n),
                 ty,
                 system: Some(f),
             });
         }
-        if let Some(ty) = predefined(name) {
+        if let Some((n, ty)) = predefined(name) {
             return Some(Resolved {
-                name: name.to_owned(),
+                name: Cow::Borrowed(n),
                 ty,
                 system: None,
             });
         }
         if let Some(c) = self.custom.get(name) {
             return Some(Resolved {
-                name: c.name.clone(),
+                name: Cow::Owned(c.name.clone()),
                 ty: c.ty,
                 system: None,
             });
@@ -439,7 +440,7 @@ impl SearchAttributes {
             .values()
             .find(|c| c.field.as_deref() == Some(name));
         Some(Resolved {
-            name: alias.map_or(name, |c| &c.name).to_owned(),
+            name: Cow::Owned(alias.map_or(name, |c| &c.name).to_owned()),
             ty,
             system: None,
         })
@@ -447,11 +448,21 @@ impl SearchAttributes {
 }
 
 fn system(name: &str) -> Option<(&'static str, SearchAttributeType, SystemField)> {
-    SYSTEM.iter().find(|(n, _, _)| *n == name).copied()
+    // Every system name starts with an upper-case letter; most user names fail here.
+    if !name.as_bytes().first().is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
+    SYSTEM
+        .iter()
+        .find(|(n, _, _)| n.len() == name.len() && *n == name)
+        .copied()
 }
 
-fn predefined(name: &str) -> Option<SearchAttributeType> {
-    PREDEFINED.iter().find(|(n, _)| *n == name).map(|&(_, t)| t)
+fn predefined(name: &str) -> Option<(&'static str, SearchAttributeType)> {
+    PREDEFINED
+        .iter()
+        .find(|(n, _)| n.len() == name.len() && *n == name)
+        .copied()
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ impl Checker<'_> {
         let field = match r.system {
             Some(sys) => Field::System(sys),
             None => Field::Attr {
-                name: r.name,
+                name: r.name.into_owned(),
                 ty: r.ty,
             },
         };

@@ -8,8 +8,10 @@ use crate::error::{QueryError, QueryErrorKind};
 /// What a token is. Text is recovered from the span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tok {
-    /// A bare word: a name or a keyword (keywords are matched by the parser).
+    /// A bare word that is not a reserved word: a name.
     Word,
+    /// A reserved word; never a name.
+    Kw(Kw),
     /// `` `name` ``; `escaped` when it contains a doubled backtick.
     Quoted {
         escaped: bool,
@@ -51,6 +53,93 @@ pub(crate) enum Tok {
     /// `||`
     OrOr,
     Eof,
+}
+
+/// Reserved words the parser looks for; every other reserved word is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kw {
+    And,
+    Asc,
+    Between,
+    By,
+    Desc,
+    Div,
+    Escape,
+    False,
+    For,
+    Group,
+    Having,
+    In,
+    Is,
+    Like,
+    Limit,
+    Lock,
+    Mod,
+    Not,
+    Null,
+    Or,
+    Order,
+    Regexp,
+    Rlike,
+    StartsWith,
+    True,
+    Union,
+    Update,
+    Other,
+}
+
+/// Classifies a bare word once, in the lexer, so the parser compares enums.
+fn keyword(word: &str) -> Option<Kw> {
+    if word.len() > 20 {
+        return None;
+    }
+    let mut buf = [0u8; 20];
+    let lower = &mut buf[..word.len()];
+    lower.copy_from_slice(word.as_bytes());
+    lower.make_ascii_lowercase();
+    Some(match &*lower {
+        b"and" => Kw::And,
+        b"asc" => Kw::Asc,
+        b"between" => Kw::Between,
+        b"by" => Kw::By,
+        b"desc" => Kw::Desc,
+        b"div" => Kw::Div,
+        b"escape" => Kw::Escape,
+        b"false" => Kw::False,
+        b"for" => Kw::For,
+        b"group" => Kw::Group,
+        b"having" => Kw::Having,
+        b"in" => Kw::In,
+        b"is" => Kw::Is,
+        b"like" => Kw::Like,
+        b"limit" => Kw::Limit,
+        b"lock" => Kw::Lock,
+        b"mod" => Kw::Mod,
+        b"not" => Kw::Not,
+        b"null" => Kw::Null,
+        b"or" => Kw::Or,
+        b"order" => Kw::Order,
+        b"regexp" => Kw::Regexp,
+        b"rlike" => Kw::Rlike,
+        b"starts_with" => Kw::StartsWith,
+        b"true" => Kw::True,
+        b"union" => Kw::Union,
+        b"update" => Kw::Update,
+        b"add" | b"all" | b"alter" | b"analyze" | b"as" | b"auto_increment" | b"binary"
+        | b"boolean" | b"case" | b"cast" | b"collate" | b"column" | b"constraint" | b"convert"
+        | b"create" | b"cross" | b"current_date" | b"current_time" | b"current_timestamp"
+        | b"database" | b"databases" | b"default" | b"delete" | b"describe" | b"distinct"
+        | b"drop" | b"else" | b"end" | b"exists" | b"explain" | b"extended" | b"force"
+        | b"from" | b"full" | b"group_concat" | b"if" | b"ignore" | b"index" | b"inner"
+        | b"insert" | b"interval" | b"into" | b"join" | b"key" | b"left" | b"localtime"
+        | b"localtimestamp" | b"match" | b"maxvalue" | b"natural" | b"next" | b"on" | b"outer"
+        | b"processlist" | b"rename" | b"replace" | b"right" | b"schema" | b"select"
+        | b"separator" | b"set" | b"show" | b"sql_cache" | b"sql_no_cache" | b"straight_join"
+        | b"stream" | b"substr" | b"substring" | b"table" | b"tables" | b"then" | b"to"
+        | b"unique" | b"use" | b"using" | b"utc_date" | b"utc_time" | b"utc_timestamp"
+        | b"values" | b"when" | b"where" => Kw::Other,
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +231,10 @@ impl<'a> Lexer<'a> {
                     .iter()
                     .position(|&x| !is_word_byte(x))
                     .unwrap_or(b.len() - start);
-                (Tok::Word, len)
+                (
+                    keyword(&self.src[start..start + len]).map_or(Tok::Word, Tok::Kw),
+                    len,
+                )
             }
             b'=' => (Tok::Eq, 1),
             b'!' if next == b'=' => (Tok::NotEq, 2),

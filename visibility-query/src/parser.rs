@@ -6,10 +6,10 @@
 //! in Temporal, where the SQL parser runs before the converter looks at the tree.
 
 use crate::ast::{
-    CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value, is_reserved,
+    CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value,
 };
 use crate::error::{QueryError, QueryErrorKind as K};
-use crate::lexer::{Lexer, Tok, Token, decode_quoted_name, decode_string};
+use crate::lexer::{Kw, Lexer, Tok, Token, decode_quoted_name, decode_string};
 
 /// Filters longer than this are refused before lexing (1 MiB; a 5 000-value IN list is far smaller).
 pub const MAX_FILTER_LEN: usize = 1 << 20;
@@ -85,16 +85,29 @@ impl<'a> Parser<'a> {
         Ok(t)
     }
 
-    fn is_kw(&self, kw: &str) -> bool {
-        self.tok.tok == Tok::Word && self.text(self.tok).eq_ignore_ascii_case(kw)
+    fn is_kw(&self, kw: Kw) -> bool {
+        self.tok.tok == Tok::Kw(kw)
     }
 
-    fn eat_kw(&mut self, kw: &str) -> Result<bool, QueryError> {
+    fn eat_kw(&mut self, kw: Kw) -> Result<bool, QueryError> {
         if self.is_kw(kw) {
             self.bump()?;
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Non-reserved words with a meaning in one place (`LOCK IN SHARE MODE`, `IS UNKNOWN`).
+    fn is_word(&self, word: &str) -> bool {
+        self.tok.tok == Tok::Word && self.text(self.tok).eq_ignore_ascii_case(word)
+    }
+
+    fn expect_word(&mut self, word: &str) -> Result<(), QueryError> {
+        if !self.is_word(word) {
+            return Err(self.syntax_error());
+        }
+        self.bump()?;
+        Ok(())
     }
 
     fn syntax_error(&self) -> QueryError {
@@ -105,7 +118,7 @@ impl<'a> Parser<'a> {
         QueryError::new(K::Malformed, msg, self.src, self.tok.start)
     }
 
-    fn expect_kw(&mut self, kw: &str) -> Result<(), QueryError> {
+    fn expect_kw(&mut self, kw: Kw) -> Result<(), QueryError> {
         if self.eat_kw(kw)? {
             Ok(())
         } else {
@@ -146,15 +159,15 @@ impl<'a> Parser<'a> {
     fn query(&mut self) -> Result<ListFilter, QueryError> {
         let mut q = ListFilter::default();
         if !matches!(self.tok.tok, Tok::Eof | Tok::Semicolon)
-            && !self.is_kw("group")
-            && !self.is_kw("order")
+            && !self.is_kw(Kw::Group)
+            && !self.is_kw(Kw::Order)
         {
             q.filter = Some(self.or_expr()?);
         }
         self.having()?;
-        if self.is_kw("group") {
+        if self.is_kw(Kw::Group) {
             self.bump()?;
-            self.expect_kw("by")?;
+            self.expect_kw(Kw::By)?;
             q.group_by = Some(self.clause_name("GROUP BY")?);
             while self.tok.tok == Tok::Comma {
                 let at = self.bump()?.start;
@@ -167,9 +180,9 @@ impl<'a> Parser<'a> {
             }
             self.having()?;
         }
-        if self.is_kw("order") {
+        if self.is_kw(Kw::Order) {
             let at = self.bump()?.start;
-            self.expect_kw("by")?;
+            self.expect_kw(Kw::By)?;
             if q.group_by.is_some() {
                 self.defer(
                     K::NotSupported,
@@ -179,10 +192,10 @@ impl<'a> Parser<'a> {
             }
             loop {
                 let name = self.clause_name("ORDER BY")?;
-                let descending = if self.eat_kw("desc")? {
+                let descending = if self.eat_kw(Kw::Desc)? {
                     true
                 } else {
-                    self.eat_kw("asc")?;
+                    self.eat_kw(Kw::Asc)?;
                     false
                 };
                 q.order_by.push(OrderBy { name, descending });
@@ -192,32 +205,32 @@ impl<'a> Parser<'a> {
                 self.bump()?;
             }
         }
-        if self.is_kw("limit") {
+        if self.is_kw(Kw::Limit) {
             let at = self.bump()?.start;
             self.defer(K::NotSupported, "'LIMIT' clause is not supported", at);
             self.expect(Tok::Int)?;
-            if self.tok.tok == Tok::Comma || self.is_kw("offset") {
+            if self.tok.tok == Tok::Comma || self.is_word("offset") {
                 self.bump()?;
                 self.expect(Tok::Int)?;
             }
         }
-        if self.is_kw("for") || self.is_kw("lock") {
+        if self.is_kw(Kw::For) || self.is_kw(Kw::Lock) {
             let at = self.tok.start;
             self.defer(
                 K::NotSupported,
                 "locking clauses (FOR UPDATE, LOCK IN SHARE MODE) are not supported",
                 at,
             );
-            if self.eat_kw("for")? {
-                self.expect_kw("update")?;
+            if self.eat_kw(Kw::For)? {
+                self.expect_kw(Kw::Update)?;
             } else {
                 self.bump()?;
-                self.expect_kw("in")?;
-                self.expect_kw("share")?;
-                self.expect_kw("mode")?;
+                self.expect_kw(Kw::In)?;
+                self.expect_word("share")?;
+                self.expect_word("mode")?;
             }
         }
-        if self.is_kw("union") {
+        if self.is_kw(Kw::Union) {
             return Err(QueryError::new(
                 K::NotSupported,
                 "'UNION' is not supported",
@@ -237,7 +250,7 @@ impl<'a> Parser<'a> {
     /// Temporal's parser accepts `HAVING` and its converters silently drop it;
     /// dropping a condition would widen results, so it is refused here.
     fn having(&mut self) -> Result<(), QueryError> {
-        if self.is_kw("having") {
+        if self.is_kw(Kw::Having) {
             let at = self.bump()?.start;
             self.defer(K::NotSupported, "'HAVING' clause is not supported", at);
             self.or_expr()?;
@@ -263,11 +276,11 @@ impl<'a> Parser<'a> {
 
     fn or_expr(&mut self) -> Result<Expr, QueryError> {
         let first = self.and_expr()?;
-        if !(self.is_kw("or") || self.tok.tok == Tok::OrOr) {
+        if !(self.is_kw(Kw::Or) || self.tok.tok == Tok::OrOr) {
             return Ok(first);
         }
         let mut items = vec![first];
-        while self.is_kw("or") || self.tok.tok == Tok::OrOr {
+        while self.is_kw(Kw::Or) || self.tok.tok == Tok::OrOr {
             self.bump()?;
             items.push(self.and_expr()?);
         }
@@ -276,11 +289,11 @@ impl<'a> Parser<'a> {
 
     fn and_expr(&mut self) -> Result<Expr, QueryError> {
         let first = self.not_expr()?;
-        if !(self.is_kw("and") || self.tok.tok == Tok::AndAnd) {
+        if !(self.is_kw(Kw::And) || self.tok.tok == Tok::AndAnd) {
             return Ok(first);
         }
         let mut items = vec![first];
-        while self.is_kw("and") || self.tok.tok == Tok::AndAnd {
+        while self.is_kw(Kw::And) || self.tok.tok == Tok::AndAnd {
             self.bump()?;
             items.push(self.not_expr()?);
         }
@@ -288,7 +301,7 @@ impl<'a> Parser<'a> {
     }
 
     fn not_expr(&mut self) -> Result<Expr, QueryError> {
-        if self.is_kw("not") {
+        if self.is_kw(Kw::Not) {
             self.enter()?;
             self.bump()?;
             let inner = self.not_expr()?;
@@ -304,18 +317,19 @@ impl<'a> Parser<'a> {
         let has_operator = matches!(
             self.tok.tok,
             Tok::Eq | Tok::NotEq | Tok::Lt | Tok::LtEq | Tok::Gt | Tok::GtEq | Tok::NullSafeEq
-        ) || [
-            "not",
-            "in",
-            "between",
-            "starts_with",
-            "like",
-            "regexp",
-            "rlike",
-            "is",
-        ]
-        .iter()
-        .any(|k| self.is_kw(k));
+        ) || matches!(
+            self.tok.tok,
+            Tok::Kw(
+                Kw::Not
+                    | Kw::In
+                    | Kw::Between
+                    | Kw::StartsWith
+                    | Kw::Like
+                    | Kw::Regexp
+                    | Kw::Rlike
+                    | Kw::Is
+            )
+        );
         if !has_operator {
             return Ok(self.bare_condition(left));
         }
@@ -341,8 +355,8 @@ impl<'a> Parser<'a> {
             self.value()?;
             return Ok(pred(name, Test::IsNull { negated: false }));
         }
-        let negated = self.eat_kw("not")?;
-        let test = if self.eat_kw("in")? {
+        let negated = self.eat_kw(Kw::Not)?;
+        let test = if self.eat_kw(Kw::In)? {
             self.expect(Tok::LParen)?;
             let mut list = vec![self.value()?];
             while self.tok.tok == Tok::Comma {
@@ -351,17 +365,17 @@ impl<'a> Parser<'a> {
             }
             self.expect(Tok::RParen)?;
             Test::In { negated, list }
-        } else if self.eat_kw("between")? {
+        } else if self.eat_kw(Kw::Between)? {
             let low = self.value()?;
-            self.expect_kw("and")?;
+            self.expect_kw(Kw::And)?;
             let high = self.value()?;
             Test::Between { negated, low, high }
-        } else if self.eat_kw("starts_with")? {
+        } else if self.eat_kw(Kw::StartsWith)? {
             Test::StartsWith {
                 negated,
                 prefix: self.value()?,
             }
-        } else if self.is_kw("like") || self.is_kw("regexp") || self.is_kw("rlike") {
+        } else if self.is_kw(Kw::Like) || self.is_kw(Kw::Regexp) || self.is_kw(Kw::Rlike) {
             let t = self.bump()?;
             let word = self.text(t).to_ascii_uppercase();
             let not = if negated { "NOT " } else { "" };
@@ -371,16 +385,16 @@ impl<'a> Parser<'a> {
                 op_at,
             );
             let prefix = self.value()?;
-            if word == "LIKE" && self.eat_kw("escape")? {
+            if word == "LIKE" && self.eat_kw(Kw::Escape)? {
                 self.value()?;
             }
             Test::StartsWith { negated, prefix }
         } else if negated {
             return Err(self.syntax_error());
-        } else if self.eat_kw("is")? {
-            let negated = self.eat_kw("not")?;
-            if !self.eat_kw("null")? {
-                if self.is_kw("true") || self.is_kw("false") || self.is_kw("unknown") {
+        } else if self.eat_kw(Kw::Is)? {
+            let negated = self.eat_kw(Kw::Not)?;
+            if !self.eat_kw(Kw::Null)? {
+                if self.is_kw(Kw::True) || self.is_kw(Kw::False) || self.is_word("unknown") {
                     self.bump()?;
                     self.defer(
                         K::InvalidExpression,
@@ -492,16 +506,16 @@ impl<'a> Parser<'a> {
     fn operand(&mut self) -> Result<Operand, QueryError> {
         let first = self.unary()?;
         if !matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith)
-            && !self.is_kw("div")
-            && !self.is_kw("mod")
+            && !self.is_kw(Kw::Div)
+            && !self.is_kw(Kw::Mod)
         {
             return Ok(first);
         }
         let start = span_of(&first).start;
         let mut end = start;
         while matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith)
-            || self.is_kw("div")
-            || self.is_kw("mod")
+            || self.is_kw(Kw::Div)
+            || self.is_kw(Kw::Mod)
         {
             self.bump()?;
             end = span_of(&self.unary()?).end;
@@ -624,36 +638,31 @@ impl<'a> Parser<'a> {
                 let first = decode_quoted_name(self.text(t), escaped);
                 self.name_rest(first, t.start)
             }
-            Tok::Word => {
-                let word = self.text(t);
-                if word.eq_ignore_ascii_case("true") || word.eq_ignore_ascii_case("false") {
-                    self.bump()?;
-                    let value = Value::Boolean(word.eq_ignore_ascii_case("true"));
-                    return Ok(Operand::Lit(Literal { value, span }));
-                }
-                if word.eq_ignore_ascii_case("null") {
-                    self.bump()?;
-                    return Ok(Operand::Other {
-                        what: "NULL (use IS NULL)",
-                        kind: K::InvalidExpression,
-                        span,
-                    });
-                }
-                if is_reserved(word) {
-                    // Reserved words are never names, but `if(...)`, `left(...)` ... are functions.
-                    self.bump()?;
-                    if self.tok.tok == Tok::LParen {
-                        return self.function(t.start);
-                    }
-                    return Err(QueryError::new(
-                        K::Malformed,
-                        format!("syntax error near '{word}'"),
-                        self.src,
-                        t.start,
-                    ));
-                }
+            Tok::Kw(kw @ (Kw::True | Kw::False)) => {
                 self.bump()?;
-                self.name_rest(word.to_owned(), t.start)
+                let value = Value::Boolean(kw == Kw::True);
+                Ok(Operand::Lit(Literal { value, span }))
+            }
+            Tok::Kw(Kw::Null) => {
+                self.bump()?;
+                Ok(Operand::Other {
+                    what: "NULL (use IS NULL)",
+                    kind: K::InvalidExpression,
+                    span,
+                })
+            }
+            Tok::Kw(_) => {
+                // Reserved words are never names, but `if(...)`, `left(...)` ... are functions.
+                self.bump()?;
+                if self.tok.tok == Tok::LParen {
+                    return self.function(t.start);
+                }
+                let msg = format!("syntax error near '{}'", self.text(t));
+                Err(QueryError::new(K::Malformed, msg, self.src, t.start))
+            }
+            Tok::Word => {
+                self.bump()?;
+                self.name_rest(self.text(t).to_owned(), t.start)
             }
             _ => Err(self.syntax_error()),
         }
@@ -668,7 +677,10 @@ impl<'a> Parser<'a> {
             self.bump()?;
             let part = self.tok;
             match part.tok {
-                Tok::Word => value.push_str(&format!(".{}", self.text(part))),
+                Tok::Word | Tok::Kw(_) => {
+                    value.push('.');
+                    value.push_str(self.text(part));
+                }
                 Tok::Quoted { escaped } => value.push_str(&format!(
                     ".{}",
                     decode_quoted_name(self.text(part), escaped)

@@ -95,6 +95,9 @@ impl FromStr for ExecutionStatus {
     /// (`WORKFLOW_EXECUTION_STATUS_COMPLETED`), the lower-case spellings of the
     /// old archivers (`continuedasnew`, `timed_out`) and the number.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(exact) = Self::ALL.into_iter().find(|st| st.name() == s) {
+            return Ok(exact);
+        }
         let err = || ParseStatusError(s.to_owned());
         let t = s.trim();
         if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
