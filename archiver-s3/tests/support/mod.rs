@@ -1,0 +1,141 @@
+//! Shared by the tests that need a real S3-compatible server: connection settings from the
+//! environment (see `.ci/servers.sh`), fresh prefixes, a request counter, a fault proxy.
+
+#![allow(dead_code, unreachable_pub)] // each test binary uses a different part
+
+pub mod proxy;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use archiver_s3::{S3Settings, S3Store};
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+
+/// Where the test server is.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// The server from `ARCHIVER_S3_*` / `AWS_*`, or `None` (with a loud message) when unset.
+/// Under `CI=true` a missing server is a failure, not a skip.
+pub fn server(test: &str) -> Option<Server> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(endpoint) = var("ARCHIVER_S3_ENDPOINT") else {
+        if var("CI").as_deref() == Some("true") {
+            panic!(
+                "S3 server required under CI: `source .ci/servers.sh` to start one and set ARCHIVER_S3_ENDPOINT"
+            );
+        }
+        eprintln!(
+            "\n!!!!!!!! SKIPPED {test}: ARCHIVER_S3_ENDPOINT is not set. Run `source .ci/servers.sh` \
+             to start a local S3 server (SeaweedFS) and export its settings. !!!!!!!!\n"
+        );
+        return None;
+    };
+    Some(Server {
+        endpoint,
+        bucket: var("ARCHIVER_S3_BUCKET").unwrap_or_else(|| "archiver-test".into()),
+        region: var("ARCHIVER_S3_REGION")
+            .or_else(|| var("AWS_REGION"))
+            .unwrap_or_else(|| "us-east-1".into()),
+        access_key_id: var("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "archiver".into()),
+        secret_access_key: var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "archiver-secret".into()),
+    })
+}
+
+impl Server {
+    /// Settings reaching this server at `endpoint` (the server's own, or a proxy in front).
+    pub fn settings_via(&self, endpoint: &str) -> S3Settings {
+        S3Settings::new()
+            .with_region(&self.region)
+            .with_endpoint(endpoint)
+            .with_force_path_style(true)
+            .with_credentials(&self.access_key_id, &self.secret_access_key)
+    }
+
+    pub fn settings(&self) -> S3Settings {
+        self.settings_via(&self.endpoint)
+    }
+
+    /// `s3://bucket/<fresh random prefix>/<tag>`: nothing of earlier runs is visible there.
+    pub fn fresh_uri(&self, tag: &str) -> String {
+        format!("s3://{}/{}/{tag}", self.bucket, unique())
+    }
+}
+
+/// A prefix unique to this process and call.
+pub fn unique() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "test-{nanos:x}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Counts the HTTP requests a client sends (every attempt, retries included), by kind.
+#[derive(Debug, Default, Clone)]
+pub struct RequestCounter {
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl RequestCounter {
+    /// A store over `settings` whose requests this counter sees.
+    pub fn store(&self, settings: S3Settings) -> S3Store {
+        S3Store::new(settings).with_interceptor(self.clone())
+    }
+
+    /// Requests so far, as `"PUT"`, `"GET"`, `"HEAD"`, `"LIST"`, `"DELETE"`, `"POST"`.
+    pub fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn total(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    pub fn count(&self, kind: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| *k == kind)
+            .count()
+    }
+
+    pub fn reset(&self) {
+        self.seen.lock().unwrap().clear();
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        let request = context.request();
+        let method = request.method().to_owned();
+        let kind = if method == "GET" && request.uri().contains("list-type=2") {
+            "LIST".to_owned()
+        } else {
+            method
+        };
+        self.seen.lock().unwrap().push(kind);
+        Ok(())
+    }
+}
