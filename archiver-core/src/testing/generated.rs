@@ -23,7 +23,7 @@ const WORDS: [&str; 16] = [
 
 /// A [`HistorySource`] that synthesises one run's history, `batches` batches of three
 /// Temporal-like events (workflow and activity tasks carrying base64 JSON payloads, about
-/// 700 bytes an event when encoded), the same bytes every time for a `seed`.
+/// 500 bytes an event when encoded), the same bytes every time for a `seed`.
 ///
 /// Any run id is served, so one source feeds many archives.
 ///
@@ -59,7 +59,7 @@ impl GeneratedHistorySource {
 
     /// A history whose canonical JSON encoding is about `bytes` long.
     pub fn with_approx_bytes(seed: u64, bytes: usize) -> Self {
-        const APPROX_BATCH_BYTES: usize = 2_100;
+        const APPROX_BATCH_BYTES: usize = 1_620;
         Self::new(seed, bytes.div_ceil(APPROX_BATCH_BYTES))
     }
 

@@ -88,13 +88,19 @@ impl S3VisibilityArchiver {
                     });
                 }
             }
-            for chunk in batch.chunks(DOWNLOAD_CONCURRENCY) {
-                if newest_first
-                    && let Some(b) = boundary
-                    && chunk[0].close_nanos < b
-                {
+            let mut rest = &batch[..];
+            while !rest.is_empty() {
+                if newest_first && boundary.is_some_and(|b| rest[0].close_nanos < b) {
                     break 'listing;
                 }
+                // Until the page is decided, fetch no more than it still needs.
+                let size = if newest_first && boundary.is_none() {
+                    (need - counted).clamp(1, DOWNLOAD_CONCURRENCY)
+                } else {
+                    DOWNLOAD_CONCURRENCY
+                };
+                let (chunk, next) = rest.split_at(size.min(rest.len()));
+                rest = next;
                 for (candidate, record) in self.download(location, chunk).await? {
                     let Some(record) = record else { continue };
                     if newest_first
