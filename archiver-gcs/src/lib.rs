@@ -1,0 +1,1 @@
+//! The `gs://` provider (under construction).
