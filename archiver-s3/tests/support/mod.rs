@@ -139,3 +139,44 @@ impl Intercept for RequestCounter {
         Ok(())
     }
 }
+
+use archiver_core::history::{History, MemoryHistorySource, RunKey};
+use archiver_core::testing::{test_history, test_request};
+use archiver_core::{ArchiveHistoryRequest, ArchiveUri, GetHistoryRequest, HistoryArchiver};
+
+/// A source holding one run of `batches` batches, and the request archiving it.
+pub fn one_run(
+    workflow_id: &str,
+    seed: u64,
+    batches: usize,
+) -> (
+    Arc<MemoryHistorySource>,
+    RunKey,
+    Vec<History>,
+    ArchiveHistoryRequest,
+) {
+    let source = Arc::new(MemoryHistorySource::new());
+    let run = RunKey::new("ns-id", workflow_id, "run-1");
+    let history = test_history(seed, batches, 1);
+    source.insert(run.clone(), history.clone());
+    let request = test_request(&run, &history, 1);
+    (source, run, history, request)
+}
+
+/// Every page of the highest archived version of `run`.
+pub async fn get_all(
+    archiver: &dyn HistoryArchiver,
+    uri: &ArchiveUri,
+    run: &RunKey,
+) -> archiver_core::Result<Vec<History>> {
+    let mut request = GetHistoryRequest::new(&run.namespace_id, &run.workflow_id, &run.run_id, 7);
+    let mut all = Vec::new();
+    loop {
+        let page = archiver.get(uri, &request).await?;
+        all.extend(page.history_batches);
+        match page.next_page_token {
+            Some(token) => request.next_page_token = Some(token),
+            None => return Ok(all),
+        }
+    }
+}
