@@ -89,55 +89,126 @@ pub(crate) enum Kw {
 }
 
 /// Classifies a bare word once, in the lexer, so the parser compares enums.
+///
+/// The lower-cased word is packed into an integer so that the keyword table
+/// compiles to a few integer comparisons instead of a string comparison per keyword.
 fn keyword(word: &str) -> Option<Kw> {
-    if word.len() > 20 {
-        return None;
+    if word.len() > 16 {
+        return word
+            .eq_ignore_ascii_case("current_timestamp")
+            .then_some(Kw::Other);
     }
-    let mut buf = [0u8; 20];
-    let lower = &mut buf[..word.len()];
-    lower.copy_from_slice(word.as_bytes());
-    lower.make_ascii_lowercase();
-    Some(match &*lower {
-        b"and" => Kw::And,
-        b"asc" => Kw::Asc,
-        b"between" => Kw::Between,
-        b"by" => Kw::By,
-        b"desc" => Kw::Desc,
-        b"div" => Kw::Div,
-        b"escape" => Kw::Escape,
-        b"false" => Kw::False,
-        b"for" => Kw::For,
-        b"group" => Kw::Group,
-        b"having" => Kw::Having,
-        b"in" => Kw::In,
-        b"is" => Kw::Is,
-        b"like" => Kw::Like,
-        b"limit" => Kw::Limit,
-        b"lock" => Kw::Lock,
-        b"mod" => Kw::Mod,
-        b"not" => Kw::Not,
-        b"null" => Kw::Null,
-        b"or" => Kw::Or,
-        b"order" => Kw::Order,
-        b"regexp" => Kw::Regexp,
-        b"rlike" => Kw::Rlike,
-        b"starts_with" => Kw::StartsWith,
-        b"true" => Kw::True,
-        b"union" => Kw::Union,
-        b"update" => Kw::Update,
-        b"add" | b"all" | b"alter" | b"analyze" | b"as" | b"auto_increment" | b"binary"
-        | b"boolean" | b"case" | b"cast" | b"collate" | b"column" | b"constraint" | b"convert"
-        | b"create" | b"cross" | b"current_date" | b"current_time" | b"current_timestamp"
-        | b"database" | b"databases" | b"default" | b"delete" | b"describe" | b"distinct"
-        | b"drop" | b"else" | b"end" | b"exists" | b"explain" | b"extended" | b"force"
-        | b"from" | b"full" | b"group_concat" | b"if" | b"ignore" | b"index" | b"inner"
-        | b"insert" | b"interval" | b"into" | b"join" | b"key" | b"left" | b"localtime"
-        | b"localtimestamp" | b"match" | b"maxvalue" | b"natural" | b"next" | b"on" | b"outer"
-        | b"processlist" | b"rename" | b"replace" | b"right" | b"schema" | b"select"
-        | b"separator" | b"set" | b"show" | b"sql_cache" | b"sql_no_cache" | b"straight_join"
-        | b"stream" | b"substr" | b"substring" | b"table" | b"tables" | b"then" | b"to"
-        | b"unique" | b"use" | b"using" | b"utc_date" | b"utc_time" | b"utc_timestamp"
-        | b"values" | b"when" | b"where" => Kw::Other,
+    let packed = word.bytes().rev().fold(0u128, |acc, b| {
+        acc << 8 | u128::from(b.to_ascii_lowercase())
+    });
+    Some(match packed {
+        0x646461 => Kw::Other,                       // add
+        0x6c6c61 => Kw::Other,                       // all
+        0x7265746c61 => Kw::Other,                   // alter
+        0x657a796c616e61 => Kw::Other,               // analyze
+        0x646e61 => Kw::And,                         // and
+        0x7361 => Kw::Other,                         // as
+        0x637361 => Kw::Asc,                         // asc
+        0x746e656d6572636e695f6f747561 => Kw::Other, // auto_increment
+        0x6e656577746562 => Kw::Between,             // between
+        0x7972616e6962 => Kw::Other,                 // binary
+        0x6e61656c6f6f62 => Kw::Other,               // boolean
+        0x7962 => Kw::By,                            // by
+        0x65736163 => Kw::Other,                     // case
+        0x74736163 => Kw::Other,                     // cast
+        0x6574616c6c6f63 => Kw::Other,               // collate
+        0x6e6d756c6f63 => Kw::Other,                 // column
+        0x746e69617274736e6f63 => Kw::Other,         // constraint
+        0x747265766e6f63 => Kw::Other,               // convert
+        0x657461657263 => Kw::Other,                 // create
+        0x73736f7263 => Kw::Other,                   // cross
+        0x657461645f746e6572727563 => Kw::Other,     // current_date
+        0x656d69745f746e6572727563 => Kw::Other,     // current_time
+        0x6573616261746164 => Kw::Other,             // database
+        0x736573616261746164 => Kw::Other,           // databases
+        0x746c7561666564 => Kw::Other,               // default
+        0x6574656c6564 => Kw::Other,                 // delete
+        0x63736564 => Kw::Desc,                      // desc
+        0x6562697263736564 => Kw::Other,             // describe
+        0x74636e6974736964 => Kw::Other,             // distinct
+        0x766964 => Kw::Div,                         // div
+        0x706f7264 => Kw::Other,                     // drop
+        0x65736c65 => Kw::Other,                     // else
+        0x646e65 => Kw::Other,                       // end
+        0x657061637365 => Kw::Escape,                // escape
+        0x737473697865 => Kw::Other,                 // exists
+        0x6e69616c707865 => Kw::Other,               // explain
+        0x6465646e65747865 => Kw::Other,             // extended
+        0x65736c6166 => Kw::False,                   // false
+        0x726f66 => Kw::For,                         // for
+        0x6563726f66 => Kw::Other,                   // force
+        0x6d6f7266 => Kw::Other,                     // from
+        0x6c6c7566 => Kw::Other,                     // full
+        0x70756f7267 => Kw::Group,                   // group
+        0x7461636e6f635f70756f7267 => Kw::Other,     // group_concat
+        0x676e69766168 => Kw::Having,                // having
+        0x6669 => Kw::Other,                         // if
+        0x65726f6e6769 => Kw::Other,                 // ignore
+        0x6e69 => Kw::In,                            // in
+        0x7865646e69 => Kw::Other,                   // index
+        0x72656e6e69 => Kw::Other,                   // inner
+        0x747265736e69 => Kw::Other,                 // insert
+        0x6c61767265746e69 => Kw::Other,             // interval
+        0x6f746e69 => Kw::Other,                     // into
+        0x7369 => Kw::Is,                            // is
+        0x6e696f6a => Kw::Other,                     // join
+        0x79656b => Kw::Other,                       // key
+        0x7466656c => Kw::Other,                     // left
+        0x656b696c => Kw::Like,                      // like
+        0x74696d696c => Kw::Limit,                   // limit
+        0x656d69746c61636f6c => Kw::Other,           // localtime
+        0x706d617473656d69746c61636f6c => Kw::Other, // localtimestamp
+        0x6b636f6c => Kw::Lock,                      // lock
+        0x686374616d => Kw::Other,                   // match
+        0x65756c617678616d => Kw::Other,             // maxvalue
+        0x646f6d => Kw::Mod,                         // mod
+        0x6c61727574616e => Kw::Other,               // natural
+        0x7478656e => Kw::Other,                     // next
+        0x746f6e => Kw::Not,                         // not
+        0x6c6c756e => Kw::Null,                      // null
+        0x6e6f => Kw::Other,                         // on
+        0x726f => Kw::Or,                            // or
+        0x726564726f => Kw::Order,                   // order
+        0x726574756f => Kw::Other,                   // outer
+        0x7473696c737365636f7270 => Kw::Other,       // processlist
+        0x707865676572 => Kw::Regexp,                // regexp
+        0x656d616e6572 => Kw::Other,                 // rename
+        0x6563616c706572 => Kw::Other,               // replace
+        0x7468676972 => Kw::Other,                   // right
+        0x656b696c72 => Kw::Rlike,                   // rlike
+        0x616d65686373 => Kw::Other,                 // schema
+        0x7463656c6573 => Kw::Other,                 // select
+        0x726f74617261706573 => Kw::Other,           // separator
+        0x746573 => Kw::Other,                       // set
+        0x776f6873 => Kw::Other,                     // show
+        0x65686361635f6c7173 => Kw::Other,           // sql_cache
+        0x65686361635f6f6e5f6c7173 => Kw::Other,     // sql_no_cache
+        0x687469775f737472617473 => Kw::StartsWith,  // starts_with
+        0x6e696f6a5f7468676961727473 => Kw::Other,   // straight_join
+        0x6d6165727473 => Kw::Other,                 // stream
+        0x727473627573 => Kw::Other,                 // substr
+        0x676e69727473627573 => Kw::Other,           // substring
+        0x656c626174 => Kw::Other,                   // table
+        0x73656c626174 => Kw::Other,                 // tables
+        0x6e656874 => Kw::Other,                     // then
+        0x6f74 => Kw::Other,                         // to
+        0x65757274 => Kw::True,                      // true
+        0x6e6f696e75 => Kw::Union,                   // union
+        0x657571696e75 => Kw::Other,                 // unique
+        0x657461647075 => Kw::Update,                // update
+        0x657375 => Kw::Other,                       // use
+        0x676e697375 => Kw::Other,                   // using
+        0x657461645f637475 => Kw::Other,             // utc_date
+        0x656d69745f637475 => Kw::Other,             // utc_time
+        0x706d617473656d69745f637475 => Kw::Other,   // utc_timestamp
+        0x7365756c6176 => Kw::Other,                 // values
+        0x6e656877 => Kw::Other,                     // when
+        0x6572656877 => Kw::Other,                   // where
         _ => return None,
     })
 }
@@ -497,6 +568,25 @@ mod tests {
             ]
         );
         assert_eq!(kinds("? :v ::l"), [Param, Param, Param]);
+    }
+
+    #[test]
+    fn keyword_table_matches_reserved_words() {
+        for w in crate::ast::RESERVED {
+            assert!(keyword(w).is_some(), "{w}");
+            assert!(keyword(&w.to_uppercase()).is_some(), "{w}");
+        }
+        for w in [
+            "WorkflowId",
+            "status",
+            "text",
+            "x",
+            "current_timestamps",
+            "andx",
+        ] {
+            assert_eq!(keyword(w), None, "{w}");
+        }
+        assert_eq!(keyword("StArTs_WiTh"), Some(Kw::StartsWith));
     }
 
     #[test]
