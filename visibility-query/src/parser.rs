@@ -308,11 +308,26 @@ impl<'a> Parser<'a> {
             self.depth -= 1;
             return Ok(Expr::Not(Box::new(inner)));
         }
-        self.predicate()
+        if self.tok.tok == Tok::LParen {
+            // Parentheses are taken here rather than in `atom`, so that each
+            // nesting level costs three stack frames, not seven.
+            let open = self.tok.start;
+            self.enter()?;
+            self.bump()?;
+            let inner = self.or_expr()?;
+            let close = self.expect(Tok::RParen)?;
+            self.depth -= 1;
+            if matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith) {
+                return Err(self.syntax_error());
+            }
+            return self.predicate_rest(Operand::Cond(inner, Span::new(open, close.end)));
+        }
+        let left = self.operand()?;
+        self.predicate_rest(left)
     }
 
-    fn predicate(&mut self) -> Result<Expr, QueryError> {
-        let left = self.operand()?;
+    /// The operator and value(s) after a predicate's left side, if any.
+    fn predicate_rest(&mut self, left: Operand) -> Result<Expr, QueryError> {
         let op_at = self.tok.start;
         let has_operator = matches!(
             self.tok.tok,
