@@ -230,8 +230,43 @@ fn is_word_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_' || b == b'@'
 }
 
+/// `[A-Za-z0-9_@]` as a table: one load per byte in the hot word scan.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_' || b == b'@';
+        i += 1;
+    }
+    t
+};
+
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'@'
+    WORD_BYTE[usize::from(b)]
+}
+
+/// The first `quote` or `\` in `s`, eight bytes at a time (SWAR): string
+/// literals are most of a filter's bytes.
+fn find_quote_or_backslash(s: &[u8], quote: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let (q, bs) = (LO * u64::from(quote), LO * u64::from(b'\\'));
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(&s[i..i + 8]);
+        let v = u64::from_le_bytes(chunk);
+        if has_zero(v ^ q) | has_zero(v ^ bs) != 0 {
+            break;
+        }
+        i += 8;
+    }
+    s[i..]
+        .iter()
+        .position(|&x| x == quote || x == b'\\')
+        .map(|k| i + k)
 }
 
 impl<'a> Lexer<'a> {
@@ -367,8 +402,7 @@ impl<'a> Lexer<'a> {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
-            // memchr-like scan: only the quote and the backslash matter.
-            match b[i..].iter().position(|&x| x == quote || x == b'\\') {
+            match find_quote_or_backslash(&b[i..], quote) {
                 None => return Err(self.err("unterminated string", start)),
                 Some(k) => {
                     i += k;
