@@ -116,8 +116,7 @@ impl Attempt<'_> {
                     return Ok(());
                 }
                 Err(err) => {
-                    // Keep staged blobs only when a retry can resume from them.
-                    if !(err.is_retryable() && self.options.progress_manager().is_some()) {
+                    if !self.resumable(&err) {
                         self.discard().await;
                     }
                     return Err(err);
@@ -169,7 +168,7 @@ impl Attempt<'_> {
             .await;
         if let Err(failure) = put {
             let err = failure.into_core("write blob", &self.location.describe(&key));
-            if !(err.is_retryable() && self.options.progress_manager().is_some()) {
+            if !self.resumable(&err) {
                 self.discard().await;
             }
             return Err(err);
@@ -223,8 +222,12 @@ impl Attempt<'_> {
                     return Ok(());
                 }
                 Ok(Created::AlreadyExists) => {
-                    // Another archive of this run committed first; ours is redundant.
-                    self.discard().await;
+                    // Either another archive of this run committed first (ours is redundant),
+                    // or our own PUT landed and only its answer was lost, then the SDK's retry
+                    // met it: the blobs may only go in the first case.
+                    if !self.manifest_lists_our_blobs(&identity, &describe).await {
+                        self.discard().await;
+                    }
                     return Ok(());
                 }
                 Err(failure) if failure.kind == Kind::Conflict && conflicts < CONFLICT_RETRIES => {
@@ -232,13 +235,44 @@ impl Attempt<'_> {
                     tokio::time::sleep(std::time::Duration::from_millis(50 << conflicts)).await;
                 }
                 Err(failure) => {
+                    // A dropped connection, a timeout or a 5xx may hide a manifest that was
+                    // stored: its blobs must stay. Only a refused request surely stored nothing.
+                    let maybe_stored = matches!(
+                        failure.kind,
+                        Kind::Connection | Kind::Timeout | Kind::ServerError
+                    );
                     let err = failure.into_core("commit manifest", &describe);
-                    if !(err.is_retryable() && self.options.progress_manager().is_some()) {
+                    if !(maybe_stored || self.resumable(&err)) {
                         self.discard().await;
                     }
                     return Err(err);
                 }
             }
+        }
+    }
+
+    /// Whether a retry of this archive can resume from its staged blobs after `err` (then they
+    /// are kept).
+    fn resumable(&self, err: &Error) -> bool {
+        err.is_retryable() && self.options.progress_manager().is_some()
+    }
+
+    /// Whether the stored manifest lists this attempt's blobs. When it cannot be read, the
+    /// answer is yes: keeping redundant blobs is safe, deleting referenced ones is not.
+    async fn manifest_lists_our_blobs(&self, identity: &Identity, describe: &str) -> bool {
+        let Some(ours) = self.blobs.iter().find_map(|b| b.key.as_deref()) else {
+            return true; // nothing staged: nothing to delete either way
+        };
+        match self
+            .archiver
+            .store
+            .get(&self.location.bucket, &self.manifest_key)
+            .await
+        {
+            Ok(Some(data)) => Manifest::decode(data, identity, describe)
+                .map(|m| m.blobs.iter().any(|b| b.key.as_deref() == Some(ours)))
+                .unwrap_or(true),
+            Ok(None) | Err(_) => true,
         }
     }
 

@@ -21,6 +21,11 @@ pub struct Faults {
     pub reset_after_bytes_every: usize,
     /// Delay before forwarding each response chunk.
     pub delay: Duration,
+    /// Answer every Nth connection's first request with `503 SlowDown` and close (0: never).
+    pub slow_down_every: usize,
+    /// Once: reset the connection carrying the response byte number N counted over all
+    /// connections (0: never), to place one fault anywhere in a sequence of requests.
+    pub reset_once_at_total_bytes: usize,
 }
 
 /// A running proxy; stops when dropped.
@@ -28,6 +33,7 @@ pub struct FaultProxy {
     pub addr: SocketAddr,
     connections: Arc<AtomicUsize>,
     faults_injected: Arc<AtomicUsize>,
+    response_bytes: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -48,7 +54,12 @@ impl FaultProxy {
         let addr = listener.local_addr().expect("proxy address");
         let connections = Arc::new(AtomicUsize::new(0));
         let faults_injected = Arc::new(AtomicUsize::new(0));
-        let (conns, injected) = (Arc::clone(&connections), Arc::clone(&faults_injected));
+        let total = Arc::new(AtomicUsize::new(0));
+        let (conns, injected, all_bytes) = (
+            Arc::clone(&connections),
+            Arc::clone(&faults_injected),
+            Arc::clone(&total),
+        );
         let task = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -60,13 +71,27 @@ impl FaultProxy {
                     reset(client);
                     continue;
                 }
+                if faults.slow_down_every > 0 && n % faults.slow_down_every == 0 {
+                    injected.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(slow_down(client));
+                    continue;
+                }
                 let every = faults.reset_after_bytes_every.max(1);
                 let limit = (faults.reset_after_bytes > 0 && n % every == 0)
                     .then_some(faults.reset_after_bytes);
-                let (target, injected) = (target.clone(), Arc::clone(&injected));
+                let (target, injected, total) = (
+                    target.clone(),
+                    Arc::clone(&injected),
+                    Arc::clone(&all_bytes),
+                );
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(&target).await {
-                        relay(client, server, limit, faults.delay, injected).await;
+                        let cut = Cut {
+                            limit,
+                            total,
+                            once_at: faults.reset_once_at_total_bytes,
+                        };
+                        relay(client, server, cut, faults.delay, injected).await;
                     }
                 });
             }
@@ -75,6 +100,7 @@ impl FaultProxy {
             addr,
             connections,
             faults_injected,
+            response_bytes: total,
             task,
         }
     }
@@ -88,9 +114,33 @@ impl FaultProxy {
         self.connections.load(Ordering::Relaxed)
     }
 
+    /// Response bytes the server sent through the proxy so far.
+    pub fn response_bytes(&self) -> usize {
+        self.response_bytes.load(Ordering::Relaxed)
+    }
+
     pub fn faults_injected(&self) -> usize {
         self.faults_injected.load(Ordering::Relaxed)
     }
+}
+
+/// Reads the request head, answers S3's throttling error, closes.
+async fn slow_down(mut client: TcpStream) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match client.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = client.write_all(response.as_bytes()).await;
+    let _ = client.shutdown().await;
 }
 
 /// Closes with a TCP RST instead of a FIN.
@@ -99,10 +149,33 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
+/// Where a connection's response is cut.
+struct Cut {
+    /// After this many bytes of this connection.
+    limit: Option<usize>,
+    /// Response bytes over all connections so far.
+    total: Arc<AtomicUsize>,
+    /// At this total (0: never); fires once, since the total only grows past it.
+    once_at: usize,
+}
+
+impl Cut {
+    /// How many of the next `n` bytes may pass, after `sent` on this connection; `None`: all.
+    fn allowance(&self, sent: usize, n: usize) -> Option<usize> {
+        let mut allowed = self.limit.map(|limit| limit.saturating_sub(sent));
+        let before = self.total.fetch_add(n, Ordering::Relaxed);
+        if self.once_at > 0 && before < self.once_at && before + n >= self.once_at {
+            let once = self.once_at - before;
+            allowed = Some(allowed.map_or(once, |a| a.min(once)));
+        }
+        allowed.filter(|a| *a < n)
+    }
+}
+
 async fn relay(
     client: TcpStream,
     server: TcpStream,
-    limit: Option<usize>,
+    cut: Cut,
     delay: Duration,
     injected: Arc<AtomicUsize>,
 ) {
@@ -123,10 +196,8 @@ async fn relay(
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            if let Some(limit) = limit
-                && sent + n > limit
-            {
-                let _ = client_write.write_all(&buf[..limit - sent]).await;
+            if let Some(allowed) = cut.allowance(sent, n) {
+                let _ = client_write.write_all(&buf[..allowed]).await;
                 injected.fetch_add(1, Ordering::Relaxed);
                 return true;
             }
