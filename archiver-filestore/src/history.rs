@@ -113,10 +113,10 @@ impl FilestoreHistoryArchiver {
             return Ok(()); // this run and version is archived already: idempotent
         }
         let archive_key = archive_key(&layout, &identity);
-        let (writer, iterator) = match self
+        let resumed = self
             .resume_point(options, &archive_key, &dir, &identity)
-            .await?
-        {
+            .await?;
+        let (writer, iterator) = match resumed {
             Some((writer, state)) => {
                 let iterator = HistoryIterator::resume(
                     Arc::clone(&self.source),
@@ -124,22 +124,20 @@ impl FilestoreHistoryArchiver {
                     self.target_blob_size,
                     state,
                 );
-                (writer, iterator)
+                (Some(writer), iterator)
             }
             None => {
-                let (dir, identity, modes) = (dir.clone(), identity.clone(), self.modes);
-                let tag = identity.close_failover_version.to_string();
-                let writer = blocking("stage archive", move || {
-                    HistWriter::create(&dir, &tag, &identity, modes)
-                        .map_err(|err| io_error("create staged archive in", &dir, err))
-                })
-                .await?;
                 let iterator =
                     HistoryIterator::new(Arc::clone(&self.source), request, self.target_blob_size);
-                (writer, iterator)
+                (None, iterator)
             }
         };
-        self.write_blobs(writer, iterator, &archive_key, options, target, request)
+        let staging = Staging {
+            dir,
+            identity,
+            modes: self.modes,
+        };
+        self.write_blobs(staging, writer, iterator, &archive_key, options, target)
             .await
     }
 
@@ -182,70 +180,84 @@ impl FilestoreHistoryArchiver {
         }
     }
 
+    /// Streams the iterator's blobs into the staged file (created on the first blob, so a
+    /// skipped history leaves nothing behind), recording progress after each when asked, and
+    /// commits it as `target`.
     async fn write_blobs(
         &self,
-        mut writer: HistWriter,
+        staging: Staging,
+        mut writer: Option<HistWriter>,
         mut iterator: HistoryIterator,
         archive_key: &str,
         options: &ArchiveOptions,
         target: PathBuf,
-        request: &ArchiveHistoryRequest,
     ) -> Result<()> {
         let manager = options.progress_manager();
         loop {
             let blob = match iterator.next().await {
                 Ok(Some(blob)) => blob,
                 Ok(None) => break,
-                Err(Error::NotFound { .. }) => {
-                    tracing::info!(workflow_id = %request.workflow_id, run_id = %request.run_id,
-                        "history not found at the source, archival skipped");
-                    blocking("discard staged archive", move || {
-                        writer.abandon();
-                        Ok(())
-                    })
-                    .await?;
-                    return Ok(());
-                }
                 Err(err) => {
+                    let skipped = matches!(err, Error::NotFound { .. });
                     // Keep the staged file only when a retry can resume from it.
-                    if !(err.is_retryable() && manager.is_some()) {
+                    let resumable = err.is_retryable() && manager.is_some();
+                    if let Some(writer) = writer.filter(|_| skipped || !resumable) {
                         blocking("discard staged archive", move || {
                             writer.abandon();
                             Ok(())
                         })
                         .await?;
                     }
+                    if skipped {
+                        tracing::info!(workflow_id = %staging.identity.workflow_id,
+                            run_id = %staging.identity.run_id,
+                            "history not found at the source, archival skipped");
+                        return Ok(());
+                    }
                     return Err(err);
                 }
             };
             let durable = manager.is_some();
-            writer = blocking("write blob", move || append(writer, blob, durable)).await?;
+            let current = writer.take();
+            let stage = staging.clone();
+            let written = blocking("write blob", move || {
+                let writer = match current {
+                    Some(writer) => writer,
+                    None => stage.create()?,
+                };
+                append(writer, blob, durable)
+            })
+            .await?;
             self.blob_writes.fetch_add(1, Ordering::Relaxed);
             if let Some(manager) = manager {
                 let progress = Progress {
                     archive: archive_key.to_owned(),
-                    temp: writer
+                    temp: written
                         .temp_path()
                         .file_name()
                         .and_then(|n| n.to_str())
                         .unwrap_or_default()
                         .to_owned(),
-                    len: writer.len(),
+                    len: written.len(),
                     iterator: iterator.state(),
                 };
                 let bytes = serde_json::to_vec(&progress)
                     .map_err(|err| Error::backend(PROVIDER, "encode progress", err, false))?;
                 manager.record_progress(&bytes).await?;
             }
+            writer = Some(written);
         }
-        let tag = request.close_failover_version.to_string();
+        let tag = staging.identity.close_failover_version.to_string();
         blocking("commit archive", move || {
-            let dir = target.parent().map(Path::to_owned).unwrap_or_default();
+            let writer = match writer {
+                Some(writer) => writer,
+                None => staging.create()?,
+            };
             let temp = writer.temp_path().to_owned();
             writer
                 .finish(&target)
                 .map_err(|err| io_error("commit archive", &temp, err))?;
-            fsio::remove_stale_temps(&dir, &tag);
+            fsio::remove_stale_temps(&staging.dir, &tag);
             Ok(())
         })
         .await
@@ -308,6 +320,23 @@ impl FilestoreHistoryArchiver {
             read_page(&reader, &path, start, request.page_size, token_fingerprint)
         })
         .await
+    }
+}
+
+/// What a new staged file needs: where, for whom, with which modes.
+#[derive(Debug, Clone)]
+struct Staging {
+    dir: PathBuf,
+    identity: Identity,
+    modes: Modes,
+}
+
+impl Staging {
+    /// A new staged file in the run directory (blocking).
+    fn create(&self) -> Result<HistWriter> {
+        let tag = self.identity.close_failover_version.to_string();
+        HistWriter::create(&self.dir, &tag, &self.identity, self.modes)
+            .map_err(|err| io_error("create staged archive in", &self.dir, err))
     }
 }
 

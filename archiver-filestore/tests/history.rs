@@ -400,3 +400,24 @@ async fn a_root_that_is_a_file_is_a_non_retryable_backend_error_naming_the_path(
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_history_gone_at_the_source_is_skipped_and_leaves_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let (source, run, history) = one_run("gone", 10);
+    source.remove(&run);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    archiver
+        .archive(
+            &uri_of(root.path()),
+            &test_request(&run, &history, 1),
+            &ArchiveOptions::default(),
+        )
+        .await
+        .expect("a missing history is a skip, not an error");
+    assert!(files_under(root.path()).is_empty());
+    assert!(
+        std::fs::read_dir(root.path()).unwrap().next().is_none(),
+        "no directories either"
+    );
+}
