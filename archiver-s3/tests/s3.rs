@@ -251,6 +251,21 @@ async fn queries_download_only_what_the_index_admits() {
         "the token starts the listing where it stopped"
     );
 
+    // Orders by start time (also in the key) stop downloading once the page is decided.
+    for text in [
+        "ORDER BY StartTime ASC",
+        "ORDER BY StartTime DESC",
+        "ORDER BY CloseTime ASC",
+    ] {
+        counter.reset();
+        let page = archiver
+            .query(&location, &query(text, 5), &attrs)
+            .await
+            .expect(text);
+        assert_eq!(page.executions.len(), 5, "{text}");
+        assert_eq!(counter.count("GET"), 6, "{text}: page_size + 1 downloads");
+    }
+
     // A residual predicate (custom attribute) still needs downloads, but only until decided.
     counter.reset();
     let page = archiver
@@ -365,4 +380,65 @@ async fn damaged_blobs_are_detected() {
         }
         other => panic!("a flipped bit must be Corrupted, got {other:?}"),
     }
+}
+
+/// Every page of every order agrees with the in-memory reference provider, with ties in the
+/// sort keys (records share close and start times) and paging through them.
+#[tokio::test]
+async fn paging_agrees_with_the_reference_in_every_order() {
+    let Some(server) = support::server("paging_agrees_with_the_reference_in_every_order") else {
+        return;
+    };
+    let s3 = S3VisibilityArchiver::new(S3Store::new(server.settings()));
+    let memory = archiver_core::MemoryVisibilityArchiver::new();
+    let location = uri(&server.fresh_uri("orders"));
+    let reference = uri("memory://reference/orders");
+    let mut records = test_records("ns-id", 60);
+    for (i, record) in records.iter_mut().enumerate() {
+        // Many ties: 6 distinct close times, 4 distinct start times.
+        record.close_time = records_time(i % 6);
+        record.start_time = records_time(i % 4);
+    }
+    for record in &records {
+        s3.archive(&location, record, &ArchiveOptions::default())
+            .await
+            .expect("archive");
+        memory
+            .archive(&reference, record, &ArchiveOptions::default())
+            .await
+            .expect("archive");
+    }
+    let attrs = search_attributes();
+    for text in [
+        "",
+        "ORDER BY CloseTime ASC",
+        "ORDER BY StartTime DESC",
+        "ORDER BY StartTime ASC, WorkflowId DESC",
+        "ORDER BY HistoryLength DESC",
+        "WorkflowType != 'refunds' ORDER BY StartTime ASC",
+        "CustomKeyword = 'blue' OR ExecutionStatus = 'Failed'",
+    ] {
+        for page_size in [4, 100] {
+            let mut request = QueryRequest::new("ns-id", text).with_page_size(page_size);
+            let mut pages = 0;
+            loop {
+                let got = s3.query(&location, &request, &attrs).await.expect(text);
+                let want = memory
+                    .query(&reference, &request, &attrs)
+                    .await
+                    .expect(text);
+                assert_eq!(got, want, "{text} (page size {page_size}, page {pages})");
+                pages += 1;
+                match got.next_page_token {
+                    Some(token) => request.next_page_token = Some(token),
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
+fn records_time(minute: usize) -> jiff::Timestamp {
+    let base: jiff::Timestamp = "2026-02-01T00:00:00.123456789Z".parse().expect("time");
+    base + jiff::SignedDuration::from_mins(minute as i64)
 }

@@ -1,10 +1,13 @@
-//! Answering a query: list the namespace's keys newest close time first, keep those the plan
-//! admits, download only those (concurrently), and page with core's `page_of`.
+//! Answering a query: list the namespace's keys, keep those the plan admits, download only
+//! those (concurrently), and page with core's `page_of`.
 //!
-//! When the query is ordered by close time descending (the default), listing stops as soon as
-//! the page is decided: once `page_size + 1` matches past the token's position are in hand,
-//! only keys tied with the last of them can still change the page. A default query therefore
-//! costs about one LIST and `page_size` GETs however many records the namespace holds.
+//! When the query's order starts with `CloseTime` or `StartTime` (both are in the key), the
+//! candidates are downloaded in that order and downloading stops as soon as the page is
+//! decided: once `page_size + 1` matches past the token's position are in hand, only keys tied
+//! with the last of them can still change the page. In the default order (`CloseTime DESC`,
+//! the listing's own order) listing stops then too, so a default query costs about one LIST
+//! and `page_size` GETs however many records the namespace holds. Other orders download every
+//! admitted record.
 
 use archiver_core::page_token::{decode_page_token, fingerprint};
 use archiver_core::visibility::page_of;
@@ -18,11 +21,123 @@ use crate::location::Location;
 /// Records downloaded at once.
 const DOWNLOAD_CONCURRENCY: usize = 16;
 
+/// How the query's order relates to what keys carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// `CloseTime DESC` first: the listing order itself.
+    NewestCloseFirst,
+    /// `CloseTime` or `StartTime` first, in some direction: sort the listed keys.
+    ByKeyTime { start_time: bool, descending: bool },
+    /// Anything else: every admitted record is needed.
+    Unordered,
+}
+
+impl Walk {
+    fn of(query: &CheckedQuery) -> Self {
+        let Some(first) = query.order_by().first() else {
+            return Walk::NewestCloseFirst;
+        };
+        let name = first.name.value.as_str();
+        let start_time = name.eq_ignore_ascii_case("StartTime");
+        if !start_time && !name.eq_ignore_ascii_case("CloseTime") {
+            return Walk::Unordered;
+        }
+        if !start_time && first.descending {
+            return Walk::NewestCloseFirst;
+        }
+        Walk::ByKeyTime {
+            start_time,
+            descending: first.descending,
+        }
+    }
+
+    /// The position in result order of a record with these times (smaller comes first);
+    /// `None` when the order is not by a key time.
+    fn rank(self, close_nanos: i128, start_nanos: i128) -> Option<i128> {
+        match self {
+            Walk::NewestCloseFirst => Some(-close_nanos),
+            Walk::ByKeyTime {
+                start_time,
+                descending,
+            } => {
+                let t = if start_time { start_nanos } else { close_nanos };
+                Some(if descending { -t } else { t })
+            }
+            Walk::Unordered => None,
+        }
+    }
+}
+
 /// A key that passed the filter, waiting to be downloaded.
 struct Candidate {
     key: String,
-    close_nanos: i128,
     identity: String,
+    /// Position in result order (0 for [`Walk::Unordered`]).
+    rank: i128,
+}
+
+/// Downloads candidates (in rank order) until the page is decided.
+struct Collector<'a> {
+    request: &'a QueryRequest,
+    query: &'a CheckedQuery,
+    /// Matches needed past the token to decide the page.
+    need: usize,
+    counted: usize,
+    /// Rank of the token's record: candidates ranked before it are skipped, those tied with it
+    /// downloaded (they may follow it) but not counted.
+    resume: Option<i128>,
+    /// Rank of the `need`-th counted match: candidates ranked after it cannot be on the page.
+    boundary: Option<i128>,
+    records: Vec<VisibilityRecord>,
+}
+
+impl Collector<'_> {
+    /// Whether candidates of this rank or later no longer matter.
+    fn decided(&self, rank: i128) -> bool {
+        self.boundary.is_some_and(|b| rank > b)
+    }
+
+    /// Downloads `candidates` (ascending rank) until decided; returns whether it is.
+    async fn take(
+        &mut self,
+        archiver: &S3VisibilityArchiver,
+        location: &Location,
+        candidates: &[Candidate],
+    ) -> Result<bool> {
+        let mut rest = candidates;
+        if let Some(resume) = self.resume {
+            let skip = rest.partition_point(|c| c.rank < resume);
+            rest = &rest[skip..];
+        }
+        while let Some(first) = rest.first() {
+            if self.decided(first.rank) {
+                return Ok(true);
+            }
+            // Until the page is decided, fetch no more than it still needs.
+            let size = if self.boundary.is_none() {
+                (self.need - self.counted).clamp(1, DOWNLOAD_CONCURRENCY)
+            } else {
+                DOWNLOAD_CONCURRENCY
+            };
+            let (chunk, next) = rest.split_at(size.min(rest.len()));
+            rest = next;
+            for (candidate, record) in archiver.download(location, chunk).await? {
+                let Some(record) = record else { continue };
+                if self.boundary.is_none()
+                    && self.resume.is_none_or(|r| candidate.rank > r)
+                    && record.namespace_id == self.request.namespace_id
+                    && self.query.matches(&record)
+                {
+                    self.counted += 1;
+                    if self.counted == self.need {
+                        self.boundary = Some(candidate.rank);
+                    }
+                }
+                self.records.push(record);
+            }
+        }
+        Ok(false)
+    }
 }
 
 impl S3VisibilityArchiver {
@@ -38,26 +153,35 @@ impl S3VisibilityArchiver {
         }
         let filter = KeyFilter::new(&plan);
         let prefix = location.visibility_prefix(&request.namespace_id);
-        let newest_first = is_close_time_descending(query);
-        // With newest-first order, records at or before the token's close time come next.
-        let resume_close = if newest_first {
-            token_close_nanos(request)
-        } else {
-            None
+        let walk = Walk::of(query);
+        let cursor = token_cursor(request);
+        let mut collector = Collector {
+            request,
+            query,
+            // Unordered walks never decide early.
+            need: match walk {
+                Walk::Unordered => usize::MAX,
+                _ => request.page_size.saturating_add(1),
+            },
+            counted: 0,
+            resume: cursor.and_then(|(close, start)| walk.rank(close, start)),
+            boundary: None,
+            records: Vec::new(),
         };
+        // Newest-first walks start listing at the token's close time when there is one.
+        let resume_close = cursor
+            .filter(|_| walk == Walk::NewestCloseFirst)
+            .map(|(close, _)| close);
         let start_close = match (filter.newest_close(), resume_close) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         // `<prefix><close field>` sorts just before every key with that close time.
         let start_after = start_close.map(|close| format!("{prefix}{}", close_field(close)));
-        let need = request.page_size.saturating_add(1);
 
-        let mut records: Vec<VisibilityRecord> = Vec::new();
-        let mut counted = 0usize;
-        let mut boundary: Option<i128> = None;
+        let mut sorted = Vec::new();
         let mut continuation = None;
-        'listing: loop {
+        loop {
             let page = self
                 .store
                 .list(
@@ -68,61 +192,43 @@ impl S3VisibilityArchiver {
                 )
                 .await
                 .map_err(|f| f.into_core("list records", &location.describe(&prefix)))?;
-            let mut batch = Vec::new();
-            let mut stop = false;
+            let mut admitted = Vec::new();
+            let mut past_range = false;
             for key in page.keys {
                 let Some(parsed) = key.strip_prefix(&prefix).and_then(VisKey::parse) else {
                     continue; // not ours
                 };
-                if filter.older_than_range(parsed.close_nanos)
-                    || boundary.is_some_and(|b| parsed.close_nanos < b)
-                {
-                    stop = true;
+                if filter.older_than_range(parsed.close_nanos) {
+                    past_range = true; // newest-first listing: the rest is older still
                     break;
                 }
                 if filter.admits(&parsed) {
-                    batch.push(Candidate {
+                    admitted.push(Candidate {
+                        rank: walk
+                            .rank(parsed.close_nanos, parsed.start_nanos)
+                            .unwrap_or(0),
                         key,
-                        close_nanos: parsed.close_nanos,
                         identity: parsed.identity,
                     });
                 }
             }
-            let mut rest = &batch[..];
-            while !rest.is_empty() {
-                if newest_first && boundary.is_some_and(|b| rest[0].close_nanos < b) {
-                    break 'listing;
-                }
-                // Until the page is decided, fetch no more than it still needs.
-                let size = if newest_first && boundary.is_none() {
-                    (need - counted).clamp(1, DOWNLOAD_CONCURRENCY)
-                } else {
-                    DOWNLOAD_CONCURRENCY
-                };
-                let (chunk, next) = rest.split_at(size.min(rest.len()));
-                rest = next;
-                for (candidate, record) in self.download(location, chunk).await? {
-                    let Some(record) = record else { continue };
-                    if newest_first
-                        && boundary.is_none()
-                        && record.namespace_id == request.namespace_id
-                        && query.matches(&record)
-                        && resume_close.is_none_or(|r| candidate.close_nanos < r)
-                    {
-                        counted += 1;
-                        if counted == need {
-                            boundary = Some(candidate.close_nanos);
-                        }
-                    }
-                    records.push(record);
-                }
-            }
+            let decided = if walk == Walk::NewestCloseFirst {
+                collector.take(self, location, &admitted).await?
+            } else {
+                sorted.extend(admitted);
+                false
+            };
             match page.continuation {
-                Some(next) if !stop => continuation = Some(next),
+                Some(next) if !past_range && !decided => continuation = Some(next),
                 _ => break,
             }
         }
-        page_of(records, query, request)
+        if !sorted.is_empty() {
+            // Stable: ties keep key order, which is all `page_of` needs.
+            sorted.sort_by_key(|c| c.rank);
+            collector.take(self, location, &sorted).await?;
+        }
+        page_of(collector.records, query, request)
     }
 
     /// Downloads `chunk` concurrently, in order. Objects that vanished, do not decode, or hold
@@ -166,21 +272,17 @@ impl S3VisibilityArchiver {
     }
 }
 
-/// Whether results are ordered by close time, newest first, before anything else: the key
-/// order, which lets the listing stop early.
-fn is_close_time_descending(query: &CheckedQuery) -> bool {
-    match query.order_by().first() {
-        None => true,
-        Some(first) => first.descending && first.name.value.eq_ignore_ascii_case("CloseTime"),
-    }
-}
-
-/// The close time of the record the token continues after, when the token is core's for this
-/// request; anything else is left for `page_of` to reject.
-fn token_close_nanos(request: &QueryRequest) -> Option<i128> {
+/// The close and start times of the record the token continues after, when the token is
+/// core's for this request; anything else is left for `page_of` to reject.
+fn token_cursor(request: &QueryRequest) -> Option<(i128, i128)> {
     let token = request.next_page_token.as_deref()?;
     let fp = fingerprint(&[&request.namespace_id, &request.query]);
     decode_page_token::<VisibilityRecord>(token, fp)
         .ok()
-        .map(|after| after.close_time.as_nanosecond())
+        .map(|after| {
+            (
+                after.close_time.as_nanosecond(),
+                after.start_time.as_nanosecond(),
+            )
+        })
 }
