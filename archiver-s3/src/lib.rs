@@ -58,8 +58,10 @@
 //! workflow id, run id), so archiving a record again overwrites itself. A query compiles the
 //! list filter, turns its [`Plan`](visibility_query::Plan) into key checks and a listing range,
 //! downloads only the keys that pass, checks each record against the whole filter, and pages
-//! with core's shared `page_of`. In the default order (`CloseTime DESC`) listing stops once
-//! the page is decided: about one LIST and `page_size` GETs, however large the namespace.
+//! with core's shared `page_of`. When the order starts with `CloseTime` or `StartTime` (the
+//! default is `CloseTime DESC`), records are downloaded in that order and only until the page
+//! is decided: about `page_size` GETs, however large the namespace; in the default order the
+//! listing stops there too (about one LIST). Other orders download every admitted record.
 //!
 //! ## Guarantees
 //!
