@@ -1,0 +1,194 @@
+//! [`GcsSettings`]: how to reach GCS (endpoint, credentials, retries, timeouts), from code, from
+//! the environment, or from Temporal's `gstorage` config section.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use archiver_core::config::GcsConfig;
+
+/// Where the client's credentials come from. A key file's path is not secret; its contents
+/// are never read into anything this crate prints.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// Application default credentials: `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's user
+    /// credentials, or the metadata server on Google Cloud.
+    #[default]
+    Default,
+    /// A service-account key file (Temporal's `credentialsPath`).
+    File(PathBuf),
+    /// No credentials at all, for emulators such as fake-gcs-server.
+    Anonymous,
+}
+
+/// Retry policy of every request: exponential backoff with full jitter. Throttling (429), 5xx,
+/// timeouts and dropped connections are retried; other failures are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrySettings {
+    /// Attempts per request, the first included (1 disables retries). Default 5.
+    pub max_attempts: u32,
+    /// Backoff before the first retry. Default 100 ms.
+    pub initial_backoff: Duration,
+    /// Longest backoff between attempts. Default 10 s.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Time limit of one request attempt, body included (a 2 MiB blob on a slow link must fit).
+/// Default 60 s, Temporal's per-call timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeoutSettings {
+    /// One attempt of one request.
+    pub attempt: Duration,
+}
+
+impl Default for TimeoutSettings {
+    fn default() -> Self {
+        TimeoutSettings {
+            attempt: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How the provider reaches GCS.
+///
+/// ```
+/// use archiver_gcs::{Credentials, GcsSettings};
+/// let emulator = GcsSettings::new()
+///     .with_endpoint("http://127.0.0.1:4443")
+///     .with_anonymous()
+///     .with_max_attempts(3);
+/// assert_eq!(emulator.credentials, Credentials::Anonymous);
+/// let production = GcsSettings::new().with_credentials_file("/etc/temporal/gcs-key.json");
+/// assert!(format!("{production:?}").contains("gcs-key.json"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcsSettings {
+    /// A GCS-compatible JSON API endpoint, e.g. `http://127.0.0.1:4443`; Google's when unset.
+    pub endpoint: Option<String>,
+    /// Where credentials come from.
+    pub credentials: Credentials,
+    /// Retry policy.
+    pub retry: RetrySettings,
+    /// Time limits.
+    pub timeouts: TimeoutSettings,
+}
+
+impl GcsSettings {
+    /// Google's endpoint with application default credentials.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Settings from the environment: `STORAGE_EMULATOR_HOST` (the variable Google's own
+    /// clients honour; it also turns credentials off, as for them) or `ARCHIVER_GCS_ENDPOINT`
+    /// (then `GOOGLE_APPLICATION_CREDENTIALS` or default credentials still apply).
+    pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// [`from_env`](Self::from_env) over any variable source.
+    pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let mut settings = Self::new();
+        if let Some(host) = var("STORAGE_EMULATOR_HOST") {
+            let endpoint = if host.contains("://") {
+                host
+            } else {
+                format!("http://{host}")
+            };
+            settings.endpoint = Some(endpoint);
+            settings.credentials = Credentials::Anonymous;
+        } else if let Some(endpoint) = var("ARCHIVER_GCS_ENDPOINT") {
+            settings.endpoint = Some(endpoint);
+        }
+        settings
+    }
+
+    /// Settings from Temporal's `gstorage` section: `credentialsPath` when set and not blank,
+    /// default credentials otherwise (Temporal lets `GOOGLE_APPLICATION_CREDENTIALS` win over
+    /// the path; the default credentials read that variable, so an unset path behaves alike).
+    pub fn from_config(config: &GcsConfig) -> Self {
+        let mut settings = Self::new();
+        if let Some(path) = config
+            .credentials_path
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            settings.credentials = Credentials::File(path.clone());
+        }
+        settings
+    }
+
+    /// Sets a GCS-compatible endpoint.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Reads credentials from a service-account key file.
+    pub fn with_credentials_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.credentials = Credentials::File(path.into());
+        self
+    }
+
+    /// Sends no credentials (emulators).
+    pub fn with_anonymous(mut self) -> Self {
+        self.credentials = Credentials::Anonymous;
+        self
+    }
+
+    /// Sets the attempts per request (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.retry.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetrySettings) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the time limits.
+    pub fn with_timeouts(mut self, timeouts: TimeoutSettings) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn emulator_host_means_anonymous() {
+        let vars = HashMap::from([("STORAGE_EMULATOR_HOST", "127.0.0.1:4443")]);
+        let s = GcsSettings::from_vars(|k| vars.get(k).map(|v| (*v).to_owned()));
+        assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:4443"));
+        assert_eq!(s.credentials, Credentials::Anonymous);
+        let vars = HashMap::from([("ARCHIVER_GCS_ENDPOINT", "http://h:1")]);
+        let s = GcsSettings::from_vars(|k| vars.get(k).map(|v| (*v).to_owned()));
+        assert_eq!(s.endpoint.as_deref(), Some("http://h:1"));
+        assert_eq!(s.credentials, Credentials::Default);
+        assert_eq!(GcsSettings::from_vars(|_| None), GcsSettings::new());
+    }
+
+    #[test]
+    fn from_config_uses_the_credentials_path() {
+        let s = GcsSettings::from_config(&GcsConfig::default().with_credentials_path("/k.json"));
+        assert_eq!(s.credentials, Credentials::File("/k.json".into()));
+        let blank = GcsSettings::from_config(&GcsConfig::default().with_credentials_path(""));
+        assert_eq!(blank.credentials, Credentials::Default);
+    }
+}

@@ -1,0 +1,327 @@
+//! Writing a history: blobs streamed one by one under a per-attempt staging prefix, then the
+//! manifest created last (see [`super::manifest`]).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use archiver_core::history::{HistoryIterator, IteratorState};
+use archiver_core::page_token::fingerprint;
+use archiver_core::{ArchiveHistoryRequest, ArchiveOptions, Error, HistoryBlob, Result};
+use serde::{Deserialize, Serialize};
+
+use super::GcsHistoryArchiver;
+use super::manifest::{BlobEntry, Identity, Manifest, version_key};
+use crate::error::{Kind, PROVIDER};
+use crate::location::{Location, hex};
+use crate::store::Created;
+
+/// How often a manifest create that met a concurrent one (409) is tried again.
+const CONFLICT_RETRIES: u32 = 5;
+
+/// What a [`ProgressManager`](archiver_core::ProgressManager) holds between attempts: the
+/// attempt whose staged blobs are reused, the blobs stored so far, where the iterator stands.
+#[derive(Debug, Serialize, Deserialize)]
+struct Progress {
+    /// Binds the progress to one archive (bucket, prefix, run, version).
+    archive: String,
+    attempt: String,
+    iterator: IteratorState,
+    blobs: Vec<BlobEntry>,
+}
+
+/// One archive call in progress.
+struct Attempt<'a> {
+    archiver: &'a GcsHistoryArchiver,
+    location: Location,
+    request: &'a ArchiveHistoryRequest,
+    options: &'a ArchiveOptions,
+    /// `<run prefix>`.
+    run: String,
+    /// `<run prefix>manifest/<version key>`.
+    manifest_key: String,
+    archive_id: String,
+    attempt: String,
+    blobs: Vec<BlobEntry>,
+    /// Whether this call checked that no manifest exists yet.
+    checked: bool,
+}
+
+impl GcsHistoryArchiver {
+    pub(super) async fn archive_run(
+        &self,
+        location: Location,
+        request: &ArchiveHistoryRequest,
+        options: &ArchiveOptions,
+    ) -> Result<()> {
+        request.validate()?;
+        let run = location.run_prefix(&request.namespace_id, &request.workflow_id, &request.run_id);
+        let version = version_key(request.close_failover_version);
+        let archive_id = format!("{:016x}", fingerprint(&[&location.bucket, &run, &version]));
+        let mut attempt = Attempt {
+            archiver: self,
+            manifest_key: format!("{run}manifest/{version}"),
+            run,
+            location,
+            request,
+            options,
+            archive_id,
+            attempt: new_attempt_id(),
+            blobs: Vec::new(),
+            checked: false,
+        };
+        let iterator = match attempt.resume().await? {
+            Some(state) => HistoryIterator::resume(
+                Arc::clone(&self.source),
+                request,
+                self.target_blob_size,
+                state,
+            ),
+            None => HistoryIterator::new(Arc::clone(&self.source), request, self.target_blob_size),
+        };
+        attempt.run_iterator(iterator).await
+    }
+}
+
+impl Attempt<'_> {
+    /// Adopts the recorded progress of this archive, if any.
+    async fn resume(&mut self) -> Result<Option<IteratorState>> {
+        let Some(manager) = self.options.progress_manager() else {
+            return Ok(None);
+        };
+        let Some(bytes) = manager.load_progress().await? else {
+            return Ok(None);
+        };
+        // Progress of another archive or provider is ignored: start over.
+        match serde_json::from_slice::<Progress>(&bytes) {
+            Ok(progress)
+                if progress.archive == self.archive_id && is_attempt_id(&progress.attempt) =>
+            {
+                self.attempt = progress.attempt;
+                self.blobs = progress.blobs;
+                Ok(Some(progress.iterator))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn run_iterator(&mut self, mut iterator: HistoryIterator) -> Result<()> {
+        loop {
+            let blob = match iterator.next().await {
+                Ok(Some(blob)) => blob,
+                Ok(None) => break,
+                Err(Error::NotFound { .. }) => {
+                    tracing::info!(workflow_id = %self.request.workflow_id, run_id = %self.request.run_id,
+                        "history not found at the source, archival skipped");
+                    self.discard().await;
+                    return Ok(());
+                }
+                Err(err) => {
+                    // Keep staged blobs only when a retry can resume from them.
+                    if !(err.is_retryable() && self.options.progress_manager().is_some()) {
+                        self.discard().await;
+                    }
+                    return Err(err);
+                }
+            };
+            if self.blobs.is_empty() && blob.is_last {
+                // The whole history is one blob: it goes inline in the manifest, one request.
+                return self.commit(Some(blob)).await;
+            }
+            if !self.checked {
+                if self.manifest_exists().await? {
+                    self.discard().await;
+                    return Ok(()); // archived already: nothing is uploaded twice
+                }
+                self.checked = true;
+            }
+            self.upload(blob, &iterator).await?;
+        }
+        self.commit(None).await
+    }
+
+    async fn manifest_exists(&self) -> Result<bool> {
+        self.archiver
+            .store
+            .exists(&self.location.bucket, &self.manifest_key)
+            .await
+            .map_err(|f| {
+                f.into_core(
+                    "check manifest",
+                    &self.location.describe(&self.manifest_key),
+                )
+            })
+    }
+
+    /// Stores one blob under the attempt's staging prefix and records progress.
+    async fn upload(&mut self, blob: HistoryBlob, iterator: &HistoryIterator) -> Result<()> {
+        let relative = format!(
+            "blobs/{}/{}/{:06}",
+            version_key(self.request.close_failover_version),
+            self.attempt,
+            self.blobs.len()
+        );
+        let key = format!("{}{relative}", self.run);
+        let entry = BlobEntry::of(&blob, Some(relative));
+        let put = self
+            .archiver
+            .store
+            .put(&self.location.bucket, &key, blob.data, false)
+            .await;
+        if let Err(failure) = put {
+            let err = failure.into_core("write blob", &self.location.describe(&key));
+            if !(err.is_retryable() && self.options.progress_manager().is_some()) {
+                self.discard().await;
+            }
+            return Err(err);
+        }
+        self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
+        self.blobs.push(entry);
+        if let Some(manager) = self.options.progress_manager() {
+            let progress = Progress {
+                archive: self.archive_id.clone(),
+                attempt: self.attempt.clone(),
+                iterator: iterator.state(),
+                blobs: self.blobs.clone(),
+            };
+            let bytes = serde_json::to_vec(&progress)
+                .map_err(|e| Error::backend(PROVIDER, "encode progress", e, false))?;
+            manager.record_progress(&bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the manifest (with `inline` as its only blob when given): the commit point.
+    async fn commit(&mut self, inline: Option<HistoryBlob>) -> Result<()> {
+        let identity = Identity {
+            namespace_id: self.request.namespace_id.clone(),
+            workflow_id: self.request.workflow_id.clone(),
+            run_id: self.request.run_id.clone(),
+            close_failover_version: self.request.close_failover_version,
+        };
+        let body = match &inline {
+            Some(blob) => Manifest::encode(&identity, &[BlobEntry::of(blob, None)], &blob.data)?,
+            None => Manifest::encode(&identity, &self.blobs, &[])?,
+        };
+        let describe = self.location.describe(&self.manifest_key);
+        let mut conflicts = 0;
+        loop {
+            let put = self
+                .archiver
+                .store
+                .put(
+                    &self.location.bucket,
+                    &self.manifest_key,
+                    body.clone(),
+                    true,
+                )
+                .await;
+            match put {
+                Ok(Created::Yes) => {
+                    if inline.is_some() {
+                        self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Ok(());
+                }
+                Ok(Created::AlreadyExists) => {
+                    // Either another archive of this run committed first (ours is redundant),
+                    // or our own create landed and only its answer was lost, then the store's retry
+                    // met it: the blobs may only go in the first case.
+                    if !self.manifest_lists_our_blobs(&identity, &describe).await {
+                        self.discard().await;
+                    }
+                    return Ok(());
+                }
+                Err(failure) if failure.kind == Kind::Conflict && conflicts < CONFLICT_RETRIES => {
+                    conflicts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << conflicts)).await;
+                }
+                Err(failure) => {
+                    // A dropped connection, a timeout or a 5xx may hide a manifest that was
+                    // stored: its blobs must stay. Only a refused request surely stored nothing.
+                    let maybe_stored = matches!(
+                        failure.kind,
+                        Kind::Connection | Kind::Timeout | Kind::ServerError
+                    );
+                    let err = failure.into_core("commit manifest", &describe);
+                    let resumable = err.is_retryable() && self.options.progress_manager().is_some();
+                    if !(maybe_stored || resumable) {
+                        self.discard().await;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// Whether the stored manifest lists this attempt's blobs. When it cannot be read, the
+    /// answer is yes: keeping redundant blobs is safe, deleting referenced ones is not.
+    async fn manifest_lists_our_blobs(&self, identity: &Identity, describe: &str) -> bool {
+        let Some(ours) = self.blobs.iter().find_map(|b| b.key.as_deref()) else {
+            return true; // nothing staged: nothing to delete either way
+        };
+        match self
+            .archiver
+            .store
+            .get(&self.location.bucket, &self.manifest_key)
+            .await
+        {
+            Ok(Some(data)) => Manifest::decode(data, identity, describe)
+                .map(|m| m.blobs.iter().any(|b| b.key.as_deref() == Some(ours)))
+                .unwrap_or(true),
+            Ok(None) | Err(_) => true,
+        }
+    }
+
+    /// Best-effort removal of this attempt's staged blobs (readers never see them; this only
+    /// saves storage).
+    async fn discard(&mut self) {
+        let keys: Vec<String> = self
+            .blobs
+            .drain(..)
+            .filter_map(|b| b.key.map(|k| format!("{}{k}", self.run)))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        if let Err(failure) = self
+            .archiver
+            .store
+            .delete(&self.location.bucket, &keys)
+            .await
+        {
+            tracing::warn!(error = %failure, count = keys.len(), run = %self.run,
+                "could not remove staged blobs of an abandoned archive attempt");
+        }
+    }
+}
+
+/// A random id for one archive attempt (16 hex digits), from std's randomly keyed hasher.
+fn new_attempt_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    hex(&hasher.finish().to_be_bytes())
+}
+
+fn is_attempt_id(id: &str) -> bool {
+    id.len() == 16 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_ids_are_distinct_and_well_formed() {
+        let a = new_attempt_id();
+        let b = new_attempt_id();
+        assert_ne!(a, b);
+        assert!(is_attempt_id(&a) && is_attempt_id(&b));
+        assert!(!is_attempt_id("../../x"));
+    }
+}

@@ -1,0 +1,449 @@
+//! [`GcsStore`]: the object operations both archivers use (put, create-only put, get, exists,
+//! list, delete, bucket lookup), each retried by one policy and classified by
+//! [`crate::error::classify`].
+//!
+//! The client sits behind [`ObjectBackend`], a small trait of exactly those operations, so it can
+//! be swapped (for the official `google-cloud-storage` crate, say) without touching the
+//! archivers.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use bytes::Bytes;
+use gcloud_storage::client::{Client, ClientConfig};
+use gcloud_storage::http::buckets::get::GetBucketRequest;
+use gcloud_storage::http::objects::Object;
+use gcloud_storage::http::objects::delete::DeleteObjectRequest;
+use gcloud_storage::http::objects::download::Range;
+use gcloud_storage::http::objects::get::GetObjectRequest;
+use gcloud_storage::http::objects::list::ListObjectsRequest;
+use gcloud_storage::http::objects::upload::{UploadObjectRequest, UploadType};
+use tokio::sync::OnceCell;
+
+use crate::config::{Credentials, GcsSettings};
+use crate::error::{GcsFailure, Kind, classify};
+
+/// Whether a create-only put made the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Created {
+    /// The object was written.
+    Yes,
+    /// An object was already there; nothing was written.
+    AlreadyExists,
+}
+
+/// One page of a listing.
+#[derive(Debug, Default)]
+pub(crate) struct ListPage {
+    /// Names in ascending order.
+    pub(crate) names: Vec<String>,
+    /// Pass back to continue; `None` at the end.
+    pub(crate) next: Option<String>,
+}
+
+/// The object operations the provider needs from a GCS client. One attempt each: retries and
+/// time limits are [`GcsStore`]'s.
+#[async_trait]
+pub(crate) trait ObjectBackend: Send + Sync {
+    /// Writes `name`; with `create_only`, only if no live object has that name.
+    async fn put(
+        &self,
+        bucket: &str,
+        name: &str,
+        body: Bytes,
+        create_only: bool,
+    ) -> Result<Created, GcsFailure>;
+    /// The whole object; `None` when it does not exist.
+    async fn get(&self, bucket: &str, name: &str) -> Result<Option<Bytes>, GcsFailure>;
+    /// Whether the object exists.
+    async fn exists(&self, bucket: &str, name: &str) -> Result<bool, GcsFailure>;
+    /// One page of names under `prefix`, from `start` (inclusive) on the first page.
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start: Option<&str>,
+        page: Option<String>,
+    ) -> Result<ListPage, GcsFailure>;
+    /// Deletes the object; a missing one is not an error.
+    async fn delete(&self, bucket: &str, name: &str) -> Result<(), GcsFailure>;
+    /// Whether the bucket exists and is visible to us ([`Kind::NoSuchBucket`] otherwise).
+    async fn bucket(&self, bucket: &str) -> Result<(), GcsFailure>;
+}
+
+/// The `gcloud-storage` (JSON API) backend: every operation, listing included, is a JSON API
+/// call, so an emulator serves all of it.
+struct GcloudBackend {
+    client: Client,
+}
+
+/// `ifGenerationMatch=0`: create only. GCS enforces it for every upload type; fake-gcs-server
+/// only for multipart uploads, which is why every write here is multipart.
+const NO_LIVE_GENERATION: i64 = 0;
+
+#[async_trait]
+impl ObjectBackend for GcloudBackend {
+    async fn put(
+        &self,
+        bucket: &str,
+        name: &str,
+        body: Bytes,
+        create_only: bool,
+    ) -> Result<Created, GcsFailure> {
+        let request = UploadObjectRequest {
+            bucket: bucket.to_owned(),
+            if_generation_match: create_only.then_some(NO_LIVE_GENERATION),
+            ..Default::default()
+        };
+        // The server checks the body against this CRC-32C and refuses a damaged upload.
+        let crc =
+            base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(&body).to_be_bytes());
+        let metadata = UploadType::Multipart(Box::new(Object {
+            name: name.to_owned(),
+            content_type: Some("application/octet-stream".to_owned()),
+            crc32c: Some(crc),
+            ..Default::default()
+        }));
+        match self.client.upload_object(&request, body, &metadata).await {
+            Ok(_) => Ok(Created::Yes),
+            Err(e) => {
+                let failure = classify(&e);
+                if create_only && failure.kind == Kind::PreconditionFailed {
+                    Ok(Created::AlreadyExists)
+                } else {
+                    Err(failure)
+                }
+            }
+        }
+    }
+
+    async fn get(&self, bucket: &str, name: &str) -> Result<Option<Bytes>, GcsFailure> {
+        let request = GetObjectRequest {
+            bucket: bucket.to_owned(),
+            object: name.to_owned(),
+            ..Default::default()
+        };
+        match self
+            .client
+            .download_object(&request, &Range::default())
+            .await
+        {
+            Ok(data) => Ok(Some(Bytes::from(data))),
+            Err(e) => missing_is(classify(&e), None),
+        }
+    }
+
+    async fn exists(&self, bucket: &str, name: &str) -> Result<bool, GcsFailure> {
+        let request = GetObjectRequest {
+            bucket: bucket.to_owned(),
+            object: name.to_owned(),
+            ..Default::default()
+        };
+        match self.client.get_object(&request).await {
+            Ok(_) => Ok(true),
+            Err(e) => missing_is(classify(&e), false),
+        }
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start: Option<&str>,
+        page: Option<String>,
+    ) -> Result<ListPage, GcsFailure> {
+        let request = ListObjectsRequest {
+            bucket: bucket.to_owned(),
+            prefix: Some(prefix.to_owned()),
+            start_offset: page.is_none().then(|| start.map(str::to_owned)).flatten(),
+            page_token: page,
+            ..Default::default()
+        };
+        let response = self
+            .client
+            .list_objects(&request)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(ListPage {
+            names: response
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|object| object.name)
+                .collect(),
+            next: response.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    async fn delete(&self, bucket: &str, name: &str) -> Result<(), GcsFailure> {
+        let request = DeleteObjectRequest {
+            bucket: bucket.to_owned(),
+            object: name.to_owned(),
+            ..Default::default()
+        };
+        match self.client.delete_object(&request).await {
+            Ok(()) => Ok(()),
+            Err(e) => missing_is(classify(&e), ()),
+        }
+    }
+
+    async fn bucket(&self, bucket: &str) -> Result<(), GcsFailure> {
+        let request = GetBucketRequest {
+            bucket: bucket.to_owned(),
+            ..Default::default()
+        };
+        match self.client.get_bucket(&request).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let mut failure = classify(&e);
+                // A bucket lookup's 404 is about the bucket itself.
+                if failure.kind == Kind::NotFound {
+                    failure.kind = Kind::NoSuchBucket;
+                }
+                Err(failure)
+            }
+        }
+    }
+}
+
+/// `value` when `failure` says the object does not exist, the failure otherwise.
+fn missing_is<T>(failure: GcsFailure, value: T) -> Result<T, GcsFailure> {
+    if failure.kind == Kind::NotFound {
+        Ok(value)
+    } else {
+        Err(failure)
+    }
+}
+
+/// The GCS client of the provider: cheap to clone, shared by the history and visibility
+/// archivers. The client is built on first use (credentials load asynchronously); a key file
+/// that cannot be read is reported then, as a non-retryable access error.
+#[derive(Clone)]
+pub struct GcsStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: GcsSettings,
+    backend: OnceCell<Arc<dyn ObjectBackend>>,
+}
+
+impl fmt::Debug for GcsStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("GcsStore")
+            .field(&self.inner.settings)
+            .finish()
+    }
+}
+
+impl GcsStore {
+    /// A store whose client is built from `settings` when first used.
+    pub fn new(settings: GcsSettings) -> Self {
+        GcsStore {
+            inner: Arc::new(Inner {
+                settings,
+                backend: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// A store from [`GcsSettings::from_env`].
+    pub fn from_env() -> Self {
+        Self::new(GcsSettings::from_env())
+    }
+
+    /// The settings the store was made with.
+    pub fn settings(&self) -> &GcsSettings {
+        &self.inner.settings
+    }
+
+    async fn backend(&self) -> Result<&Arc<dyn ObjectBackend>, GcsFailure> {
+        self.inner
+            .backend
+            .get_or_try_init(|| build_backend(&self.inner.settings))
+            .await
+    }
+
+    /// Runs `op` under the retry policy: each attempt within the attempt time limit,
+    /// retryable failures tried again after a jittered exponential backoff.
+    async fn retry<'s, T, F, Fut>(&'s self, op: F) -> Result<T, GcsFailure>
+    where
+        F: Fn(&'s dyn ObjectBackend) -> Fut,
+        Fut: Future<Output = Result<T, GcsFailure>>,
+    {
+        let backend = self.backend().await?.as_ref();
+        let policy = self.inner.settings.retry;
+        let limit = self.inner.settings.timeouts.attempt;
+        let mut attempt = 1;
+        loop {
+            let result = tokio::time::timeout(limit, op(backend))
+                .await
+                .unwrap_or_else(|_| Err(GcsFailure::timed_out(limit)));
+            match result {
+                Err(failure) if failure.kind.is_retryable() && attempt < policy.max_attempts => {
+                    tracing::debug!(attempt, %failure, "GCS request failed, retrying");
+                    tokio::time::sleep(backoff(policy, attempt)).await;
+                    attempt += 1;
+                }
+                Err(mut failure) => {
+                    failure.attempts = attempt;
+                    return Err(failure);
+                }
+                Ok(value) => return Ok(value),
+            }
+        }
+    }
+
+    pub(crate) async fn put(
+        &self,
+        bucket: &str,
+        name: &str,
+        body: Bytes,
+        create_only: bool,
+    ) -> Result<Created, GcsFailure> {
+        // Bytes clone is a reference count: a retry re-sends without copying.
+        self.retry(|b| b.put(bucket, name, body.clone(), create_only))
+            .await
+    }
+
+    pub(crate) async fn get(&self, bucket: &str, name: &str) -> Result<Option<Bytes>, GcsFailure> {
+        self.retry(|b| b.get(bucket, name)).await
+    }
+
+    pub(crate) async fn exists(&self, bucket: &str, name: &str) -> Result<bool, GcsFailure> {
+        self.retry(|b| b.exists(bucket, name)).await
+    }
+
+    pub(crate) async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start: Option<&str>,
+        page: Option<String>,
+    ) -> Result<ListPage, GcsFailure> {
+        self.retry(|b| b.list(bucket, prefix, start, page.clone()))
+            .await
+    }
+
+    /// Every name under `prefix`, in order (all pages).
+    pub(crate) async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, GcsFailure> {
+        let mut names = Vec::new();
+        let mut page = None;
+        loop {
+            let listed = self.list(bucket, prefix, None, page).await?;
+            names.extend(listed.names);
+            match listed.next {
+                Some(next) => page = Some(next),
+                None => return Ok(names),
+            }
+        }
+    }
+
+    /// Deletes `names`, a few at a time (the JSON API deletes one object per request).
+    pub(crate) async fn delete(&self, bucket: &str, names: &[String]) -> Result<(), GcsFailure> {
+        for chunk in names.chunks(DELETE_CONCURRENCY) {
+            let results = futures::future::join_all(
+                chunk
+                    .iter()
+                    .map(|name| self.retry(move |b| b.delete(bucket, name))),
+            )
+            .await;
+            results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn bucket(&self, bucket: &str) -> Result<(), GcsFailure> {
+        self.retry(|b| b.bucket(bucket)).await
+    }
+}
+
+/// Deletes in flight at once.
+const DELETE_CONCURRENCY: usize = 8;
+
+/// Full jitter: a random wait up to `initial * 2^(attempt-1)`, capped at `max`.
+fn backoff(policy: crate::RetrySettings, attempt: u32) -> Duration {
+    let ceiling = policy
+        .initial_backoff
+        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(policy.max_backoff);
+    ceiling.mul_f64(random_unit())
+}
+
+/// A number in [0, 1) from std's randomly keyed hasher (no RNG dependency for jitter).
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn build_backend(settings: &GcsSettings) -> Result<Arc<dyn ObjectBackend>, GcsFailure> {
+    let auth_failed = |e: gcloud_storage::client::google_cloud_auth::error::Error| {
+        GcsFailure::new(
+            Kind::AccessDenied,
+            None,
+            format!("cannot load credentials: {e}"),
+        )
+    };
+    let config = ClientConfig::default();
+    let mut config = match &settings.credentials {
+        Credentials::Anonymous => config.anonymous(),
+        Credentials::Default => config.with_auth().await.map_err(auth_failed)?,
+        Credentials::File(path) => {
+            let file = gcloud_storage::client::google_cloud_auth::credentials::CredentialsFile::new_from_file(
+                path.to_string_lossy().into_owned(),
+            )
+            .await
+            .map_err(|e| {
+                GcsFailure::new(
+                    Kind::AccessDenied,
+                    None,
+                    format!("cannot read the credentials file {}: {e}", path.display()),
+                )
+            })?;
+            config.with_credentials(file).await.map_err(auth_failed)?
+        }
+    };
+    if let Some(endpoint) = &settings.endpoint {
+        config.storage_endpoint = endpoint.trim_end_matches('/').to_owned();
+    }
+    Ok(Arc::new(GcloudBackend {
+        client: Client::new(config),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RetrySettings;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetrySettings {
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(250),
+        };
+        for attempt in 1..40 {
+            let wait = backoff(policy, attempt);
+            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1).min(16)));
+            assert!(
+                wait <= ceiling.min(policy.max_backoff),
+                "{attempt}: {wait:?}"
+            );
+        }
+    }
+}
