@@ -37,7 +37,7 @@ impl Location {
         }
         if !is_bucket_name(bucket) {
             return Err(invalid(format!(
-                "{bucket:?} is not a bucket name (3 to 63 of a-z, 0-9, '.', '-')"
+                "{bucket:?} is not a bucket name (3 to 63 of a-z, 0-9, '.', '-', starting with a letter or digit)"
             )));
         }
         if !uri.port().is_empty() || !uri.username().is_empty() {
@@ -92,16 +92,16 @@ impl Location {
     }
 }
 
-/// S3's bucket naming rules (the strict, DNS-compatible ones).
+/// S3's bucket names, leniently: today's rules (3 to 63 of `a-z0-9.-`) plus what legacy
+/// us-east-1 buckets and S3-compatible servers allow (upper case, `_`, up to 255), so no real
+/// bucket is refused; anything that could bend a request (`/`, `?`, `%`, spaces) is.
 fn is_bucket_name(name: &str) -> bool {
     let bytes = name.as_bytes();
-    (3..=63).contains(&bytes.len())
+    (3..=255).contains(&bytes.len())
         && bytes
             .iter()
-            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-'))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
         && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && !name.contains("..")
 }
 
 /// SHA-256 over `parts`, each prefixed by its length (so `("ab","c")` and `("a","bc")` differ).
@@ -143,6 +143,10 @@ mod tests {
 
     #[test]
     fn bucket_and_prefix() {
+        assert!(
+            location("s3://Legacy_Bucket/x").is_ok(),
+            "legacy names are accepted"
+        );
         let l = location("s3://my-bucket/a/b/").unwrap();
         assert_eq!(
             (l.bucket.as_str(), l.prefix.as_str()),
@@ -161,7 +165,6 @@ mod tests {
     fn bad_uris_are_invalid_uri() {
         for uri in [
             "s3:///no-bucket",
-            "s3://Upper/x",
             "s3://ab/x",
             "s3://bucket:9000/x",
             "s3://-bucket/x",

@@ -442,3 +442,24 @@ fn records_time(minute: usize) -> jiff::Timestamp {
     let base: jiff::Timestamp = "2026-02-01T00:00:00.123456789Z".parse().expect("time");
     base + jiff::SignedDuration::from_mins(minute as i64)
 }
+
+/// An embedder's own client is used as it is, and interceptors can still be added to it.
+#[tokio::test]
+async fn an_embedders_client_is_used_as_is() {
+    let Some(server) = support::server("an_embedders_client_is_used_as_is") else {
+        return;
+    };
+    let own = S3Store::new(server.settings()).client().await.clone();
+    let counter = RequestCounter::default();
+    let store = S3Store::from_client(own).with_interceptor(counter.clone());
+    assert_eq!(format!("{store:?}"), "S3Store(<embedder's client>)");
+    let archiver = S3VisibilityArchiver::new(store);
+    let location = uri(&server.fresh_uri("embedder"));
+    archiver.validate_uri(&location).await.expect("validate");
+    let record = test_records("ns-id", 1).remove(0);
+    archiver
+        .archive(&location, &record, &ArchiveOptions::default())
+        .await
+        .expect("archive");
+    assert_eq!(counter.requests(), ["HEAD", "PUT"]);
+}
