@@ -103,9 +103,9 @@ impl FilestoreHistoryArchiver {
         );
         let target = dir.join(layout::history_file_name(identity.close_failover_version));
         let archived = {
-            let target = target.clone();
+            let (target, identity) = (target.clone(), identity.clone());
             blocking("check archive", move || {
-                Ok(HistReader::open(&target).is_ok())
+                Ok(HistReader::open(&target).is_ok_and(|r| r.identity() == &identity))
             })
             .await?
         };

@@ -421,3 +421,49 @@ async fn a_history_gone_at_the_source_is_skipped_and_leaves_nothing() {
         "no directories either"
     );
 }
+
+#[tokio::test]
+async fn another_runs_file_in_place_is_never_served_and_a_rearchive_replaces_it() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let source = Arc::new(MemoryHistorySource::new());
+    let archiver = FilestoreHistoryArchiver::new(Arc::clone(&source) as Arc<dyn HistorySource>);
+    let mut paths = Vec::new();
+    let mut runs = Vec::new();
+    for (i, workflow_id) in ["a", "b"].into_iter().enumerate() {
+        let run = RunKey::new("ns", workflow_id, "run");
+        let history = test_history(i as u64, 4, 1);
+        source.insert(run.clone(), history.clone());
+        let before = files_under(root.path());
+        archiver
+            .archive(
+                &uri,
+                &test_request(&run, &history, 1),
+                &ArchiveOptions::default(),
+            )
+            .await
+            .unwrap();
+        let new = files_under(root.path())
+            .into_iter()
+            .find(|f| !before.contains(f))
+            .unwrap();
+        paths.push(new);
+        runs.push((run, history));
+    }
+    // Run b's archive replaced by run a's bytes (a collision, a misplaced copy).
+    std::fs::copy(&paths[0], &paths[1]).unwrap();
+    let (run_b, history_b) = &runs[1];
+    assert!(matches!(
+        get_all(&archiver, &uri, run_b).await,
+        Err(Error::Corrupted { .. })
+    ));
+    archiver
+        .archive(
+            &uri,
+            &test_request(run_b, history_b, 1),
+            &ArchiveOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&get_all(&archiver, &uri, run_b).await.unwrap(), history_b);
+}
