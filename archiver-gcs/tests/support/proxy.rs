@@ -30,6 +30,9 @@ pub enum Fault {
     CutResponse(usize),
     /// Forward it and hold the answer this long.
     Delay(Duration),
+    /// Forward it and flip one bit in the middle of the response body (damage at rest or in
+    /// transit that only a checksum can catch).
+    FlipBit,
 }
 
 /// One request the proxy saw: `(index, method, path with query)`.
@@ -194,6 +197,16 @@ async fn serve(
                         .await?;
                     reset(client);
                     Ok(())
+                }
+                Fault::FlipBit => {
+                    if let Some(head_end) = find(&response, b"\r\n\r\n") {
+                        let body_len = response.len() - head_end - 4;
+                        if body_len > 0 {
+                            response[head_end + 4 + body_len / 2] ^= 0x01;
+                        }
+                    }
+                    client.write_all(&response).await?;
+                    client.shutdown().await
                 }
                 Fault::Delay(wait) => {
                     tokio::time::sleep(wait).await;
