@@ -133,7 +133,8 @@ async fn requests_per_archived_workflow() {
         history
     );
 
-    // A multi-blob history: one HEAD, one PUT per blob, one manifest PUT.
+    // A multi-blob history: one HEAD, one PUT per blob, one manifest PUT, one LIST to sweep
+    // the staged blobs of abandoned attempts.
     let (source, run, history, request) = one_run("large", 2, 300);
     let archiver = S3HistoryArchiver::new(store.clone(), source).with_target_blob_size(4096);
     counter.reset();
@@ -146,7 +147,8 @@ async fn requests_per_archived_workflow() {
     println!("{blobs}-blob history: {:?}", counter.requests());
     assert_eq!(counter.count("HEAD"), 1);
     assert_eq!(counter.count("PUT"), blobs + 1);
-    assert_eq!(counter.total(), blobs + 2);
+    assert_eq!(counter.count("LIST"), 1);
+    assert_eq!(counter.total(), blobs + 3);
     counter.reset();
     archiver
         .archive(&location, &request, &options)
@@ -462,4 +464,68 @@ async fn an_embedders_client_is_used_as_is() {
         .await
         .expect("archive");
     assert_eq!(counter.requests(), ["HEAD", "PUT"]);
+}
+
+/// Staged blobs of an attempt that never committed (here: kept for a resume that never came)
+/// are removed by the next successful archive of the run.
+#[tokio::test]
+async fn abandoned_staged_blobs_are_swept_by_the_next_commit() {
+    let Some(server) = support::server("abandoned_staged_blobs_are_swept_by_the_next_commit")
+    else {
+        return;
+    };
+    let store = S3Store::new(server.settings());
+    let base = server.fresh_uri("sweep");
+    let location = uri(&base);
+    let (source, run, history, request) = one_run("sweep", 8, 400);
+    let archiver =
+        S3HistoryArchiver::new(store.clone(), source.clone()).with_target_blob_size(2048);
+    let progress = std::sync::Arc::new(archiver_core::MemoryProgressManager::new());
+    let resumable = ArchiveOptions::default().with_progress_manager(progress);
+    source.fail_reads_after(1, 1);
+    let err = archiver
+        .archive(&location, &request, &resumable)
+        .await
+        .expect_err("the source fails mid-archive");
+    assert!(err.is_retryable(), "{err}");
+    let staged = |keys: Vec<String>| keys.into_iter().filter(|k| k.contains("/blobs/")).count();
+    let prefix = base.trim_start_matches(&format!("s3://{}/", server.bucket));
+    let list = || async {
+        let client = store.client().await;
+        let mut keys = Vec::new();
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(&server.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            keys.extend(
+                page.expect("list")
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        keys
+    };
+    let abandoned = staged(list().await);
+    assert!(
+        abandoned > 0,
+        "the interrupted attempt kept its blobs for a resume"
+    );
+
+    // A fresh attempt (no progress) archives the run and sweeps the abandoned blobs.
+    let before = archiver.blob_writes();
+    archiver
+        .archive(&location, &request, &ArchiveOptions::default())
+        .await
+        .expect("archive");
+    let written = (archiver.blob_writes() - before) as usize;
+    assert_eq!(
+        staged(list().await),
+        written,
+        "only the committed blobs remain"
+    );
+    assert_eq!(get_all(&archiver, &location, &run).await.unwrap(), history);
 }

@@ -218,6 +218,8 @@ impl Attempt<'_> {
                 Ok(Created::Yes) => {
                     if inline.is_some() {
                         self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        self.sweep_strays().await;
                     }
                     return Ok(());
                 }
@@ -273,6 +275,45 @@ impl Attempt<'_> {
                 .map(|m| m.blobs.iter().any(|b| b.key.as_deref() == Some(ours)))
                 .unwrap_or(true),
             Ok(None) | Err(_) => true,
+        }
+    }
+
+    /// Best-effort removal of staged blobs our manifest does not list: those of attempts that
+    /// crashed (a killed process cannot clean up) or that are losing to us right now (they
+    /// will find our manifest and never commit). One LIST per multi-blob archive.
+    async fn sweep_strays(&self) {
+        let staging = format!(
+            "{}blobs/{}/",
+            self.run,
+            version_key(self.request.close_failover_version)
+        );
+        let ours = format!("{staging}{}/", self.attempt);
+        let strays = match self
+            .archiver
+            .store
+            .list_all(&self.location.bucket, &staging)
+            .await
+        {
+            Ok(keys) => keys
+                .into_iter()
+                .filter(|k| !k.starts_with(&ours))
+                .collect::<Vec<_>>(),
+            Err(failure) => {
+                tracing::warn!(error = %failure, "could not list staged blobs to sweep");
+                return;
+            }
+        };
+        if strays.is_empty() {
+            return;
+        }
+        tracing::info!(count = strays.len(), run = %self.run, "removing staged blobs of abandoned archive attempts");
+        if let Err(failure) = self
+            .archiver
+            .store
+            .delete(&self.location.bucket, &strays)
+            .await
+        {
+            tracing::warn!(error = %failure, "could not remove staged blobs of abandoned attempts");
         }
     }
 
