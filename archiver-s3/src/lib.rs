@@ -45,7 +45,8 @@
 //! last, with `If-None-Match: *`: a JSON header line listing every blob's key, size, CRC-32C
 //! and event range. It is the commit point: readers only trust manifests, so a reader sees no
 //! archive or a complete one, and an interrupted or failed archive leaves nothing visible
-//! (its staged blobs are deleted when it cannot be resumed). A history that fits one blob is
+//! (its staged blobs are deleted when it cannot be resumed, unless the manifest PUT's outcome
+//! is unknown; blobs of crashed attempts are swept by the run's next successful archive). A history that fits one blob is
 //! stored **inline** after the manifest header: one PUT archives it. `<version key>` is the
 //! close failover version as 16 hex digits ordered like the numbers (negative ones too), so the
 //! highest version is the last manifest listed. Reads fetch the manifest, then only the blobs
@@ -72,7 +73,8 @@
 //!   the blobs stored and the iterator state are recorded after each blob; a retry continues
 //!   without uploading any blob twice.
 //! - **Requests per workflow** (history + visibility): 2 PUTs when the history fits one blob
-//!   (Temporal: 5 PUTs plus a HEAD per blob); N + 1 PUTs and one HEAD for N blobs.
+//!   (Temporal: 5 PUTs plus a HEAD per blob); for N blobs, N + 2 PUTs, one HEAD and one
+//!   LIST (the sweep).
 //! - **Errors** are classified in one function: throttling, 5xx, timeouts and dropped
 //!   connections are retryable (after the SDK's own retries, configured by
 //!   [`RetrySettings`]); a missing bucket ([`Error::InvalidUri`]), access denied and bad
