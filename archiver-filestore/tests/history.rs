@@ -152,7 +152,7 @@ async fn an_archive_dropped_mid_way_leaves_no_visible_archive_and_a_later_one_su
     });
     let crashing = FilestoreHistoryArchiver::new(stalling).with_target_blob_size(2_000);
     let outcome = tokio::time::timeout(
-        Duration::from_millis(300),
+        Duration::from_secs(1),
         crashing.archive(&uri, &request, &ArchiveOptions::default()),
     )
     .await;
@@ -466,4 +466,49 @@ async fn another_runs_file_in_place_is_never_served_and_a_rearchive_replaces_it(
         .await
         .unwrap();
     assert_eq!(&get_all(&archiver, &uri, run_b).await.unwrap(), history_b);
+}
+
+#[tokio::test]
+async fn an_archive_dropped_mid_way_resumes_from_recorded_progress() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("killed", 400);
+    let request = test_request(&run, &history, 1);
+    let progress = Arc::new(MemoryProgressManager::new());
+    let options = ArchiveOptions::default().with_progress_manager(progress.clone());
+    let stalling = Arc::new(StallingSource {
+        inner: Arc::clone(&source),
+        allowed: AtomicUsize::new(3),
+    });
+    let killed = FilestoreHistoryArchiver::new(stalling).with_target_blob_size(2_000);
+    let cut = tokio::time::timeout(
+        Duration::from_secs(1),
+        killed.archive(&uri, &request, &options),
+    )
+    .await;
+    assert!(cut.is_err());
+    assert!(
+        progress.snapshot().is_some(),
+        "progress was recorded before the cut"
+    );
+
+    let restarted = FilestoreHistoryArchiver::new(Arc::clone(&source) as Arc<dyn HistorySource>)
+        .with_target_blob_size(2_000);
+    restarted.archive(&uri, &request, &options).await.unwrap();
+    assert_eq!(get_all(&restarted, &uri, &run).await.unwrap(), history);
+
+    let clean = FilestoreHistoryArchiver::new(source).with_target_blob_size(2_000);
+    clean
+        .archive(
+            &uri_of(&root.path().join("clean")),
+            &request,
+            &ArchiveOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        killed.blob_writes() + restarted.blob_writes(),
+        clean.blob_writes(),
+        "the restart wrote only the blobs the killed attempt had not"
+    );
 }
