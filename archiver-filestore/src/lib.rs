@@ -68,7 +68,9 @@
 //! **`.vis`**: the record as JSON, in the UTC day directory of its close time. The name carries
 //! the close and start times (Unix nanoseconds, 20 digits), the status number, 8-hex-digit
 //! digests of workflow id, type and run id, and a 128-bit digest of (namespace id, workflow id,
-//! run id): archiving the same record again replaces it. A query turns its filter's
+//! run id): archiving the same record again replaces it. (The indexed fields are part of the
+//! name, so a run re-archived with a different close time, start time, status or type would be
+//! stored twice; a closed run's record does not change these.) A query turns its filter's
 //! [`Plan`](visibility_query::Plan) into day-directory and name checks, opens only the files that
 //! pass, checks each record against the whole filter, and pages with core's shared helper
 //! (`CloseTime DESC` by default). A stray or damaged file is logged with its path
