@@ -5,6 +5,7 @@
 
 pub mod proxy;
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,7 +31,9 @@ pub fn server(test: &str) -> Option<Server> {
                 "GCS emulator required under CI: `source .ci/gcs-server.sh` to start one and set ARCHIVER_GCS_ENDPOINT"
             );
         }
-        eprintln!(
+        // Straight to stderr: libtest captures `eprintln!`, and a skip must be seen.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n!!!!!!!! SKIPPED {test}: ARCHIVER_GCS_ENDPOINT is not set. Run `source .ci/gcs-server.sh` \
              to start a local GCS emulator (fake-gcs-server) and export its settings. !!!!!!!!\n"
         );
