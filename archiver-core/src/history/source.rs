@@ -44,9 +44,10 @@ pub struct ReadHistoryRequest {
 }
 
 impl ReadHistoryRequest {
-    /// Where this read starts: `first_event_id`, or the event id in the page token of the
-    /// in-memory sources (an event id, big-endian).
-    pub(crate) fn start_event_id(&self) -> Result<i64> {
+    /// Where this read starts: `first_event_id`, or the event id in a page token of the
+    /// in-memory sources' form (the next event id, 8 bytes big-endian), which test sources may
+    /// share.
+    pub fn start_event_id(&self) -> Result<i64> {
         match &self.next_page_token {
             None => Ok(self.first_event_id),
             Some(token) => token
@@ -192,11 +193,14 @@ impl HistorySource for MemoryHistorySource {
         let start = request.start_event_id()?;
         let mut page = HistoryPage::default();
         let mut events = 0;
-        let mut remaining = batches
+        // Batches are in event order: find the first one at `start` by binary search, so reading
+        // a long history page by page stays linear overall.
+        let first = batches.partition_point(|b| b.first_event_id().is_some_and(|id| id < start));
+        let mut remaining = batches[first..]
             .iter()
-            .filter(|b| {
+            .take_while(|b| {
                 b.first_event_id()
-                    .is_some_and(|id| id >= start && id < request.next_event_id)
+                    .is_some_and(|id| id < request.next_event_id)
             })
             .peekable();
         while let Some(batch) = remaining.next() {
