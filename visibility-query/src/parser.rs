@@ -279,7 +279,8 @@ impl<'a> Parser<'a> {
         if !(self.is_kw(Kw::Or) || self.tok.tok == Tok::OrOr) {
             return Ok(first);
         }
-        let mut items = vec![first];
+        let mut items = Vec::with_capacity(4);
+        items.push(first);
         while self.is_kw(Kw::Or) || self.tok.tok == Tok::OrOr {
             self.bump()?;
             items.push(self.and_expr()?);
@@ -292,7 +293,8 @@ impl<'a> Parser<'a> {
         if !(self.is_kw(Kw::And) || self.tok.tok == Tok::AndAnd) {
             return Ok(first);
         }
-        let mut items = vec![first];
+        let mut items = Vec::with_capacity(4);
+        items.push(first);
         while self.is_kw(Kw::And) || self.tok.tok == Tok::AndAnd {
             self.bump()?;
             items.push(self.not_expr()?);
