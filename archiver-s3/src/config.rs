@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use archiver_core::config::S3Config;
 
-/// A secret string: usable, never shown (`Debug` and `Display` print `"<redacted>"`).
+/// A secret string: usable through [`expose`](Self::expose), never shown (`Debug` prints
+/// `"<redacted>"`; there is no `Display`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 

@@ -529,3 +529,61 @@ async fn abandoned_staged_blobs_are_swept_by_the_next_commit() {
     );
     assert_eq!(get_all(&archiver, &location, &run).await.unwrap(), history);
 }
+
+/// The registry path: Temporal's `s3store` section, credentials from the standard AWS chain
+/// (here the `AWS_*` variables `.ci/servers.sh` exports).
+#[tokio::test]
+async fn registry_builds_working_archivers_from_the_s3store_section() {
+    let Some(server) =
+        support::server("registry_builds_working_archivers_from_the_s3store_section")
+    else {
+        return;
+    };
+    if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
+        eprintln!("SKIPPED: the credential chain needs AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY");
+        return;
+    }
+    let provider = format!(
+        "{{ s3store: {{ region: \"{}\", endpoint: \"{}\", s3ForcePathStyle: true }} }}",
+        server.region, server.endpoint
+    );
+    let base = server.fresh_uri("registry");
+    let yaml = format!(
+        "archival:\n  history: {{ state: \"enabled\", enableRead: true, provider: {provider} }}\n  visibility: {{ state: \"enabled\", enableRead: true, provider: {provider} }}\nnamespaceDefaults:\n  archival:\n    history: {{ state: \"enabled\", URI: \"{base}\" }}\n    visibility: {{ state: \"enabled\", URI: \"{base}\" }}\n"
+    );
+    let config = archiver_core::config::ArchivalConfig::from_yaml(&yaml).expect("config");
+    let (source, run, history, request) = one_run("registry", 10, 30);
+    let mut registry = archiver_core::ProviderRegistry::new(config, source);
+    archiver_s3::register(&mut registry);
+    let location = uri(&base);
+    let history_archiver = registry.history_archiver("s3").expect("history archiver");
+    history_archiver
+        .validate_uri(&location)
+        .await
+        .expect("validate");
+    history_archiver
+        .archive(&location, &request, &ArchiveOptions::default())
+        .await
+        .expect("archive");
+    assert_eq!(
+        get_all(&*history_archiver, &location, &run).await.unwrap(),
+        history
+    );
+    let visibility = registry
+        .visibility_archiver("s3")
+        .expect("visibility archiver");
+    let record = test_records("ns-id", 1).remove(0);
+    visibility
+        .archive(&location, &record, &ArchiveOptions::default())
+        .await
+        .expect("archive record");
+    let found = visibility
+        .query(
+            &location,
+            &QueryRequest::new("ns-id", ""),
+            &search_attributes(),
+        )
+        .await
+        .expect("query");
+    assert_eq!(found.executions, vec![record]);
+}
