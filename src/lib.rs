@@ -11,7 +11,9 @@
 //!
 //! | feature | scheme | provider crate |
 //! |---|---|---|
-//! | `filestore` (default) | `file://` | [`archiver_filestore`] |
+//! | `filestore` (default) | `file://` | `archiver-filestore` |
+//! | `s3` | `s3://` | `archiver-s3` |
+//! | `gcs` | `gs://` | `archiver-gcs` |
 //! | always | `memory://` | in-process, from `archiver-core` (tests, examples) |
 //!
 //! ```
@@ -34,9 +36,17 @@ pub use visibility_query as query;
 /// The `file://` provider.
 #[cfg(feature = "filestore")]
 pub use archiver_filestore as filestore;
+/// The `gs://` provider.
+#[cfg(feature = "gcs")]
+pub use archiver_gcs as gcs;
+/// The `s3://` provider.
+#[cfg(feature = "s3")]
+pub use archiver_s3 as s3;
 
-/// A registry with every built-in provider of this build: `memory`, and `file` with the
-/// `filestore` feature. Add your own with
+/// A registry with every built-in provider of this build: `memory`, and `file`, `s3` and `gs`
+/// with the `filestore`, `s3` and `gcs` features. A built-in scheme whose feature is off is
+/// registered too, as a factory that fails with [`Error::InvalidConfig`] naming the feature,
+/// so the error says what to change rather than that the scheme is unknown. Add your own with
 /// [`ProviderRegistry::register_history`] / [`register_visibility`](ProviderRegistry::register_visibility);
 /// a custom registration overrides a built-in one of the same scheme.
 ///
@@ -63,7 +73,29 @@ pub fn registry(
         );
     #[cfg(feature = "filestore")]
     archiver_filestore::register(&mut registry);
+    #[cfg(not(feature = "filestore"))]
+    feature_off(&mut registry, "file", "filestore");
+    #[cfg(feature = "s3")]
+    archiver_s3::register(&mut registry);
+    #[cfg(not(feature = "s3"))]
+    feature_off(&mut registry, "s3", "s3");
+    #[cfg(feature = "gcs")]
+    archiver_gcs::register(&mut registry);
+    #[cfg(not(feature = "gcs"))]
+    feature_off(&mut registry, "gs", "gcs");
     registry
+}
+
+/// Registers `scheme` as a built-in whose factory says which feature to enable.
+#[cfg(not(all(feature = "filestore", feature = "s3", feature = "gcs")))]
+fn feature_off(registry: &mut ProviderRegistry, scheme: &'static str, feature: &'static str) {
+    let error = move || Error::InvalidConfig {
+        key: format!("archival URI scheme {scheme:?}"),
+        reason: format!("the `{feature}` feature of the `archiver` crate is not enabled"),
+    };
+    registry
+        .register_builtin_history(scheme, Arc::new(move |_: &ProviderContext| Err(error())))
+        .register_builtin_visibility(scheme, Arc::new(move |_: &ProviderContext| Err(error())));
 }
 
 #[cfg(test)]
@@ -83,6 +115,20 @@ mod tests {
         assert!(available.contains(&"memory".to_owned()));
         #[cfg(feature = "filestore")]
         assert!(available.contains(&"file".to_owned()));
+    }
+
+    #[cfg(not(feature = "s3"))]
+    #[test]
+    fn a_scheme_whose_feature_is_off_names_the_feature() {
+        let registry = registry(
+            config::ArchivalConfig::default(),
+            Arc::new(MemoryHistorySource::new()),
+        );
+        let err = registry.visibility_archiver("s3").unwrap_err();
+        assert!(
+            err.to_string().contains("`s3` feature"),
+            "unexpected error: {err}"
+        );
     }
 
     #[cfg(feature = "filestore")]
