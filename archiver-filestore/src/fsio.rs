@@ -101,13 +101,26 @@ pub(crate) fn commit_rename(temp: &Path, target: &Path) -> io::Result<()> {
 }
 
 /// Write `bytes` to `dir/name` atomically and durably: a reader sees the old file or the new one.
+#[cfg(test)]
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], modes: Modes) -> io::Result<()> {
+    stage_and_rename(dir, name, bytes, modes)?;
+    sync_dir(dir)
+}
+
+/// Write `bytes` to `dir/name` atomically: staged, fsynced, renamed into place. The rename is
+/// durable once `dir` is fsynced (the caller's job, so that writers can share it).
+pub(crate) fn stage_and_rename(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    modes: Modes,
+) -> io::Result<()> {
     create_dir_all(dir, modes.dir)?;
     let (mut file, temp) = create_temp(dir, name, modes.file)?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.sync_data())
-        .and_then(|()| commit_rename(&temp, &dir.join(name)));
+        .and_then(|()| fs::rename(&temp, dir.join(name)));
     if written.is_err() {
         // Best effort: a leftover temp file is harmless, readers skip it.
         let _ = fs::remove_file(&temp);

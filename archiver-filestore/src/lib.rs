@@ -53,6 +53,8 @@
 //! ```text
 //! <root>/v1/history/<ns id>/<workflow id>/<run id>/<close failover version>.hist
 //! <root>/v1/visibility/<ns id>/<YYYY-MM-DD>/<close ns>_<start ns>_<status>_<h(wf id)>_<h(type)>_<h(run id)>_<identity>.vis
+//! <root>/v1/visibility/<ns id>/by-workflow/COMPLETE-v1                       (workflow index v1)
+//! <root>/v1/visibility/<ns id>/by-workflow/<2 hex>/<32 hex h(wf id)>_<record file name>
 //! .tmp-*   staged files (any directory): ignored by readers, cleaned by later archives
 //! ```
 //!
@@ -73,16 +75,30 @@
 //! stored twice; a closed run's record does not change these.) A query turns its filter's
 //! [`Plan`](visibility_query::Plan) into day-directory and name checks, opens only the files that
 //! pass, checks each record against the whole filter, and pages with core's shared helper
-//! (`CloseTime DESC` by default). A stray or damaged file is logged with its path
-//! (`tracing::warn!`) and skipped; it never fails the query.
+//! (`CloseTime DESC` by default). When the query is ordered by `CloseTime` or `StartTime` (the
+//! default is), files are opened in that order and reading stops once the page is decided
+//! (core's `PageCutoff`): days are visited newest first (in the query's direction), days before
+//! the page token are not listed, so a first page costs one day listing and about `page_size`
+//! reads. A stray or damaged file is logged with its path (`tracing::warn!`) and skipped; it
+//! never fails the query.
+//!
+//! **Workflow index (version 1)**: one empty pointer file per record, named by a digest of the
+//! workflow id and the record's file name, in one of 256 shard directories. `WorkflowId = '...'`
+//! lists one shard instead of every day. The pointer is created before the record is renamed
+//! into place, both directories are fsynced before `archive` returns; a dangling pointer (crash
+//! in between, removed record) or stray name is skipped. `COMPLETE-v1` is written by the writer
+//! that creates the namespace directory and says every record there has a pointer; namespaces
+//! without it (older archives) are answered by scanning days.
 //!
 //! ## Guarantees
 //!
 //! - **Atomic, durable commits.** History blobs are streamed into a staged file in the run
 //!   directory (memory stays about one blob, whatever the history size); at the end the index
 //!   and footer are written, the file is fsynced, renamed into place, and the directory is
-//!   fsynced. Visibility records are staged, fsynced and renamed the same way. A reader sees no
-//!   archive or the whole one; a process killed mid-archive leaves only `.tmp-*` files.
+//!   fsynced. Visibility records are staged, fsynced and renamed the same way; concurrent
+//!   archives share the directory fsyncs (group commit: a caller returns once an fsync that
+//!   started after its rename has completed). A reader sees no archive or the whole one; a
+//!   process killed mid-archive leaves only `.tmp-*` files.
 //! - **Idempotent.** Archiving a run and version that is already archived (and intact) does
 //!   nothing; two concurrent archives of the same run both succeed and leave one complete
 //!   archive (each stages its own file; rename is atomic).
@@ -102,6 +118,7 @@
 mod config;
 mod error;
 mod fsio;
+mod groupsync;
 mod histfile;
 mod history;
 mod layout;
@@ -111,7 +128,9 @@ mod scan;
 mod task;
 mod validate;
 mod visibility;
+mod visindex;
 mod visname;
+mod visquery;
 
 pub use config::{DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, FilestoreConfig};
 pub use history::FilestoreHistoryArchiver;

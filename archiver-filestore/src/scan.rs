@@ -1,18 +1,17 @@
-//! Enumerating the visibility records a query may match: day directories and file names are
-//! pruned with the query plan; only the survivors are opened, parsed and checked.
+//! What prunes visibility candidates before any file is opened ([`Prune`]: the query plan in
+//! the terms of file names), and reading the survivors.
 
 use std::collections::HashSet;
 use std::io;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
-use archiver_core::{Error, Result, VisibilityRecord};
+use archiver_core::{Result, VisibilityRecord};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use visibility_query::{Plan, TimeRange};
 
 use crate::error::io_error;
-use crate::fsio;
 use crate::naming::short_hash;
 use crate::visibility::indexed;
 use crate::visname::{self, VisName};
@@ -99,90 +98,8 @@ impl Prune {
     }
 }
 
-/// The candidate records of one namespace directory, read lazily one file at a time.
-///
-/// Stray names, damaged files and records that do not match their file name are logged
-/// (`tracing::warn!` with the path) and skipped. A directory that cannot be listed stops the
-/// scan and is reported through `failure`.
-#[derive(Debug)]
-pub(crate) struct Scan<'a> {
-    prune: &'a Prune,
-    days: std::vec::IntoIter<PathBuf>,
-    files: std::vec::IntoIter<PathBuf>,
-    failure: &'a mut Option<Error>,
-}
-
-impl<'a> Scan<'a> {
-    /// Lists the day directories of `namespace_dir` the plan admits. A missing namespace
-    /// directory has no records.
-    pub(crate) fn new(
-        namespace_dir: &Path,
-        prune: &'a Prune,
-        failure: &'a mut Option<Error>,
-    ) -> Result<Self> {
-        let days = list(namespace_dir)?
-            .into_iter()
-            .filter(|(name, path)| match visname::parse_day_dir(name) {
-                Some(day) => prune.admits_day(day),
-                None => {
-                    if !fsio::is_temp_name(name) {
-                        tracing::warn!(path = %path.display(), "skipping a stray entry in the visibility archive");
-                    }
-                    false
-                }
-            })
-            .map(|(_, path)| path)
-            .collect::<Vec<_>>();
-        Ok(Self {
-            prune,
-            days: days.into_iter(),
-            files: Vec::new().into_iter(),
-            failure,
-        })
-    }
-
-    fn candidates(&self, day: &Path) -> Result<Vec<PathBuf>> {
-        Ok(list(day)?
-            .into_iter()
-            .filter(|(name, path)| match VisName::parse(name) {
-                Some(parsed) => self.prune.admits(&parsed),
-                None => {
-                    if !fsio::is_temp_name(name) {
-                        tracing::warn!(path = %path.display(), "skipping a stray file in the visibility archive");
-                    }
-                    false
-                }
-            })
-            .map(|(_, path)| path)
-            .collect())
-    }
-}
-
-impl Iterator for Scan<'_> {
-    type Item = VisibilityRecord;
-
-    fn next(&mut self) -> Option<VisibilityRecord> {
-        loop {
-            if let Some(path) = self.files.next() {
-                match read_record(&path) {
-                    Some(record) => return Some(record),
-                    None => continue,
-                }
-            }
-            let day = self.days.next()?;
-            match self.candidates(&day) {
-                Ok(files) => self.files = files.into_iter(),
-                Err(err) => {
-                    *self.failure = Some(err);
-                    return None;
-                }
-            }
-        }
-    }
-}
-
 /// Entries of `dir` as (name, path); a missing directory is empty; non-UTF-8 names are strays.
-fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub(crate) fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -202,7 +119,7 @@ fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 }
 
 /// Reads one record; `None` (logged) when it is gone, damaged, or does not match its name.
-fn read_record(path: &Path) -> Option<VisibilityRecord> {
+pub(crate) fn read_record(path: &Path) -> Option<VisibilityRecord> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return None,

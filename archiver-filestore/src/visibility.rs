@@ -5,16 +5,20 @@ use archiver_core::{
     ArchiveOptions, ArchiveUri, Error, QueryRequest, QueryResponse, Result, VisibilityArchiver,
     VisibilityRecord,
 };
+use std::path::Path;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use visibility_query::SearchAttributes;
 
 use crate::config::{self, FilestoreConfig};
 use crate::error::{PROVIDER, io_error};
 use crate::fsio::{self, Modes};
+use crate::groupsync::DirSyncer;
 use crate::layout::{Layout, SCHEME};
-use crate::scan::{Prune, Scan};
 use crate::task::blocking;
 use crate::visname::{self, Indexed, VisName};
+use crate::{visindex, visquery};
 
 /// The `file://` [`VisibilityArchiver`].
 ///
@@ -25,6 +29,8 @@ use crate::visname::{self, Indexed, VisName};
 #[derive(Debug, Clone)]
 pub struct FilestoreVisibilityArchiver {
     modes: Modes,
+    /// Shared by clones: concurrent archives share directory fsyncs.
+    syncer: Arc<DirSyncer>,
 }
 
 impl Default for FilestoreVisibilityArchiver {
@@ -43,6 +49,7 @@ impl FilestoreVisibilityArchiver {
     pub fn with_config(config: &FilestoreConfig) -> Self {
         Self {
             modes: config::modes(config),
+            syncer: Arc::default(),
         }
     }
 
@@ -50,18 +57,57 @@ impl FilestoreVisibilityArchiver {
         let layout = Layout::from_uri(uri)?;
         record.validate()?;
         let name = VisName::new(indexed(record)).file_name();
-        let dir = layout
-            .visibility_dir(&record.namespace_id)
-            .join(visname::day_dir(record.close_time));
+        let namespace_dir = layout.visibility_dir(&record.namespace_id);
+        let pointer = visindex::pointer_name(&record.workflow_id, &name);
+        let shard = visindex::shard_dir(&namespace_dir, &record.workflow_id);
+        let dir = namespace_dir.join(visname::day_dir(record.close_time));
         let bytes = serde_json::to_vec(record)
             .map_err(|err| Error::backend(PROVIDER, "encode visibility record", err, false))?;
-        let modes = self.modes;
+        let (modes, syncer) = (self.modes, Arc::clone(&self.syncer));
         blocking("write visibility record", move || {
-            fsio::write_atomic(&dir, &name, &bytes, modes)
-                .map_err(|err| io_error("write visibility record", &dir.join(&name), err))
+            write_record(
+                &namespace_dir,
+                &shard,
+                &pointer,
+                &dir,
+                &name,
+                &bytes,
+                modes,
+                &syncer,
+            )
         })
         .await
     }
+}
+
+/// Writes one record and its workflow-index pointer durably (blocking): the pointer first
+/// (a dangling pointer is harmless, a record without one would be missed by `WorkflowId`
+/// queries), then the record staged, fsynced and renamed, then both directories fsynced in a
+/// shared round.
+#[allow(clippy::too_many_arguments)]
+fn write_record(
+    namespace_dir: &Path,
+    shard: &Path,
+    pointer: &str,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    modes: Modes,
+    syncer: &DirSyncer,
+) -> Result<()> {
+    let target = dir.join(name);
+    let fail = |what: &str, path: &Path, err| io_error(what, path, err);
+    visindex::ensure_namespace(namespace_dir, modes)
+        .map_err(|err| fail("create namespace directory", namespace_dir, err))?;
+    fsio::create_dir_all(shard, modes.dir).map_err(|err| fail("create directory", shard, err))?;
+    let pointer = shard.join(pointer);
+    visindex::create_empty(&pointer, modes.file)
+        .map_err(|err| fail("write index pointer", &pointer, err))?;
+    fsio::stage_and_rename(dir, name, bytes, modes)
+        .map_err(|err| fail("write visibility record", &target, err))?;
+    syncer
+        .sync(&[shard, dir])
+        .map_err(|err| fail("commit visibility record", &target, err))
 }
 
 /// The fields of `record` its file name carries.
@@ -106,14 +152,8 @@ impl VisibilityArchiver for FilestoreVisibilityArchiver {
             if plan.is_empty() {
                 return page_of(std::iter::empty::<VisibilityRecord>(), &query, &request);
             }
-            let prune = Prune::new(&plan);
-            let dir = layout.visibility_dir(&request.namespace_id);
-            let mut failure = None;
-            let response = page_of(Scan::new(&dir, &prune, &mut failure)?, &query, &request)?;
-            match failure {
-                Some(err) => Err(err),
-                None => Ok(response),
-            }
+            let namespace_dir = layout.visibility_dir(&request.namespace_id);
+            visquery::run(&namespace_dir, &plan, &query, &request)
         })
         .await
     }

@@ -28,6 +28,14 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The record files under `dir` (not the workflow index's pointers and marker).
+fn records_under(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "by-workflow"))
+        .collect()
+}
+
 async fn query_all(
     archiver: &FilestoreVisibilityArchiver,
     uri: &ArchiveUri,
@@ -69,7 +77,7 @@ async fn strays_and_damaged_files_are_skipped_not_fatal() {
     let archiver = FilestoreVisibilityArchiver::new();
     let records = test_records("ns", 12);
     archive_all(&archiver, &uri, &records).await;
-    let files = files_under(root.path());
+    let files = records_under(root.path());
     assert_eq!(files.len(), 12);
     let day = files[0].parent().unwrap();
     let namespace_dir = day.parent().unwrap();
@@ -119,7 +127,7 @@ async fn one_file_per_record_identity_and_rearchive_replaces_it() {
         .archive(&uri, &record, &ArchiveOptions::default())
         .await
         .unwrap();
-    let files = files_under(root.path());
+    let files = records_under(root.path());
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(
         std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o7777,
@@ -182,4 +190,99 @@ async fn a_namespace_without_records_is_empty_not_an_error() {
         .await
         .unwrap();
     assert!(page.executions.is_empty() && page.next_page_token.is_none());
+}
+
+#[tokio::test]
+async fn workflow_id_queries_use_the_index_and_dangling_pointers_are_harmless() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let archiver = FilestoreVisibilityArchiver::new();
+    let records = test_records("ns", 30);
+    archive_all(&archiver, &uri, &records).await;
+    let target = &records[7];
+    let filter = format!("WorkflowId = '{}'", target.workflow_id);
+    assert_eq!(
+        query_all(&archiver, &uri, "ns", &filter).await,
+        vec![target.clone()]
+    );
+
+    let pointers: Vec<_> = files_under(root.path())
+        .into_iter()
+        .filter(|p| {
+            p.parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .ends_with("by-workflow")
+        })
+        .collect();
+    assert_eq!(pointers.len(), 30, "one pointer per record");
+    // A pointer whose record is gone is skipped.
+    let record_file = records_under(root.path())
+        .into_iter()
+        .find(|p| std::fs::read(p).unwrap() == serde_json::to_vec(target).unwrap())
+        .unwrap();
+    std::fs::remove_file(&record_file).unwrap();
+    assert!(query_all(&archiver, &uri, "ns", &filter).await.is_empty());
+    // Without its pointer a record is invisible to the index: proof the index answers.
+    let other = &records[8];
+    let other_filter = format!("WorkflowId = '{}'", other.workflow_id);
+    let index_dir = pointers[0].parent().unwrap().parent().unwrap().to_owned();
+    let gone: Vec<_> = pointers
+        .iter()
+        .filter(|p| std::fs::metadata(p).is_ok())
+        .collect();
+    for pointer in &gone {
+        std::fs::remove_file(pointer).unwrap();
+    }
+    assert!(
+        query_all(&archiver, &uri, "ns", &other_filter)
+            .await
+            .is_empty()
+    );
+    // A namespace not marked complete (older layout) is scanned instead.
+    std::fs::remove_file(index_dir.join("COMPLETE-v1")).unwrap();
+    assert_eq!(
+        query_all(&archiver, &uri, "ns", &other_filter).await,
+        vec![other.clone()]
+    );
+}
+
+#[tokio::test]
+async fn ordered_pages_match_a_full_sort_in_every_time_order() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let archiver = FilestoreVisibilityArchiver::new();
+    // Over several days, so pages cross day directories.
+    let records = test_records("ns", 3_000);
+    let sample: Vec<_> = records.iter().step_by(97).cloned().collect();
+    archive_all(&archiver, &uri, &sample).await;
+    let query_of = |text: &str| visibility_query::compile(text, &search_attributes()).unwrap();
+    for text in [
+        "",
+        "ORDER BY CloseTime ASC",
+        "ORDER BY StartTime DESC",
+        "ORDER BY StartTime ASC",
+        "ExecutionStatus = 'Failed'",
+        "CloseTime >= '2026-01-02T00:00:00Z' ORDER BY WorkflowId",
+    ] {
+        let query = query_of(text);
+        let mut expected: Vec<_> = sample
+            .iter()
+            .filter(|r| query.matches(*r))
+            .cloned()
+            .collect();
+        expected.sort_by(|a, b| {
+            query
+                .compare(a, b)
+                .then_with(|| a.workflow_id.cmp(&b.workflow_id))
+                .then_with(|| a.run_id.cmp(&b.run_id))
+        });
+        assert!(!expected.is_empty(), "{text}");
+        assert_eq!(
+            query_all(&archiver, &uri, "ns", text).await,
+            expected,
+            "{text}"
+        );
+    }
 }
