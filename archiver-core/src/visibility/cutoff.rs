@@ -84,9 +84,13 @@ impl<'q> PageCutoff<'q> {
     ///
     /// A token that does not decode is ignored here; [`page_of`](super::page_of) rejects it.
     pub fn new(query: &'q CheckedQuery, request: &'q QueryRequest) -> Self {
-        let order = TimeOrder::of(query);
+        let times = token_times(request);
+        // A token this cutoff cannot read must not be counted from the start: without its
+        // position, read every candidate and leave the token to `page_of`.
+        let order =
+            TimeOrder::of(query).filter(|_| request.next_page_token.is_none() || times.is_some());
         let resume = order
-            .zip(token_times(request))
+            .zip(times)
             .map(|(order, (close, start))| order.rank(close, start));
         PageCutoff {
             query,
