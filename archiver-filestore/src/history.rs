@@ -183,6 +183,11 @@ impl FilestoreHistoryArchiver {
     /// Streams the iterator's blobs into the staged file (created on the first blob, so a
     /// skipped history leaves nothing behind), recording progress after each when asked, and
     /// commits it as `target`.
+    ///
+    /// Without progress to record, writing blob `n` (blocking pool) overlaps reading and
+    /// encoding blob `n + 1`: at most two blobs are in memory. With progress, each blob is
+    /// written, fsynced and recorded before the next is read, so a resumed archive never
+    /// writes a blob twice.
     async fn write_blobs(
         &self,
         staging: Staging,
@@ -193,8 +198,14 @@ impl FilestoreHistoryArchiver {
         target: PathBuf,
     ) -> Result<()> {
         let manager = options.progress_manager();
+        let durable = manager.is_some();
+        let mut in_flight = None;
         loop {
-            let blob = match iterator.next().await {
+            let next = iterator.next().await;
+            if let Some((write, state)) = in_flight.take() {
+                writer = Some(self.settle(write, state, archive_key, options).await?);
+            }
+            let blob = match next {
                 Ok(Some(blob)) => blob,
                 Ok(None) => break,
                 Err(err) => {
@@ -217,35 +228,24 @@ impl FilestoreHistoryArchiver {
                     return Err(err);
                 }
             };
-            let durable = manager.is_some();
             let current = writer.take();
             let stage = staging.clone();
-            let written = blocking("write blob", move || {
+            let write = tokio::task::spawn_blocking(move || {
                 let writer = match current {
                     Some(writer) => writer,
                     None => stage.create()?,
                 };
                 append(writer, blob, durable)
-            })
-            .await?;
-            self.blob_writes.fetch_add(1, Ordering::Relaxed);
-            if let Some(manager) = manager {
-                let progress = Progress {
-                    archive: archive_key.to_owned(),
-                    temp: written
-                        .temp_path()
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or_default()
-                        .to_owned(),
-                    len: written.len(),
-                    iterator: iterator.state(),
-                };
-                let bytes = serde_json::to_vec(&progress)
-                    .map_err(|err| Error::backend(PROVIDER, "encode progress", err, false))?;
-                manager.record_progress(&bytes).await?;
+            });
+            if durable {
+                // Recorded before the next blob is read (see above).
+                writer = Some(
+                    self.settle(write, iterator.state(), archive_key, options)
+                        .await?,
+                );
+            } else {
+                in_flight = Some((write, iterator.state()));
             }
-            writer = Some(written);
         }
         let tag = staging.identity.close_failover_version.to_string();
         blocking("commit archive", move || {
@@ -261,6 +261,38 @@ impl FilestoreHistoryArchiver {
             Ok(())
         })
         .await
+    }
+
+    /// Waits for a blob write; records progress (the iterator `state` after that blob) when
+    /// asked. Returns the writer for the next blob.
+    async fn settle(
+        &self,
+        write: tokio::task::JoinHandle<Result<HistWriter>>,
+        state: IteratorState,
+        archive_key: &str,
+        options: &ArchiveOptions,
+    ) -> Result<HistWriter> {
+        let written = write
+            .await
+            .map_err(|err| crate::error::join_error("write blob", err))??;
+        self.blob_writes.fetch_add(1, Ordering::Relaxed);
+        if let Some(manager) = options.progress_manager() {
+            let progress = Progress {
+                archive: archive_key.to_owned(),
+                temp: written
+                    .temp_path()
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                len: written.len(),
+                iterator: state,
+            };
+            let bytes = serde_json::to_vec(&progress)
+                .map_err(|err| Error::backend(PROVIDER, "encode progress", err, false))?;
+            manager.record_progress(&bytes).await?;
+        }
+        Ok(written)
     }
 
     async fn get_page(
@@ -354,7 +386,13 @@ fn archive_key(layout: &Layout, identity: &Identity) -> String {
     )
 }
 
-/// Appends `blob` (then drops its bytes); fsyncs when progress will be recorded for it.
+/// Appended bytes after which a blob write also fsyncs when no progress is recorded: the disk
+/// then writes the archive while later blobs are encoded, instead of all of it at the final
+/// fsync, for one journal commit per this many bytes.
+const SYNC_EVERY: u64 = 8 << 20;
+
+/// Appends `blob` (then drops its bytes); fsyncs when progress will be recorded for it, or
+/// when [`SYNC_EVERY`] bytes are not yet durable.
 fn append(mut writer: HistWriter, blob: HistoryBlob, durable: bool) -> Result<HistWriter> {
     let meta = BlobMeta {
         first_event_id: blob.first_event_id,
@@ -362,9 +400,13 @@ fn append(mut writer: HistWriter, blob: HistoryBlob, durable: bool) -> Result<Hi
         event_count: u32::try_from(blob.event_count).unwrap_or(u32::MAX),
         batch_count: u32::try_from(blob.batch_count).unwrap_or(u32::MAX),
     };
-    let written = writer
-        .append(&blob.data, meta)
-        .and_then(|()| if durable { writer.sync() } else { Ok(()) });
+    let written = writer.append(&blob.data, meta).and_then(|()| {
+        if durable || writer.unsynced() >= SYNC_EVERY {
+            writer.sync()
+        } else {
+            Ok(())
+        }
+    });
     match written {
         Ok(()) => Ok(writer),
         Err(err) => {

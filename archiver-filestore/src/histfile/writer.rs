@@ -18,6 +18,8 @@ pub(crate) struct HistWriter {
     data_start: u64,
     frames: Vec<Frame>,
     len: u64,
+    /// Bytes made durable by the last [`HistWriter::sync`].
+    synced: u64,
 }
 
 impl HistWriter {
@@ -42,6 +44,7 @@ impl HistWriter {
             data_start,
             frames: Vec::new(),
             len: data_start,
+            synced: 0,
         })
     }
 
@@ -82,6 +85,7 @@ impl HistWriter {
             data_start,
             frames,
             len: committed,
+            synced: committed,
         })
     }
 
@@ -99,8 +103,15 @@ impl HistWriter {
     }
 
     /// Makes every appended blob durable.
-    pub(crate) fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()?;
+        self.synced = self.len;
+        Ok(())
+    }
+
+    /// Bytes appended since the last [`HistWriter::sync`].
+    pub(crate) fn unsynced(&self) -> u64 {
+        self.len - self.synced
     }
 
     /// Bytes written so far (a frame boundary).
