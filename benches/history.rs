@@ -1,22 +1,38 @@
 //! History archive throughput and memory, and get-first-page latency, on the `file://` provider.
 //!
-//! Anchors in the same run: a plain write + fsync of the same number of bytes (what the disk
-//! does), so the figure to read is the ratio, not the MB/s.
+//! Anchors in the same run, so the figures to read are ratios, not MB/s:
+//! - `plain_write_fsync`: a plain write + fsync of the same number of bytes (the disk's rate);
+//! - `memory_provider`: core's in-memory provider archiving the same history (same iterator
+//!   and JSON encoding, no disk): the CPU floor.
 //!
-//! `cargo bench --bench history`; `ARCHIVER_BENCH_SIZES=1,64` (MB) to skip the 512 MB case.
+//! The timed archives read from a [`TakenSource`]: pages are *moved* out of batches built
+//! before the timer starts. (`MemoryHistorySource` deep-clones every batch it returns, which
+//! costs more than the archiving itself; the line `source/memory_history_source_read` prints
+//! that cost for reference.)
+//!
+//! `cargo bench --bench history`; `ARCHIVER_BENCH_SIZES=1,64` (MB) to skip the 512 MB case. The
+//! largest size is archived once from the lazy generator for peak memory and get-first-page; the
+//! criterion throughput runs use the sizes up to 64 MB (their batches are built in memory first).
 
 // Each bench uses only some of the shared helpers.
 #[allow(dead_code)]
 mod common;
 
+use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use archiver::filestore::FilestoreHistoryArchiver;
-use archiver::history::{MemoryHistorySource, RunKey, encode_batch};
+use archiver::history::{
+    History, HistoryPage, MemoryHistorySource, ReadHistoryRequest, RunKey, encode_batch,
+};
 use archiver::testing::GeneratedHistorySource;
-use archiver::{ArchiveOptions, ArchiveUri, GetHistoryRequest, HistoryArchiver, HistorySource};
+use archiver::{
+    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, HistoryArchiver,
+    HistorySource, MemoryHistoryArchiver, Result,
+};
+use async_trait::async_trait;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn sizes_mb() -> Vec<usize> {
@@ -38,6 +54,52 @@ fn uri_of(dir: &std::path::Path) -> ArchiveUri {
     format!("file://{}", dir.display()).parse().expect("uri")
 }
 
+/// One run's batches, handed out by moving them: a source that costs (almost) nothing, so the
+/// timing is the archiver's. Single use: reads must follow each other in event order.
+#[derive(Debug)]
+struct TakenSource {
+    batches: Mutex<VecDeque<History>>,
+}
+
+impl TakenSource {
+    fn new(batches: Vec<History>) -> Arc<Self> {
+        Arc::new(Self {
+            batches: Mutex::new(batches.into()),
+        })
+    }
+}
+
+#[async_trait]
+impl HistorySource for TakenSource {
+    async fn read_history(&self, request: &ReadHistoryRequest) -> Result<HistoryPage> {
+        let start = request.start_event_id()?;
+        let mut batches = self.batches.lock().expect("lock");
+        let out_of_order = || Error::Source {
+            source: format!("TakenSource read at event {start} out of order").into(),
+            retryable: false,
+        };
+        let mut page = HistoryPage::default();
+        match batches.front() {
+            None => return Ok(page),
+            Some(front) if front.first_event_id() != Some(start) => return Err(out_of_order()),
+            Some(_) => {}
+        }
+        let mut events = 0;
+        while let Some(batch) = batches.pop_front() {
+            events += batch.events.len();
+            page.batches.push(batch);
+            if events >= request.page_size.max(1) {
+                break;
+            }
+        }
+        page.next_page_token = batches
+            .front()
+            .and_then(History::first_event_id)
+            .map(|id| id.to_be_bytes().to_vec());
+        Ok(page)
+    }
+}
+
 /// Writes `bytes` bytes in 1 MiB writes and fsyncs: the disk's own rate for what we archive.
 fn plain_write_fsync(path: &std::path::Path, chunk: &[u8], bytes: u64) {
     let mut file = std::fs::File::create(path).expect("create");
@@ -50,16 +112,37 @@ fn plain_write_fsync(path: &std::path::Path, chunk: &[u8], bytes: u64) {
     file.sync_all().expect("fsync");
 }
 
+/// Times `iters` archives of `batches` by the archiver `make` builds over a fresh
+/// [`TakenSource`] (built, and later dropped, outside the timed region).
+fn time_archives<A: HistoryArchiver>(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    batches: &[History],
+    request: &ArchiveHistoryRequest,
+    mut make: impl FnMut(Arc<dyn HistorySource>, u64) -> (A, ArchiveUri),
+    mut cleanup: impl FnMut(u64),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for run in 0..iters {
+        let (archiver, uri) = make(TakenSource::new(batches.to_vec()), run);
+        let started = Instant::now();
+        rt.block_on(archiver.archive(&uri, request, &ArchiveOptions::default()))
+            .expect("archive");
+        total += started.elapsed();
+        drop(archiver);
+        cleanup(run);
+    }
+    total
+}
+
 fn archive(c: &mut Criterion) {
     let rt = runtime();
     let dir = common::bench_dir("history");
     let mut group = c.benchmark_group("history_archive");
     group.sample_size(10).warm_up_time(Duration::from_secs(1));
-    for mb in sizes_mb() {
+    for mb in sizes_mb().into_iter().filter(|&mb| mb <= 64) {
         let generated = GeneratedHistorySource::with_approx_bytes(1, mb << 20);
         let request = generated.request("bench-ns", "bench-wf", "run", 1);
-        // Pre-built batches: the timing is the archiver's, not the generator's.
-        let source = Arc::new(MemoryHistorySource::new());
         let batches: Vec<_> = (0..(generated.events() / 3))
             .map(|i| generated.batch(i))
             .collect();
@@ -67,35 +150,47 @@ fn archive(c: &mut Criterion) {
             .iter()
             .map(|b| encode_batch(b).expect("encode").len() as u64 + 1)
             .sum();
-        source.insert(RunKey::from(&request), batches);
-        let archiver = FilestoreHistoryArchiver::new(source.clone() as Arc<dyn HistorySource>);
+        source_read_cost(&rt, &request, &batches, bytes, mb);
         let chunk: Vec<u8> = (0..(1 << 20)).map(|i| (i * 131 % 251) as u8).collect();
         group.throughput(Throughput::Bytes(bytes));
-        let mut run = 0_u64;
-        group.bench_with_input(
-            BenchmarkId::new("filestore", format!("{mb}MB")),
-            &mb,
-            |b, _| {
+        let mut round = 0_u64;
+        group.bench_function(BenchmarkId::new("filestore", format!("{mb}MB")), |b| {
+            b.iter_custom(|iters| {
+                round += 1;
+                let target = |run| dir.join(format!("archive-{mb}-{round}-{run}"));
+                time_archives(
+                    &rt,
+                    iters,
+                    &batches,
+                    &request,
+                    |source, run| (FilestoreHistoryArchiver::new(source), uri_of(&target(run))),
+                    |run| {
+                        std::fs::remove_dir_all(target(run)).ok();
+                    },
+                )
+            })
+        });
+        group.bench_function(
+            BenchmarkId::new("memory_provider", format!("{mb}MB")),
+            |b| {
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        run += 1;
-                        let target = dir.join(format!("archive-{mb}-{run}"));
-                        let uri = uri_of(&target);
-                        let started = Instant::now();
-                        rt.block_on(archiver.archive(&uri, &request, &ArchiveOptions::default()))
-                            .expect("archive");
-                        total += started.elapsed();
-                        std::fs::remove_dir_all(&target).ok();
-                    }
-                    total
+                    time_archives(
+                        &rt,
+                        iters,
+                        &batches,
+                        &request,
+                        |source, _| {
+                            let uri = "memory://bench/history".parse().expect("uri");
+                            (MemoryHistoryArchiver::new(source), uri)
+                        },
+                        |_| {},
+                    )
                 })
             },
         );
-        group.bench_with_input(
+        group.bench_function(
             BenchmarkId::new("plain_write_fsync", format!("{mb}MB")),
-            &mb,
-            |b, _| {
+            |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
@@ -111,6 +206,44 @@ fn archive(c: &mut Criterion) {
         );
     }
     group.finish();
+}
+
+/// Prints what reading the whole history through `MemoryHistorySource` (a deep clone of every
+/// batch) costs, the source the timed runs replace.
+fn source_read_cost(
+    rt: &tokio::runtime::Runtime,
+    request: &ArchiveHistoryRequest,
+    batches: &[History],
+    bytes: u64,
+    mb: usize,
+) {
+    let source = MemoryHistorySource::new();
+    source.insert(RunKey::from(request), batches.to_vec());
+    let mut read = ReadHistoryRequest {
+        shard_id: request.shard_id,
+        namespace_id: request.namespace_id.clone(),
+        workflow_id: request.workflow_id.clone(),
+        run_id: request.run_id.clone(),
+        branch_token: request.branch_token.clone(),
+        first_event_id: 1,
+        next_event_id: i64::MAX,
+        page_size: 250,
+        next_page_token: None,
+    };
+    let started = Instant::now();
+    loop {
+        let page = rt.block_on(source.read_history(&read)).expect("read");
+        match page.next_page_token {
+            Some(token) => read.next_page_token = Some(token),
+            None => break,
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "source/memory_history_source_read/{mb}MB: {:.1} ms ({:.0} MB/s of encoded history); not in the timed archives",
+        seconds * 1e3,
+        common::mb_per_s(bytes, seconds)
+    );
 }
 
 /// One archive of the largest size straight from the lazy generator, outside criterion: peak
@@ -133,9 +266,10 @@ fn memory_and_first_page(c: &mut Criterion) {
     let size: u64 = walk_size(&dir.join(format!("archive-{mb}")));
     println!(
         "history_archive/generated/{mb}MB: {:.0} MB/s of archive file ({} bytes in {seconds:.2} s, generation included); \
-         peak RSS +{:.1} MiB over {:.1} MiB before",
+         peak RSS {:.1} MiB (+{:.1} MiB over {:.1} MiB before)",
         common::mb_per_s(size, seconds),
         size,
+        peak as f64 / f64::from(1 << 20),
         peak.saturating_sub(before) as f64 / f64::from(1 << 20),
         before as f64 / f64::from(1 << 20),
     );

@@ -1,23 +1,35 @@
 //! Visibility on the `file://` provider: durable archive rate with 8 concurrent callers, and
 //! query latency over 100,000 records (`ARCHIVER_BENCH_RECORDS` to change the count).
 //!
-//! The 100,000 records are archived once into `target/bench-data/visibility-<n>` and reused by
-//! later runs (a marker file says the set is complete).
+//! Anchors in the same run: `plain_write_fsync_rename_dirsync` (one caller doing what a durable
+//! record needs with no sharing: the per-record floor without group commit), and the same
+//! queries on core's in-memory provider (the CPU floor: no file system, every record checked).
+//!
+//! The 100,000 records are archived once into `target/bench-data/visibility-<layout>-<n>` and
+//! reused by later runs (a marker file says the set is complete; the layout tag changes when
+//! the filestore layout does).
 
 // Each bench uses only some of the shared helpers.
 #[allow(dead_code)]
 mod common;
 
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use archiver::filestore::FilestoreVisibilityArchiver;
 use archiver::testing::{search_attributes, test_records};
-use archiver::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
+use archiver::{
+    ArchiveOptions, ArchiveUri, MemoryVisibilityArchiver, QueryRequest, VisibilityArchiver,
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const CALLERS: u64 = 8;
+
+/// Names the data set directory: bump when the filestore layout changes (here: workflow
+/// index v1).
+const LAYOUT_TAG: &str = "v1-idx1";
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -69,8 +81,25 @@ fn archive(c: &mut Criterion) {
             started.elapsed()
         })
     });
+    let plain = common::bench_dir("visibility-plain");
+    let payload = serde_json::to_vec(&template).expect("encode");
+    let mut m = 0_u64;
+    group.bench_function("plain_write_fsync_rename_dirsync", |b| {
+        b.iter(|| {
+            let temp = plain.join(format!(".tmp-{m}"));
+            let mut file = std::fs::File::create(&temp).expect("create");
+            file.write_all(&payload).expect("write");
+            file.sync_data().expect("fsync");
+            std::fs::rename(&temp, plain.join(format!("{m}.vis"))).expect("rename");
+            std::fs::File::open(&plain)
+                .and_then(|d| d.sync_all())
+                .expect("dir fsync");
+            m += 1;
+        })
+    });
     group.finish();
     std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&plain).ok();
 }
 
 /// The query data set, archived once (8 concurrent callers) and then reused.
@@ -78,7 +107,7 @@ fn dataset(
     rt: &tokio::runtime::Runtime,
     count: usize,
 ) -> (ArchiveUri, Arc<FilestoreVisibilityArchiver>) {
-    let dir = common::bench_dir(&format!("visibility-{count}"));
+    let dir = common::bench_dir(&format!("visibility-{LAYOUT_TAG}-{count}"));
     let uri = uri_of(&dir);
     let archiver = Arc::new(FilestoreVisibilityArchiver::new());
     let marker = dir.join("complete");
@@ -133,6 +162,16 @@ fn query(c: &mut Criterion) {
         ),
         ("status_first_100", "ExecutionStatus = 'Failed'".to_owned()),
     ];
+    let memory = MemoryVisibilityArchiver::new();
+    let memory_uri: ArchiveUri = "memory://bench/visibility".parse().expect("uri");
+    rt.block_on(async {
+        for record in test_records("bench-ns", count) {
+            memory
+                .archive(&memory_uri, &record, &ArchiveOptions::default())
+                .await
+                .expect("archive in memory");
+        }
+    });
     let mut group = c.benchmark_group(format!("visibility_query_{count}"));
     group.sample_size(20);
     for (name, filter) in cases {
@@ -146,6 +185,12 @@ fn query(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 rt.block_on(archiver.query(&uri, &request, &attributes))
+                    .expect("query")
+            })
+        });
+        group.bench_function(format!("{name}/memory_provider"), |b| {
+            b.iter(|| {
+                rt.block_on(memory.query(&memory_uri, &request, &attributes))
                     .expect("query")
             })
         });
