@@ -63,6 +63,13 @@ impl fmt::Display for QueryErrorKind {
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct QueryError {
+    // Boxed so that every `Result<_, QueryError>` on the parser's hot path
+    // stays a pointer wide instead of carrying ~80 bytes through each frame.
+    detail: Box<Detail>,
+}
+
+#[derive(Debug, Clone)]
+struct Detail {
     kind: QueryErrorKind,
     message: String,
     offset: usize,
@@ -85,43 +92,45 @@ impl QueryError {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = input[line_start..offset].chars().count() + 1;
         QueryError {
-            kind,
-            message: message.into(),
-            offset,
-            line,
-            column,
-            input: input.into(),
+            detail: Box::new(Detail {
+                kind,
+                message: message.into(),
+                offset,
+                line,
+                column,
+                input: input.into(),
+            }),
         }
     }
 
     /// The category.
     pub fn kind(&self) -> QueryErrorKind {
-        self.kind
+        self.detail.kind
     }
 
     /// The message without position (for example `column name 'Foo' is not a valid search attribute`).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.detail.message
     }
 
     /// Byte offset of the fault in [`input`](Self::input).
     pub fn offset(&self) -> usize {
-        self.offset
+        self.detail.offset
     }
 
     /// 1-based line of the fault.
     pub fn line(&self) -> usize {
-        self.line
+        self.detail.line
     }
 
     /// 1-based column of the fault, counted in characters.
     pub fn column(&self) -> usize {
-        self.column
+        self.detail.column
     }
 
     /// The filter text the error refers to.
     pub fn input(&self) -> &str {
-        &self.input
+        &self.detail.input
     }
 }
 
@@ -134,18 +143,19 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &*self.detail;
         write!(
             f,
             "{}: {} at line {}, column {}",
-            self.kind, self.message, self.line, self.column
+            d.kind, d.message, d.line, d.column
         )?;
-        let start = self.input[..self.offset].rfind('\n').map_or(0, |i| i + 1);
-        let end = self.input[self.offset..]
+        let start = d.input[..d.offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = d.input[d.offset..]
             .find('\n')
-            .map_or(self.input.len(), |i| self.offset + i);
-        let line = &self.input[start..end];
+            .map_or(d.input.len(), |i| d.offset + i);
+        let line = &d.input[start..end];
         // Tabs keep their width in the caret line so the caret stays aligned.
-        let pad: String = line[..self.offset - start]
+        let pad: String = line[..d.offset - start]
             .chars()
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
