@@ -1,6 +1,5 @@
 //! Search attributes: names, types, aliases, and preallocated store fields.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -265,12 +264,38 @@ pub struct SearchAttributes {
 
 /// A name resolved to what the checker and evaluator need.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Resolved {
+pub(crate) struct Resolved<'a> {
     /// The canonical name (the system name for aliases like `ScheduleId`).
-    pub(crate) name: Cow<'static, str>,
+    pub(crate) name: Name<'a>,
     pub(crate) ty: SearchAttributeType,
     /// `Some` for system columns; `None` for attributes read via `Record::search_attribute(name)`.
     pub(crate) system: Option<SystemField>,
+}
+
+/// A resolved name, borrowed so that resolving never allocates: the checker
+/// keeps a `'static` name as is and copies (or moves) only a custom one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Name<'a> {
+    /// A system or predefined name.
+    Static(&'static str),
+    /// A custom attribute's name.
+    Custom(&'a str),
+    /// The name as written: a preallocated field no custom attribute uses.
+    Written,
+}
+
+impl<'a> Name<'a> {
+    /// The name, given the name as written.
+    pub(crate) fn as_str<'w>(&self, written: &'w str) -> &'w str
+    where
+        'a: 'w,
+    {
+        match *self {
+            Name::Static(s) => s,
+            Name::Custom(s) => s,
+            Name::Written => written,
+        }
+    }
 }
 
 impl SearchAttributes {
@@ -385,7 +410,7 @@ impl SearchAttributes {
 
     /// Resolution order of Temporal's unified converter (ref §6.4), plus the
     /// archivers' `WorkflowTypeName`.
-    pub(crate) fn resolve(&self, name: &str) -> Option<Resolved> {
+    pub(crate) fn resolve(&self, name: &str) -> Option<Resolved<'_>> {
         if let Some(r) = self.direct(name) {
             return Some(r);
         }
@@ -400,35 +425,36 @@ impl SearchAttributes {
         match name.strip_prefix("Temporal") {
             Some(rest) if system(rest).is_some() || predefined(rest).is_some() => self.direct(rest),
             Some(_) => None,
-            None => {
-                let prefixed = format!("Temporal{name}");
-                predefined(&prefixed).map(|(n, ty)| Resolved {
-                    name: Cow::Borrowed(n),
+            // `WorkerDeployment` for `TemporalWorkerDeployment`, without building the prefixed name.
+            None => PREDEFINED
+                .iter()
+                .find(|(n, _)| n.strip_prefix("Temporal") == Some(name))
+                .map(|&(n, ty)| Resolved {
+                    name: Name::Static(n),
                     ty,
                     system: None,
-                })
-            }
+                }),
         }
     }
 
-    fn direct(&self, name: &str) -> Option<Resolved> {
+    fn direct(&self, name: &str) -> Option<Resolved<'_>> {
         if let Some((n, ty, f)) = system(name) {
             return Some(Resolved {
-                name: Cow::Borrowed(n),
+                name: Name::Static(n),
                 ty,
                 system: Some(f),
             });
         }
         if let Some((n, ty)) = predefined(name) {
             return Some(Resolved {
-                name: Cow::Borrowed(n),
+                name: Name::Static(n),
                 ty,
                 system: None,
             });
         }
         if let Some(c) = self.custom.get(name) {
             return Some(Resolved {
-                name: Cow::Owned(c.name.clone()),
+                name: Name::Custom(&c.name),
                 ty: c.ty,
                 system: None,
             });
@@ -440,7 +466,7 @@ impl SearchAttributes {
             .values()
             .find(|c| c.field.as_deref() == Some(name));
         Some(Resolved {
-            name: Cow::Owned(alias.map_or(name, |c| &c.name).to_owned()),
+            name: alias.map_or(Name::Written, |c| Name::Custom(&c.name)),
             ty,
             system: None,
         })
@@ -472,14 +498,41 @@ mod tests {
     #[test]
     fn aliases_resolve() {
         let a = SearchAttributes::new();
-        assert_eq!(a.resolve("TemporalScheduleId").unwrap().name, "WorkflowId");
-        assert_eq!(a.resolve("WorkflowTypeName").unwrap().name, "WorkflowType");
-        assert_eq!(a.resolve("TemporalBuildIds").unwrap().name, "BuildIds");
         assert_eq!(
-            a.resolve("WorkerDeployment").unwrap().name,
+            a.resolve("TemporalScheduleId")
+                .unwrap()
+                .name
+                .as_str("TemporalScheduleId"),
+            "WorkflowId"
+        );
+        assert_eq!(
+            a.resolve("WorkflowTypeName")
+                .unwrap()
+                .name
+                .as_str("WorkflowTypeName"),
+            "WorkflowType"
+        );
+        assert_eq!(
+            a.resolve("TemporalBuildIds")
+                .unwrap()
+                .name
+                .as_str("TemporalBuildIds"),
+            "BuildIds"
+        );
+        assert_eq!(
+            a.resolve("WorkerDeployment")
+                .unwrap()
+                .name
+                .as_str("WorkerDeployment"),
             "TemporalWorkerDeployment"
         );
-        assert_eq!(a.resolve("TemporalWorkflowId").unwrap().name, "WorkflowId");
+        assert_eq!(
+            a.resolve("TemporalWorkflowId")
+                .unwrap()
+                .name
+                .as_str("TemporalWorkflowId"),
+            "WorkflowId"
+        );
         assert!(a.resolve("workflowid").is_none());
         assert!(a.resolve("TemporalSystemExecutionStatus").is_none());
     }
@@ -503,9 +556,14 @@ mod tests {
             Err(AttributeError::NoFreeField(3, T::Int))
         );
         assert_eq!(a.get("Int02"), Some(T::Int));
-        assert_eq!(a.resolve("Int02").unwrap().name, "B");
+        assert_eq!(a.resolve("Int02").unwrap().name.as_str("Int02"), "B");
         assert_eq!(a.get("Int04"), None);
         assert_eq!(a.get("Keyword10"), Some(T::Keyword));
+        // An unused field resolves to itself, as written.
+        assert_eq!(
+            a.resolve("Keyword10").unwrap().name.as_str("Keyword10"),
+            "Keyword10"
+        );
         assert!(a.create("A", T::Int).is_err());
         assert_eq!(a.custom().count(), 3);
     }

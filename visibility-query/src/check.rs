@@ -1,9 +1,13 @@
 //! Type checking: names resolved, values converted, operators checked per type.
 
+use std::borrow::Cow;
+
 use jiff::{SignedDuration, Timestamp};
 
-use crate::ast::{CompareOp, Expr, Ident, ListFilter, Literal, Predicate, Span, Test, Value};
-use crate::attributes::{SearchAttributeType as T, SearchAttributes, SystemField};
+use crate::ast::{
+    CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value,
+};
+use crate::attributes::{Name, Resolved, SearchAttributeType as T, SearchAttributes, SystemField};
 use crate::error::{QueryError, QueryErrorKind as K};
 use crate::status::ExecutionStatus;
 use crate::value::{from_nanos, parse_duration, parse_rfc3339, text_tokens};
@@ -14,7 +18,8 @@ pub(crate) enum Field {
     System(SystemField),
     /// Read with `Record::search_attribute(name)` and parsed as `ty`.
     Attr {
-        name: String,
+        /// `'static` for predefined attributes, so only custom names are owned.
+        name: Cow<'static, str>,
         ty: T,
     },
 }
@@ -108,6 +113,8 @@ pub(crate) struct Checked {
     pub(crate) cond: Cond,
     pub(crate) order: Vec<SortKey>,
     pub(crate) group_by: Option<String>,
+    /// The filter's ORDER BY keys, moved out of it.
+    pub(crate) order_by: Vec<OrderBy>,
 }
 
 struct Checker<'a> {
@@ -115,24 +122,25 @@ struct Checker<'a> {
     src: &'a str,
 }
 
+/// Checks `filter`, consuming it: its strings move into the checked tree
+/// instead of being copied.
 pub(crate) fn check(
-    filter: &ListFilter,
+    filter: ListFilter,
     attrs: &SearchAttributes,
     src: &str,
 ) -> Result<Checked, QueryError> {
     let c = Checker { attrs, src };
-    let cond = match &filter.filter {
+    let cond = match filter.filter {
         None => Cond::True,
         Some(e) => c.expr(e, None)?,
     };
     let group_by = match &filter.group_by {
         None => None,
         Some(id) => {
-            let (field, _) = c.resolve(id)?;
-            let name = match &field {
-                Field::Attr { name, .. } => name.as_str(),
-                Field::System(SystemField::ExecutionStatus) => "ExecutionStatus",
-                Field::System(_) => id.value.as_str(),
+            let r = c.resolve(id)?;
+            let name = match r.system {
+                Some(SystemField::ExecutionStatus) | None => r.name.as_str(&id.value),
+                Some(_) => id.value.as_str(),
             };
             if name != "ExecutionStatus"
                 && name != "TemporalNamespaceDivision"
@@ -152,7 +160,8 @@ pub(crate) fn check(
     };
     let mut order = Vec::with_capacity(filter.order_by.len());
     for o in &filter.order_by {
-        let (field, ty) = c.resolve(&o.name)?;
+        let r = c.resolve(&o.name)?;
+        let ty = r.ty;
         if ty == T::Text {
             return Err(c.err(
                 K::NotSupported,
@@ -161,7 +170,7 @@ pub(crate) fn check(
             ));
         }
         order.push(SortKey {
-            field,
+            field: field(&r, || o.name.value.clone()),
             ty,
             descending: o.descending,
         });
@@ -170,7 +179,26 @@ pub(crate) fn check(
         cond,
         order,
         group_by,
+        order_by: filter.order_by,
     })
+}
+
+/// The evaluator's field for a resolved name. `written` is the name as the
+/// filter wrote it, moved in when it is the custom name itself (the usual
+/// case) so that no copy is made.
+fn field(r: &Resolved<'_>, written: impl FnOnce() -> String) -> Field {
+    if let Some(sys) = r.system {
+        return Field::System(sys);
+    }
+    let name = match r.name {
+        Name::Static(n) => Cow::Borrowed(n),
+        Name::Custom(n) => {
+            let w = written();
+            Cow::Owned(if w == n { w } else { n.to_owned() })
+        }
+        Name::Written => Cow::Owned(written()),
+    };
+    Field::Attr { name, ty: r.ty }
 }
 
 impl Checker<'_> {
@@ -178,44 +206,36 @@ impl Checker<'_> {
         QueryError::new(kind, msg, self.src, span.start)
     }
 
-    fn resolve(&self, id: &Ident) -> Result<(Field, T), QueryError> {
-        let r = self.attrs.resolve(&id.value).ok_or_else(|| {
+    fn resolve(&self, id: &Ident) -> Result<Resolved<'_>, QueryError> {
+        self.attrs.resolve(&id.value).ok_or_else(|| {
             self.err(
                 K::UnknownSearchAttribute,
                 format!("column name '{}' is not a valid search attribute", id.value),
                 id.span,
             )
-        })?;
-        let field = match r.system {
-            Some(sys) => Field::System(sys),
-            None => Field::Attr {
-                name: r.name.into_owned(),
-                ty: r.ty,
-            },
-        };
-        Ok((field, r.ty))
+        })
     }
 
-    fn expr(&self, e: &Expr, precision: Option<Precision>) -> Result<Cond, QueryError> {
+    fn expr(&self, e: Expr, precision: Option<Precision>) -> Result<Cond, QueryError> {
         Ok(match e {
             Expr::And(items) => {
-                let p = self.precision_of(items)?;
+                let p = self.precision_of(&items)?;
                 Cond::And(
                     items
-                        .iter()
+                        .into_iter()
                         .map(|i| self.expr(i, p.or(precision)))
                         .collect::<Result<_, _>>()?,
                 )
             }
             Expr::Or(items) => Cond::Or(
                 items
-                    .iter()
+                    .into_iter()
                     .map(|i| self.expr(i, None))
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Not(inner) => Cond::Not(Box::new(self.expr(inner, None)?)),
-            Expr::Predicate(p) if is_precision(p) => {
-                let (_, span) = self.precision_value(p)?;
+            Expr::Not(inner) => Cond::Not(Box::new(self.expr(*inner, None)?)),
+            Expr::Predicate(p) if is_precision(&p) => {
+                let (_, span) = self.precision_value(&p)?;
                 if precision.is_none() {
                     return Err(self.err(
                         K::InvalidExpression,
@@ -229,16 +249,27 @@ impl Checker<'_> {
             Expr::Predicate(p) => self.predicate(p, precision)?,
         })
     }
-
     /// The SearchPrecision of a conjunction (nested ANDs included), if it has
     /// one and also a StartTime/CloseTime equality for it to apply to.
     fn precision_of(&self, items: &[Expr]) -> Result<Option<Precision>, QueryError> {
-        let mut found: Option<(Precision, Span)> = None;
-        let mut has_time_eq = false;
-        let mut stack: Vec<&Expr> = items.iter().collect();
-        while let Some(e) = stack.pop() {
+        let mut found = None;
+        self.find_precision(items, &mut found)?;
+        // Most conjunctions have no SearchPrecision: resolve names only when one does.
+        Ok(found
+            .map(|f: (Precision, Span)| f.0)
+            .filter(|_| self.has_time_eq(items)))
+    }
+
+    /// The SearchPrecision predicates of a conjunction and its nested ones,
+    /// last first (the order the error for two different ones always used).
+    fn find_precision(
+        &self,
+        items: &[Expr],
+        found: &mut Option<(Precision, Span)>,
+    ) -> Result<(), QueryError> {
+        for e in items.iter().rev() {
             match e {
-                Expr::And(more) => stack.extend(more),
+                Expr::And(more) => self.find_precision(more, found)?,
                 Expr::Predicate(p) if is_precision(p) => {
                     let v = self.precision_value(p)?;
                     if found.is_some_and(|f| f.0 != v.0) {
@@ -248,25 +279,25 @@ impl Checker<'_> {
                             v.1,
                         ));
                     }
-                    found = Some(v);
-                }
-                Expr::Predicate(Predicate {
-                    name,
-                    test: Test::Compare(CompareOp::Eq, _),
-                }) if matches!(
-                    self.attrs.resolve(&name.value).and_then(|r| r.system),
-                    Some(SystemField::StartTime | SystemField::CloseTime)
-                ) =>
-                {
-                    has_time_eq = true;
+                    *found = Some(v);
                 }
                 _ => {}
             }
         }
-        Ok(if has_time_eq {
-            found.map(|f| f.0)
-        } else {
-            None
+        Ok(())
+    }
+
+    fn has_time_eq(&self, items: &[Expr]) -> bool {
+        items.iter().any(|e| match e {
+            Expr::And(more) => self.has_time_eq(more),
+            Expr::Predicate(Predicate {
+                name,
+                test: Test::Compare(CompareOp::Eq, _),
+            }) => matches!(
+                self.attrs.resolve(&name.value).and_then(|r| r.system),
+                Some(SystemField::StartTime | SystemField::CloseTime)
+            ),
+            _ => false,
         })
     }
 
@@ -294,70 +325,68 @@ impl Checker<'_> {
         Ok((v, p.name.span))
     }
 
-    fn predicate(&self, p: &Predicate, precision: Option<Precision>) -> Result<Cond, QueryError> {
-        let (field, ty) = self.resolve(&p.name)?;
+    fn predicate(&self, p: Predicate, precision: Option<Precision>) -> Result<Cond, QueryError> {
+        let r = self.resolve(&p.name)?;
+        let ty = r.ty;
         let name = &p.name.value;
-        let status = field == Field::System(SystemField::ExecutionStatus);
-        let duration = field == Field::System(SystemField::ExecutionDuration);
-        let conv = |l: &Literal| self.convert(l, ty, name, status, duration);
-        let string = |l: &Literal| match &l.value {
-            Value::String(s) => Ok(s.clone()),
-            other => Err(self.invalid_type(name, ty, other, l.span)),
+        let status = r.system == Some(SystemField::ExecutionStatus);
+        let duration = r.system == Some(SystemField::ExecutionDuration);
+        let conv = |l: Literal| self.convert(l, ty, name, status, duration);
+        let string = |l: Literal| match l.value {
+            Value::String(s) => Ok(s),
+            other => Err(self.invalid_type(name, ty, &other, l.span)),
         };
-        let check = match &p.test {
+        let operator = p.test.operator();
+        let allow = |ok: bool| self.allow(ok, (&p.name, operator), ty);
+        let check = match p.test {
             Test::Compare(op, l) if ty == T::KeywordList => {
                 let v = string(l)?;
-                self.allow(matches!(op, CompareOp::Eq | CompareOp::NotEq), p, ty)?;
+                allow(matches!(op, CompareOp::Eq | CompareOp::NotEq))?;
                 Check::Contains {
-                    negated: *op == CompareOp::NotEq,
+                    negated: op == CompareOp::NotEq,
                     values: vec![v],
                 }
             }
             Test::Compare(op, l) if ty == T::Text => {
+                let span = l.span;
                 let v = string(l)?;
-                self.allow(matches!(op, CompareOp::Eq | CompareOp::NotEq), p, ty)?;
+                allow(matches!(op, CompareOp::Eq | CompareOp::NotEq))?;
                 let tokens = text_tokens(&v);
                 if tokens.is_empty() {
                     return Err(self.err(
                         K::InvalidValue,
                         "unexpected value for Text type search attribute (no tokens found)",
-                        l.span,
+                        span,
                     ));
                 }
                 Check::TextMatch {
-                    negated: *op == CompareOp::NotEq,
+                    negated: op == CompareOp::NotEq,
                     tokens,
                 }
             }
             Test::Compare(op, l) => {
                 let v = conv(l)?;
-                match (precision, &field, op, &v) {
+                match (precision, r.system, op, &v) {
                     (
                         Some(pr),
-                        Field::System(SystemField::StartTime | SystemField::CloseTime),
+                        Some(SystemField::StartTime | SystemField::CloseTime),
                         CompareOp::Eq,
                         Scalar::Time(t),
                     ) => {
                         let (start, end) = window(*t, pr);
                         Check::Window { start, end }
                     }
-                    _ => Check::Cmp(*op, v),
+                    _ => Check::Cmp(op, v),
                 }
             }
             Test::In { negated, list } if ty == T::KeywordList => {
-                let values = list.iter().map(string).collect::<Result<_, _>>()?;
-                Check::Contains {
-                    negated: *negated,
-                    values,
-                }
+                let values = list.into_iter().map(string).collect::<Result<_, _>>()?;
+                Check::Contains { negated, values }
             }
             Test::In { negated, list } => {
-                let list = list.iter().map(conv).collect::<Result<_, _>>()?;
-                self.allow(ty != T::Text, p, ty)?;
-                Check::In {
-                    negated: *negated,
-                    list,
-                }
+                let list = list.into_iter().map(conv).collect::<Result<_, _>>()?;
+                allow(ty != T::Text)?;
+                Check::In { negated, list }
             }
             Test::Between { negated, low, high } => {
                 if !matches!(ty, T::Datetime | T::Double | T::Int | T::Keyword) {
@@ -370,37 +399,34 @@ impl Checker<'_> {
                     ));
                 }
                 Check::Between {
-                    negated: *negated,
+                    negated,
                     low: conv(low)?,
                     high: conv(high)?,
                 }
             }
             Test::StartsWith { negated, prefix } => {
-                let prefix = match &prefix.value {
-                    Value::String(s) => s.clone(),
+                let prefix = match prefix.value {
+                    Value::String(s) => s,
                     other => {
                         return Err(self.err(
                             K::InvalidValue,
                             format!(
                                 "right-hand side of '{}' must be a literal string (got: {other})",
-                                p.test.operator().to_lowercase()
+                                operator.to_lowercase()
                             ),
                             prefix.span,
                         ));
                     }
                 };
-                self.allow(ty == T::Keyword, p, ty)?;
-                Check::StartsWith {
-                    negated: *negated,
-                    prefix,
-                }
+                allow(ty == T::Keyword)?;
+                Check::StartsWith { negated, prefix }
             }
-            Test::IsNull { negated } => Check::IsNull { negated: *negated },
+            Test::IsNull { negated } => Check::IsNull { negated },
         };
-        Ok(Cond::Leaf(field, check))
+        Ok(Cond::Leaf(field(&r, || p.name.value), check))
     }
 
-    fn allow(&self, ok: bool, p: &Predicate, ty: T) -> Result<(), QueryError> {
+    fn allow(&self, ok: bool, p: (&Ident, &'static str), ty: T) -> Result<(), QueryError> {
         if ok {
             return Ok(());
         }
@@ -408,10 +434,9 @@ impl Checker<'_> {
             K::OperatorNotAllowed,
             format!(
                 "operator '{}' not supported for {ty} type search attribute '{}'",
-                p.test.operator(),
-                p.name.value
+                p.1, p.0.value
             ),
-            p.name.span,
+            p.0.span,
         ))
     }
 
@@ -433,35 +458,38 @@ impl Checker<'_> {
 
     fn convert(
         &self,
-        l: &Literal,
+        l: Literal,
         ty: T,
         name: &str,
         status: bool,
         duration: bool,
     ) -> Result<Scalar, QueryError> {
-        let bad = || self.invalid_type(name, ty, &l.value, l.span);
-        Ok(match (&l.value, ty) {
+        let span = l.span;
+        Ok(match (l.value, ty) {
             (Value::String(s), T::Keyword) if status => Scalar::Status(
-                s.parse().map_err(|_| self.err(K::InvalidValue, format!("invalid ExecutionStatus value '{s}'"), l.span))?,
+                s.parse().map_err(|_| self.err(K::InvalidValue, format!("invalid ExecutionStatus value '{s}'"), span))?,
             ),
             (Value::Integer(n), T::Keyword) if status => Scalar::Status(
-                i32::try_from(*n)
+                i32::try_from(n)
                     .ok()
                     .and_then(ExecutionStatus::from_i32)
-                    .ok_or_else(|| self.err(K::InvalidValue, format!("invalid ExecutionStatus value {n}"), l.span))?,
+                    .ok_or_else(|| self.err(K::InvalidValue, format!("invalid ExecutionStatus value {n}"), span))?,
             ),
-            (Value::String(s), T::Int) if duration => Scalar::Int(parse_duration(s).map_err(|why| {
-                self.err(K::InvalidValue, format!("invalid duration value for search attribute ExecutionDuration: {s} ({why})"), l.span)
+            (Value::String(s), T::Int) if duration => Scalar::Int(parse_duration(&s).map_err(|why| {
+                self.err(K::InvalidValue, format!("invalid duration value for search attribute ExecutionDuration: {s} ({why})"), span)
             })?),
-            (Value::String(s), T::Keyword | T::KeywordList | T::Text) => Scalar::Str(s.clone()),
-            (Value::Integer(n), T::Int | T::Double) => Scalar::Int(*n),
-            (Value::Float(x), T::Int | T::Double) => Scalar::Float(*x),
-            (Value::Boolean(b), T::Bool) => Scalar::Bool(*b),
+            (Value::String(s), T::Keyword | T::KeywordList | T::Text) => Scalar::Str(s),
+            (Value::Integer(n), T::Int | T::Double) => Scalar::Int(n),
+            (Value::Float(x), T::Int | T::Double) => Scalar::Float(x),
+            (Value::Boolean(b), T::Bool) => Scalar::Bool(b),
             (Value::String(s), T::Datetime) => Scalar::Time(
-                parse_rfc3339(s).ok_or_else(|| self.err(K::InvalidValue, format!("unable to parse datetime '{s}'"), l.span))?,
+                parse_rfc3339(&s).ok_or_else(|| self.err(K::InvalidValue, format!("unable to parse datetime '{s}'"), span))?,
             ),
-            (Value::Integer(n), T::Datetime) => Scalar::Time(from_nanos(*n).ok_or_else(bad)?),
-            _ => return Err(bad()),
+            (Value::Integer(n), T::Datetime) => match from_nanos(n) {
+                Some(t) => Scalar::Time(t),
+                None => return Err(self.invalid_type(name, ty, &Value::Integer(n), span)),
+            },
+            (v, _) => return Err(self.invalid_type(name, ty, &v, span)),
         })
     }
 }

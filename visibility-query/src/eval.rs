@@ -45,7 +45,7 @@ pub(crate) fn field_value<'r>(field: &Field, rec: &'r dyn Record) -> Option<Fiel
             SystemField::Unexposed => return None,
         },
         Field::Attr { name, ty } => {
-            let raw = rec.search_attribute(name)?;
+            let raw = rec.search_attribute(name.as_ref())?;
             // A stored value that does not parse as its type is treated as missing.
             match ty {
                 T::Keyword => FieldValue::Str(raw),

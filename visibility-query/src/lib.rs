@@ -76,6 +76,7 @@ mod value;
 
 use std::cmp::Ordering;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 pub use ast::{CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value};
 pub use attributes::{
@@ -110,7 +111,7 @@ pub fn parse(filter: &str) -> Result<ListFilter, QueryError> {
 /// ```
 pub fn compile(filter: &str, attrs: &SearchAttributes) -> Result<CheckedQuery, QueryError> {
     let parsed = parser::parse(filter)?;
-    CheckedQuery::new(parsed, attrs, filter)
+    CheckedQuery::new(parsed, attrs, filter, OnceLock::new())
 }
 
 impl FromStr for ListFilter {
@@ -128,37 +129,59 @@ impl ListFilter {
     /// not produced by [`parse`] from the same text; use [`compile`] to keep the
     /// user's own text in errors.
     pub fn check(&self, attrs: &SearchAttributes) -> Result<CheckedQuery, QueryError> {
-        // Spans of a parsed filter point into its source, which is not kept;
-        // reparse the canonical text so that error positions are meaningful.
-        let text = self.to_string();
-        let canonical = parser::parse(&text)?;
-        CheckedQuery::new(canonical, attrs, &text)
+        let known = OnceLock::from(self.clone());
+        CheckedQuery::new(self.clone(), attrs, "", known).or_else(|_| {
+            // Spans of a parsed filter point into its source, which is not kept;
+            // reparse the canonical text so that error positions are meaningful.
+            let text = self.to_string();
+            let canonical = parser::parse(&text)?;
+            CheckedQuery::new(canonical, attrs, &text, OnceLock::new())
+        })
     }
 }
 
 /// A type-checked filter, ready to evaluate and plan.
 #[derive(Debug, Clone)]
 pub struct CheckedQuery {
-    filter: ListFilter,
+    /// The parsed filter, rebuilt from `text` on first use: the checked tree
+    /// took its strings, and most callers never ask for it.
+    filter: OnceLock<ListFilter>,
+    /// The text `filter` is parsed from when it is not known (empty when it is).
+    text: Box<str>,
     cond: check::Cond,
     order: Vec<check::SortKey>,
+    order_by: Vec<OrderBy>,
     group_by: Option<String>,
 }
 
 impl CheckedQuery {
-    fn new(filter: ListFilter, attrs: &SearchAttributes, src: &str) -> Result<Self, QueryError> {
-        let c = check::check(&filter, attrs, src)?;
+    fn new(
+        parsed: ListFilter,
+        attrs: &SearchAttributes,
+        src: &str,
+        filter: OnceLock<ListFilter>,
+    ) -> Result<Self, QueryError> {
+        let c = check::check(parsed, attrs, src)?;
         Ok(CheckedQuery {
+            text: if filter.get().is_some() {
+                "".into()
+            } else {
+                src.into()
+            },
             filter,
             cond: c.cond,
             order: c.order,
+            order_by: c.order_by,
             group_by: c.group_by,
         })
     }
 
     /// The parsed filter.
     pub fn filter(&self) -> &ListFilter {
-        &self.filter
+        // `text` parsed when this query was compiled, so it parses again;
+        // the default (match everything) is never reached.
+        self.filter
+            .get_or_init(|| parser::parse(&self.text).unwrap_or_default())
     }
 
     /// Whether the record matches (SQL semantics: a condition on a missing value is never true).
@@ -183,6 +206,6 @@ impl CheckedQuery {
 
     /// The `ORDER BY` keys as written (resolved names are used for sorting).
     pub fn order_by(&self) -> &[OrderBy] {
-        &self.filter.order_by
+        &self.order_by
     }
 }

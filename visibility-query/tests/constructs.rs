@@ -368,8 +368,31 @@ fn ordering() {
 fn from_str_and_check() {
     let f: ListFilter = "Kw = 'x' AND N > 1".parse().unwrap();
     assert!(f.check(&attrs()).is_ok());
+    let err = f.check(&SearchAttributes::new()).unwrap_err();
+    assert_eq!(err.kind(), K::UnknownSearchAttribute);
+    // Positions refer to the canonical text, not to the text `f` was parsed from.
+    let spaced: ListFilter = "  N   >  1   AND   Nope = 'x'".parse().unwrap();
+    let err = spaced.check(&attrs()).unwrap_err();
+    assert_eq!((err.input(), err.offset()), ("N > 1 AND Nope = 'x'", 10));
+    let valid: ListFilter = "  N   >  1  ORDER BY  Kw".parse().unwrap();
+    let q = valid.check(&attrs()).unwrap();
     assert_eq!(
-        f.check(&SearchAttributes::new()).unwrap_err().kind(),
-        K::UnknownSearchAttribute
+        (q.filter(), q.order_by()),
+        (&valid, valid.order_by.as_slice())
     );
+}
+
+#[test]
+fn checked_query_keeps_the_parsed_filter() {
+    for text in [
+        "",
+        "Kw = 'it''s' AND (N > 1 OR `L` IN ('a', 'b')) ORDER BY StartTime DESC, Kw",
+        "Kw STARTS_WITH 'p' GROUP BY ExecutionStatus",
+    ] {
+        let q = compile(text, &attrs()).unwrap();
+        let f = parse(text).unwrap();
+        assert_eq!(q.order_by(), f.order_by.as_slice(), "{text}");
+        assert_eq!(q.filter(), &f, "{text}");
+        assert_eq!(q.clone().filter().to_string(), f.to_string(), "{text}");
+    }
 }
