@@ -22,8 +22,9 @@ pub const MAX_NESTING: usize = 200;
 enum Operand {
     Name(Ident),
     Lit(Literal),
-    /// A parenthesized condition.
-    Cond(Expr, Span),
+    /// A parenthesized condition (boxed: it is rare here, and an unboxed
+    /// `Expr` would triple the size of every operand the parser moves).
+    Cond(Box<Expr>, Span),
     /// A construct already judged: what it is, and the error category.
     Other {
         what: &'static str,
@@ -322,16 +323,19 @@ impl<'a> Parser<'a> {
             if matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith) {
                 return Err(self.syntax_error());
             }
-            return self.predicate_rest(Operand::Cond(inner, Span::new(open, close.end)));
+            if !self.at_operator() {
+                return Ok(inner);
+            }
+            let span = Span::new(open, close.end);
+            return self.predicate_rest(Operand::Cond(Box::new(inner), span));
         }
         let left = self.operand()?;
         self.predicate_rest(left)
     }
 
     /// The operator and value(s) after a predicate's left side, if any.
-    fn predicate_rest(&mut self, left: Operand) -> Result<Expr, QueryError> {
-        let op_at = self.tok.start;
-        let has_operator = matches!(
+    fn at_operator(&self) -> bool {
+        matches!(
             self.tok.tok,
             Tok::Eq | Tok::NotEq | Tok::Lt | Tok::LtEq | Tok::Gt | Tok::GtEq | Tok::NullSafeEq
         ) || matches!(
@@ -346,8 +350,12 @@ impl<'a> Parser<'a> {
                     | Kw::Rlike
                     | Kw::Is
             )
-        );
-        if !has_operator {
+        )
+    }
+
+    fn predicate_rest(&mut self, left: Operand) -> Result<Expr, QueryError> {
+        let op_at = self.tok.start;
+        if !self.at_operator() {
             return Ok(self.bare_condition(left));
         }
         // Temporal checks the left side before the value.
@@ -432,7 +440,7 @@ impl<'a> Parser<'a> {
     /// An operand with no operator after it, used as a condition.
     fn bare_condition(&mut self, left: Operand) -> Expr {
         match left {
-            Operand::Cond(e, _) => e,
+            Operand::Cond(e, _) => *e,
             Operand::Name(id) => {
                 self.defer(
                     K::InvalidExpression,
@@ -648,7 +656,7 @@ impl<'a> Parser<'a> {
                 let e = self.or_expr()?;
                 let close = self.expect(Tok::RParen)?;
                 self.depth -= 1;
-                Ok(Operand::Cond(e, Span::new(t.start, close.end)))
+                Ok(Operand::Cond(Box::new(e), Span::new(t.start, close.end)))
             }
             Tok::Quoted { escaped } => {
                 self.bump()?;
