@@ -88,6 +88,21 @@ pub(crate) enum Kw {
     Other,
 }
 
+/// For each word length, the first letters (bit `c - 'a'`) of the reserved
+/// words of that length.
+static KEYWORD_SHAPES: [u32; 17] = {
+    let mut shapes = [0u32; 17];
+    let mut i = 0;
+    while i < crate::ast::RESERVED.len() {
+        let w = crate::ast::RESERVED[i].as_bytes();
+        if w.len() < shapes.len() {
+            shapes[w.len()] |= 1 << (w[0] - b'a');
+        }
+        i += 1;
+    }
+    shapes
+};
+
 /// Classifies a bare word once, in the lexer, so the parser compares enums.
 ///
 /// The lower-cased word is packed into an integer so that the keyword table
@@ -97,6 +112,11 @@ fn keyword(word: &str) -> Option<Kw> {
         return word
             .eq_ignore_ascii_case("current_timestamp")
             .then_some(Kw::Other);
+    }
+    // Most words are names: reject them on length and first letter before packing.
+    let first = word.as_bytes().first()?.to_ascii_lowercase();
+    if !first.is_ascii_lowercase() || KEYWORD_SHAPES[word.len()] & (1 << (first - b'a')) == 0 {
+        return None;
     }
     let packed = word.bytes().rev().fold(0u128, |acc, b| {
         acc << 8 | u128::from(b.to_ascii_lowercase())
