@@ -1,8 +1,6 @@
 //! Conversions between filter literals, archived strings and typed values.
 
 use jiff::Timestamp;
-use jiff::civil::DateTime;
-use jiff::tz::Offset;
 
 /// Parses Go's `time.RFC3339Nano` layout strictly: `T` and a zone (`Z` or
 /// `±hh:mm`) are required, up to nine fraction digits.
@@ -46,20 +44,40 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         }
         _ => return None,
     };
-    let dt = DateTime::new(
-        i16::try_from(year).ok()?,
-        i8::try_from(month).ok()?,
-        i8::try_from(day).ok()?,
-        i8::try_from(hour).ok()?,
-        i8::try_from(minute).ok()?,
-        i8::try_from(second).ok()?,
-        nanos,
-    )
-    .ok()?;
-    Offset::from_seconds(offset_secs)
-        .ok()?
-        .to_timestamp(dt)
-        .ok()
+    // Validated and converted by hand: jiff's civil-to-timestamp path is
+    // general (any offset or zone) and costs more than the rest of a filter.
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let secs = days_from_civil(year, month, day) * 86_400
+        + i64::from(hour * 3600 + minute * 60 + second - offset_secs);
+    Timestamp::new(secs, nanos).ok()
+}
+
+fn days_in_month(year: i32, month: i32) -> i32 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i32, month: i32, day: i32) -> i64 {
+    let y = i64::from(if month <= 2 { year - 1 } else { year });
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * i64::from((month + 9) % 12) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Unix epoch nanoseconds to a timestamp (every `i64` fits jiff's range).
@@ -281,6 +299,29 @@ mod tests {
             "2023-01-01t00:00:00z",
         ] {
             assert!(parse_rfc3339(bad).is_none(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand conversion agrees with jiff's on every date-time shape,
+        /// valid or not (month 13, February 30, hour 24, ...).
+        #[test]
+        fn rfc3339_agrees_with_jiff(
+            (y, mo, d) in (0..=9999i16, 0..=13i8, 0..=32i8),
+            (h, mi, sec) in (0..=24i8, 0..=60i8, 0..=60i8),
+            nanos in 0..1_000_000_000i32,
+            offset in proptest::option::of(-86_399..=86_399i32),
+        ) {
+            let zone = offset.map_or("Z".to_owned(), |o| {
+                let sign = if o < 0 { '-' } else { '+' };
+                format!("{sign}{:02}:{:02}", (o.abs() / 3600) % 24, (o.abs() / 60) % 60)
+            });
+            let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}.{nanos:09}{zone}");
+            let jiff = jiff::civil::DateTime::new(y, mo, d, h, mi, sec, nanos).ok().and_then(|dt| {
+                let o = offset.map_or(0, |o| ((o.abs() / 3600) % 24 * 3600 + (o.abs() / 60) % 60 * 60) * o.signum());
+                jiff::tz::Offset::from_seconds(o).ok()?.to_timestamp(dt).ok()
+            });
+            proptest::prop_assert_eq!(parse_rfc3339(&text), jiff, "{}", text);
         }
     }
 
