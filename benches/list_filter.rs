@@ -56,10 +56,11 @@ fn floor(filter: &str) -> usize {
     filter.bytes().filter(|&b| b == b'\'').count()
 }
 
-/// Nanoseconds this thread has run on a CPU. The kernel refreshes the count
-/// at each tick and context switch, so a reading can lag by a tick; criterion's
-/// samples are tens of milliseconds, and the lag at both ends cancels out on average.
+/// Nanoseconds this thread has run on a CPU.
 fn thread_cpu_time() -> Duration {
+    // The kernel refreshes the count only at a tick or a scheduler call; a
+    // yield is a scheduler call, so the reading is current.
+    std::thread::yield_now();
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat")
         .expect("LIST_FILTER_CLOCK=cpu needs /proc/thread-self/schedstat");
     let ns = stat.split_whitespace().next().and_then(|n| n.parse().ok());
