@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, QueryRequest, Result, VisibilityRecord};
 
 /// The token format version; bump when the envelope changes.
 const VERSION: u32 = 1;
@@ -36,6 +36,25 @@ pub fn fingerprint(parts: &[&str]) -> u64 {
         }
     }
     hash
+}
+
+/// The fingerprint that binds a visibility query's page token to its request: the namespace
+/// and the query text (page size may change between pages).
+pub fn query_fingerprint(request: &QueryRequest) -> u64 {
+    fingerprint(&[&request.namespace_id, &request.query])
+}
+
+/// The record a visibility query's page token continues after (the token
+/// [`page_of`](crate::visibility::page_of) made for this request): `None` without a token.
+/// The record holds every field an `ORDER BY` sorts on (not the memo), so a provider can
+/// resume its index walk there; [`Error::CorruptedToken`] when the token is damaged or
+/// another request's.
+pub fn decode_query_token(request: &QueryRequest) -> Result<Option<VisibilityRecord>> {
+    request
+        .next_page_token
+        .as_deref()
+        .map(|token| decode_page_token(token, query_fingerprint(request)))
+        .transpose()
 }
 
 /// Encodes `position` (where the next page starts) for the request with `fingerprint`.

@@ -1,135 +1,28 @@
-//! The one place where GCS failures become archiver-core errors, with their retryability.
-//!
-//! Every client call goes through [`classify`]; callers branch on the [`Kind`] they care about
-//! (a missing object, a failed precondition) and turn the rest into core errors with
-//! [`GcsFailure::into_core`].
+//! The one place where GCS failures are classified: every client call goes through
+//! [`classify`], which decides the [`FailureKind`](Kind) (and so the retryability) of core's
+//! [`Failure`].
 
-use std::fmt;
-
-use archiver_core::Error;
+use archiver_core::object::{Failure, FailureKind as Kind};
 use gcloud_storage::http::Error as ClientError;
 
-/// The provider name in [`Error::Backend`].
-pub(crate) const PROVIDER: &str = "gs";
+use crate::location::SCHEME;
 
-/// What went wrong, as far as a caller needs to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// The bucket does not exist.
-    NoSuchBucket,
-    /// The object (or, for a bucket lookup, the bucket) does not exist.
-    NotFound,
-    /// Credentials are missing, wrong, or lack the permission (401, 403, a token that could
-    /// not be obtained).
-    AccessDenied,
-    /// A conditional write lost: the object exists (`ifGenerationMatch=0`, 412).
-    PreconditionFailed,
-    /// A concurrent request on the same object (409); trying again resolves it.
-    Conflict,
-    /// The server asks us to slow down (429).
-    Throttled,
-    /// The server failed (5xx).
-    ServerError,
-    /// No answer in time (ours or the server's 408).
-    Timeout,
-    /// The endpoint could not be reached or the connection dropped mid-request.
-    Connection,
-    /// The request itself is wrong (other 4xx, a request that could not be built).
-    BadRequest,
+/// A failure of the GCS provider.
+pub(crate) fn failure(kind: Kind, status: Option<u16>, detail: impl Into<String>) -> Failure {
+    Failure::new(SCHEME, kind, status, detail)
 }
 
-impl Kind {
-    /// Whether the same call can succeed later without anyone changing anything.
-    pub(crate) fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            Kind::Conflict | Kind::Throttled | Kind::ServerError | Kind::Timeout | Kind::Connection
-        )
-    }
-}
-
-/// A classified GCS failure: the kind, and what the server or HTTP client said (never the
-/// request headers, so never a token).
-#[derive(Debug)]
-pub(crate) struct GcsFailure {
-    pub(crate) kind: Kind,
-    status: Option<u16>,
-    detail: String,
-    /// Attempts made before giving up (1 without retries).
-    pub(crate) attempts: u32,
-}
-
-impl fmt::Display for GcsFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            Kind::NoSuchBucket => "the bucket does not exist",
-            Kind::NotFound => "not found",
-            Kind::AccessDenied => "access denied (check the credentials and the bucket's IAM)",
-            Kind::PreconditionFailed => "precondition failed",
-            Kind::Conflict => "conflicting concurrent request",
-            Kind::Throttled => "throttled by the server",
-            Kind::ServerError => "server error",
-            Kind::Timeout => "timed out",
-            Kind::Connection => "cannot reach the endpoint or the connection dropped",
-            Kind::BadRequest => "request rejected",
-        };
-        write!(f, "{what}")?;
-        if let Some(status) = self.status {
-            write!(f, " (HTTP {status})")?;
-        }
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
-        }
-        if self.attempts > 1 {
-            write!(f, " (after {} attempts)", self.attempts)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for GcsFailure {}
-
-impl GcsFailure {
-    pub(crate) fn new(kind: Kind, status: Option<u16>, detail: impl Into<String>) -> Self {
-        GcsFailure {
-            kind,
-            status,
-            detail: detail.into(),
-            attempts: 1,
-        }
-    }
-
-    /// An attempt that got no answer within `limit`.
-    pub(crate) fn timed_out(limit: std::time::Duration) -> Self {
-        Self::new(Kind::Timeout, None, format!("no answer within {limit:?}"))
-    }
-
-    /// The core error for this failure during `operation` on `location` (`gs://bucket/name`).
-    pub(crate) fn into_core(self, operation: &str, location: &str) -> Error {
-        match self.kind {
-            Kind::NoSuchBucket => Error::InvalidUri {
-                uri: location.to_owned(),
-                reason: format!("requested bucket does not exist ({operation})"),
-            },
-            Kind::NotFound => Error::NotFound {
-                what: location.to_owned(),
-            },
-            kind => Error::backend(
-                PROVIDER,
-                format!("{operation} {location}"),
-                self,
-                kind.is_retryable(),
-            ),
-        }
-    }
+/// An attempt that got no answer within `limit`.
+pub(crate) fn timed_out(limit: std::time::Duration) -> Failure {
+    failure(Kind::Timeout, None, format!("no answer within {limit:?}"))
 }
 
 /// Classifies any client error. Retries are ours (see the store), so this decides them.
-pub(crate) fn classify(err: &ClientError) -> GcsFailure {
+pub(crate) fn classify(err: &ClientError) -> Failure {
     match err {
         ClientError::Response(response) => {
             let reason = response.errors.first().map(|e| e.reason.as_str());
-            GcsFailure::new(
+            failure(
                 kind_of(response.code, reason),
                 Some(response.code),
                 response.message.clone(),
@@ -139,27 +32,27 @@ pub(crate) fn classify(err: &ClientError) -> GcsFailure {
             // Only the error's text: reqwest never puts headers (the token) in it.
             let detail = error_chain(e);
             if let Some(status) = e.status() {
-                GcsFailure::new(
+                failure(
                     kind_of(status.as_u16(), None),
                     Some(status.as_u16()),
                     detail,
                 )
             } else if e.is_timeout() {
-                GcsFailure::new(Kind::Timeout, None, detail)
+                failure(Kind::Timeout, None, detail)
             } else if e.is_builder() {
-                GcsFailure::new(Kind::BadRequest, None, detail)
+                failure(Kind::BadRequest, None, detail)
             } else {
                 // Connect failures, resets, bodies cut off mid-transfer, undecodable answers.
-                GcsFailure::new(Kind::Connection, None, detail)
+                failure(Kind::Connection, None, detail)
             }
         }
-        ClientError::HttpMiddleware(e) => GcsFailure::new(Kind::Connection, None, e.to_string()),
-        ClientError::TokenSource(e) => GcsFailure::new(
+        ClientError::HttpMiddleware(e) => failure(Kind::Connection, None, e.to_string()),
+        ClientError::TokenSource(e) => failure(
             Kind::AccessDenied,
             None,
             format!("cannot obtain an access token: {e}"),
         ),
-        ClientError::InvalidRangeHeader(e) => GcsFailure::new(Kind::BadRequest, None, e.clone()),
+        ClientError::InvalidRangeHeader(e) => failure(Kind::BadRequest, None, e.clone()),
     }
 }
 
@@ -216,43 +109,13 @@ mod tests {
     }
 
     #[test]
-    fn only_transient_kinds_are_retryable() {
-        for kind in [
-            Kind::Throttled,
-            Kind::ServerError,
-            Kind::Timeout,
-            Kind::Connection,
-            Kind::Conflict,
-        ] {
-            assert!(kind.is_retryable(), "{kind:?}");
-        }
-        for kind in [
-            Kind::NoSuchBucket,
-            Kind::NotFound,
-            Kind::AccessDenied,
-            Kind::PreconditionFailed,
-            Kind::BadRequest,
-        ] {
-            assert!(!kind.is_retryable(), "{kind:?}");
-        }
-    }
-
-    #[test]
-    fn core_errors_keep_kind_and_retryability() {
-        let missing = GcsFailure::new(Kind::NoSuchBucket, Some(404), "");
-        assert!(matches!(
-            missing.into_core("put", "gs://b/k"),
-            Error::InvalidUri { .. }
-        ));
-        let mut slow = GcsFailure::new(Kind::Throttled, Some(429), "slow down");
-        slow.attempts = 3;
+    fn failures_name_status_and_attempts() {
+        let slow = failure(Kind::Throttled, Some(429), "slow down").with_attempts(3);
         let err = slow.into_core("put", "gs://b/k");
         assert!(err.is_retryable());
         assert_eq!(
             err.to_string(),
             "gs backend error during put gs://b/k: throttled by the server (HTTP 429): slow down (after 3 attempts)"
         );
-        let denied = GcsFailure::new(Kind::AccessDenied, Some(403), "");
-        assert!(!denied.into_core("get", "gs://b/k").is_retryable());
     }
 }

@@ -27,42 +27,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! ## Layout (version 1, the same as `archiver-s3`'s)
+//! ## Layout
 //!
-//! Ids are user strings and never appear raw in object names: each becomes 32 hex digits of
-//! its SHA-256 (`h(..)` below), so any id gives a short, safe name well inside GCS's 1024
-//! bytes (the URI's prefix is limited to 512 bytes). Objects store the real ids, which readers
-//! check.
-//!
-//! ```text
-//! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/manifest/<version key>
-//! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/blobs/<version key>/<attempt>/<index>
-//! <prefix>/v1/visibility/<h(ns id)>/<close>_<start>_<status>_<h8(wf id)>_<h8(type)>_<h8(run id)>_<identity>.json
-//! ```
-//!
-//! **History.** Blobs (whole batches, one `History` JSON per line, about 2 MiB each) are
-//! uploaded one by one as the history is read, so memory stays about one blob, under a
-//! staging prefix private to the attempt, each as its own object, so every chunk of a large
-//! history is kept, with or without a progress manager (Temporal's GCS archiver overwrote part
-//! 0 again and again without one). The **manifest** is written last with
-//! `ifGenerationMatch=0` (create only; sent as a multipart upload, the upload type every GCS
-//! implementation enforces it on): a JSON header line listing every blob's name, size, CRC-32C
-//! and event range. It is the commit point: readers only trust manifests, so a reader sees no
-//! archive or a complete one, and an interrupted or failed archive leaves nothing visible. A
-//! history that fits one blob is stored **inline** after the manifest header: one upload
-//! archives it. `<version key>` orders like the close failover version, so the highest
-//! version is the last manifest listed. Reads fetch the manifest, then only the blobs the page
-//! needs, verifying size, CRC-32C and batch count ([`Error::Corrupted`] otherwise); uploads
-//! carry their CRC-32C so GCS refuses a body damaged in transit.
-//!
-//! **Visibility.** One object (the record as JSON) per record, one upload. Its name carries
-//! the close time (inverted, so listing walks newest first), the start time, the status, short
-//! digests of workflow id, type and run id, and an identity digest, so archiving a record again
-//! overwrites itself. A query compiles the list filter (the whole language: ranges, `IN`,
-//! `OR`, `ExecutionStatus`, custom search attributes; no `SearchPrecision`), turns its
-//! [`Plan`](visibility_query::Plan) into name checks and a listing start (`startOffset`),
-//! downloads only the names that pass, checks each record against the whole filter, and pages
-//! with core's shared `page_of`, with a real next-page token.
+//! The archivers are archiver-core's object-store archivers
+//! ([`archiver_core::object`]) over [`GcsStore`]; the object names are core's object-store
+//! layout v1 (documented there), the same as `archiver-s3`'s. Specific to GCS: every upload is
+//! multipart and carries its CRC-32C (GCS refuses a body damaged in transit); the manifest, the
+//! commit point, is created with `ifGenerationMatch=0` (multipart is the upload type every GCS
+//! implementation enforces it on); each blob is its own object, so every chunk of a large
+//! history is kept with or without a progress manager (Temporal's GCS archiver overwrote part
+//! 0 again and again without one); queries start listing with `startOffset`, download only
+//! the names the plan admits, and stop early in `CloseTime`/`StartTime` order.
 //!
 //! ## Guarantees
 //!
@@ -83,15 +58,20 @@
 
 mod config;
 mod error;
-mod history;
 mod location;
 mod register;
 mod store;
-mod validate;
-mod visibility;
+
+use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
 
 pub use config::{Credentials, GcsSettings, RetrySettings, TimeoutSettings};
-pub use history::GcsHistoryArchiver;
 pub use register::{history_factory, register, visibility_factory};
 pub use store::GcsStore;
-pub use visibility::GcsVisibilityArchiver;
+
+/// The `gs://` [`HistoryArchiver`](archiver_core::HistoryArchiver): core's object-store
+/// history archiver over a [`GcsStore`] (layout and guarantees in the crate docs).
+pub type GcsHistoryArchiver = ObjectHistoryArchiver<GcsStore>;
+
+/// The `gs://` [`VisibilityArchiver`](archiver_core::VisibilityArchiver): core's object-store
+/// visibility archiver over a [`GcsStore`].
+pub type GcsVisibilityArchiver = ObjectVisibilityArchiver<GcsStore>;

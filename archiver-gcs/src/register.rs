@@ -1,35 +1,30 @@
 //! Wiring the provider into core's [`ProviderRegistry`].
 
-use std::sync::Arc;
-
+use archiver_core::object;
 use archiver_core::{
-    HistoryArchiverFactory, ProviderContext, ProviderRegistry, VisibilityArchiverFactory,
+    HistoryArchiverFactory, ProviderContext, ProviderRegistry, Result, VisibilityArchiverFactory,
 };
 
 use crate::location::SCHEME;
-use crate::{GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver};
+use crate::{GcsSettings, GcsStore};
 
-/// A factory building [`GcsHistoryArchiver`] from the `gstorage` section of the history provider
-/// config ([`ProviderNotConfigured`](archiver_core::Error::ProviderNotConfigured) without one).
+/// A factory building [`GcsHistoryArchiver`](crate::GcsHistoryArchiver) from the `gstorage`
+/// section of the history provider config ([`ProviderNotConfigured`](archiver_core::Error::ProviderNotConfigured) without one).
 /// Credentials come from `credentialsPath`, or the default credentials when it is unset.
 /// The client is built on first use.
 pub fn history_factory() -> HistoryArchiverFactory {
-    Arc::new(|context: &ProviderContext| {
-        let store = GcsStore::new(GcsSettings::from_config(context.gstorage()?));
-        Ok(Arc::new(GcsHistoryArchiver::new(
-            store,
-            Arc::clone(&context.history_source),
-        )))
-    })
+    object::history_factory(store)
 }
 
-/// A factory building [`GcsVisibilityArchiver`] from the `gstorage` section of the visibility
-/// provider config.
+/// A factory building [`GcsVisibilityArchiver`](crate::GcsVisibilityArchiver) from the
+/// `gstorage` section of the visibility provider config.
 pub fn visibility_factory() -> VisibilityArchiverFactory {
-    Arc::new(|context: &ProviderContext| {
-        let store = GcsStore::new(GcsSettings::from_config(context.gstorage()?));
-        Ok(Arc::new(GcsVisibilityArchiver::new(store)))
-    })
+    object::visibility_factory(store)
+}
+
+/// The store the `gstorage` section describes (the client is built on first use).
+fn store(context: &ProviderContext) -> Result<GcsStore> {
+    Ok(GcsStore::new(GcsSettings::from_config(context.gstorage()?)))
 }
 
 /// Registers both archivers as the built-in providers of the `gs` scheme.
@@ -64,6 +59,8 @@ pub fn register(registry: &mut ProviderRegistry) -> &mut ProviderRegistry {
 mod tests {
     use archiver_core::config::ArchivalConfig;
     use archiver_core::{Error, MemoryHistorySource};
+
+    use std::sync::Arc;
 
     use super::*;
 

@@ -1,16 +1,20 @@
-//! [`GcsStore`]: the object operations both archivers use (put, create-only put, get, exists,
-//! list, delete, bucket lookup), each retried by one policy and classified by
+//! [`GcsStore`]: core's [`ObjectStore`] over GCS (put, create-only put, get, exists, list,
+//! delete, bucket lookup), each retried by one policy and classified by
 //! [`crate::error::classify`].
 //!
-//! The client sits behind [`ObjectBackend`], a small trait of exactly those operations, so it can
-//! be swapped (for the official `google-cloud-storage` crate, say) without touching the
-//! archivers.
+//! The client sits behind [`ObjectBackend`], one attempt of exactly those operations, so it can
+//! be swapped (for the official `google-cloud-storage` crate, say) without touching the retry
+//! policy.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use archiver_core::object::{
+    Failure, FailureKind as Kind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome,
+};
+use archiver_core::{ArchiveUri, Result};
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -25,25 +29,11 @@ use gcloud_storage::http::objects::upload::{UploadObjectRequest, UploadType};
 use tokio::sync::OnceCell;
 
 use crate::config::{Credentials, GcsSettings};
-use crate::error::{GcsFailure, Kind, classify};
+use crate::error::{classify, failure, timed_out};
+use crate::location::{SCHEME, location};
 
-/// Whether a create-only put made the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Created {
-    /// The object was written.
-    Yes,
-    /// An object was already there; nothing was written.
-    AlreadyExists,
-}
-
-/// One page of a listing.
-#[derive(Debug, Default)]
-pub(crate) struct ListPage {
-    /// Names in ascending order.
-    pub(crate) names: Vec<String>,
-    /// Pass back to continue; `None` at the end.
-    pub(crate) next: Option<String>,
-}
+/// A failure or a value.
+type Attempted<T> = std::result::Result<T, Failure>;
 
 /// The object operations the provider needs from a GCS client. One attempt each: retries and
 /// time limits are [`GcsStore`]'s.
@@ -56,11 +46,11 @@ pub(crate) trait ObjectBackend: Send + Sync {
         name: &str,
         body: Bytes,
         create_only: bool,
-    ) -> Result<Created, GcsFailure>;
+    ) -> Attempted<PutOutcome>;
     /// The whole object; `None` when it does not exist.
-    async fn get(&self, bucket: &str, name: &str) -> Result<Option<Bytes>, GcsFailure>;
+    async fn get(&self, bucket: &str, name: &str) -> Attempted<Option<Bytes>>;
     /// Whether the object exists.
-    async fn exists(&self, bucket: &str, name: &str) -> Result<bool, GcsFailure>;
+    async fn exists(&self, bucket: &str, name: &str) -> Attempted<bool>;
     /// One page of names under `prefix`, from `start` (inclusive) on the first page.
     async fn list(
         &self,
@@ -68,11 +58,11 @@ pub(crate) trait ObjectBackend: Send + Sync {
         prefix: &str,
         start: Option<&str>,
         page: Option<String>,
-    ) -> Result<ListPage, GcsFailure>;
+    ) -> Attempted<ListPage>;
     /// Deletes the object; a missing one is not an error.
-    async fn delete(&self, bucket: &str, name: &str) -> Result<(), GcsFailure>;
+    async fn delete(&self, bucket: &str, name: &str) -> Attempted<()>;
     /// Whether the bucket exists and is visible to us ([`Kind::NoSuchBucket`] otherwise).
-    async fn bucket(&self, bucket: &str) -> Result<(), GcsFailure>;
+    async fn bucket(&self, bucket: &str) -> Attempted<()>;
 }
 
 /// The `gcloud-storage` (JSON API) backend: every operation, listing included, is a JSON API
@@ -93,7 +83,7 @@ impl ObjectBackend for GcloudBackend {
         name: &str,
         body: Bytes,
         create_only: bool,
-    ) -> Result<Created, GcsFailure> {
+    ) -> Attempted<PutOutcome> {
         let request = UploadObjectRequest {
             bucket: bucket.to_owned(),
             if_generation_match: create_only.then_some(NO_LIVE_GENERATION),
@@ -109,11 +99,11 @@ impl ObjectBackend for GcloudBackend {
             ..Default::default()
         }));
         match self.client.upload_object(&request, body, &metadata).await {
-            Ok(_) => Ok(Created::Yes),
+            Ok(_) => Ok(PutOutcome::Created),
             Err(e) => {
                 let failure = classify(&e);
-                if create_only && failure.kind == Kind::PreconditionFailed {
-                    Ok(Created::AlreadyExists)
+                if create_only && failure.kind() == Kind::PreconditionFailed {
+                    Ok(PutOutcome::AlreadyExists)
                 } else {
                     Err(failure)
                 }
@@ -121,7 +111,7 @@ impl ObjectBackend for GcloudBackend {
         }
     }
 
-    async fn get(&self, bucket: &str, name: &str) -> Result<Option<Bytes>, GcsFailure> {
+    async fn get(&self, bucket: &str, name: &str) -> Attempted<Option<Bytes>> {
         let request = GetObjectRequest {
             bucket: bucket.to_owned(),
             object: name.to_owned(),
@@ -137,7 +127,7 @@ impl ObjectBackend for GcloudBackend {
         }
     }
 
-    async fn exists(&self, bucket: &str, name: &str) -> Result<bool, GcsFailure> {
+    async fn exists(&self, bucket: &str, name: &str) -> Attempted<bool> {
         let request = GetObjectRequest {
             bucket: bucket.to_owned(),
             object: name.to_owned(),
@@ -155,7 +145,7 @@ impl ObjectBackend for GcloudBackend {
         prefix: &str,
         start: Option<&str>,
         page: Option<String>,
-    ) -> Result<ListPage, GcsFailure> {
+    ) -> Attempted<ListPage> {
         let request = ListObjectsRequest {
             bucket: bucket.to_owned(),
             prefix: Some(prefix.to_owned()),
@@ -169,7 +159,7 @@ impl ObjectBackend for GcloudBackend {
             .await
             .map_err(|e| classify(&e))?;
         Ok(ListPage {
-            names: response
+            keys: response
                 .items
                 .unwrap_or_default()
                 .into_iter()
@@ -179,7 +169,7 @@ impl ObjectBackend for GcloudBackend {
         })
     }
 
-    async fn delete(&self, bucket: &str, name: &str) -> Result<(), GcsFailure> {
+    async fn delete(&self, bucket: &str, name: &str) -> Attempted<()> {
         let request = DeleteObjectRequest {
             bucket: bucket.to_owned(),
             object: name.to_owned(),
@@ -191,7 +181,7 @@ impl ObjectBackend for GcloudBackend {
         }
     }
 
-    async fn bucket(&self, bucket: &str) -> Result<(), GcsFailure> {
+    async fn bucket(&self, bucket: &str) -> Attempted<()> {
         let request = GetBucketRequest {
             bucket: bucket.to_owned(),
             ..Default::default()
@@ -199,20 +189,21 @@ impl ObjectBackend for GcloudBackend {
         match self.client.get_bucket(&request).await {
             Ok(_) => Ok(()),
             Err(e) => {
-                let mut failure = classify(&e);
+                let failure = classify(&e);
                 // A bucket lookup's 404 is about the bucket itself.
-                if failure.kind == Kind::NotFound {
-                    failure.kind = Kind::NoSuchBucket;
+                if failure.kind() == Kind::NotFound {
+                    Err(failure.with_kind(Kind::NoSuchBucket))
+                } else {
+                    Err(failure)
                 }
-                Err(failure)
             }
         }
     }
 }
 
 /// `value` when `failure` says the object does not exist, the failure otherwise.
-fn missing_is<T>(failure: GcsFailure, value: T) -> Result<T, GcsFailure> {
-    if failure.kind == Kind::NotFound {
+fn missing_is<T>(failure: Failure, value: T) -> Attempted<T> {
+    if failure.kind() == Kind::NotFound {
         Ok(value)
     } else {
         Err(failure)
@@ -261,7 +252,7 @@ impl GcsStore {
         &self.inner.settings
     }
 
-    async fn backend(&self) -> Result<&Arc<dyn ObjectBackend>, GcsFailure> {
+    async fn backend(&self) -> Attempted<&Arc<dyn ObjectBackend>> {
         self.inner
             .backend
             .get_or_try_init(|| build_backend(&self.inner.settings))
@@ -270,10 +261,10 @@ impl GcsStore {
 
     /// Runs `op` under the retry policy: each attempt within the attempt time limit,
     /// retryable failures tried again after a jittered exponential backoff.
-    async fn retry<'s, T, F, Fut>(&'s self, op: F) -> Result<T, GcsFailure>
+    async fn retry<'s, T, F, Fut>(&'s self, op: F) -> Attempted<T>
     where
         F: Fn(&'s dyn ObjectBackend) -> Fut,
-        Fut: Future<Output = Result<T, GcsFailure>>,
+        Fut: Future<Output = Attempted<T>>,
     {
         let backend = self.backend().await?.as_ref();
         let policy = self.inner.settings.retry;
@@ -282,73 +273,72 @@ impl GcsStore {
         loop {
             let result = tokio::time::timeout(limit, op(backend))
                 .await
-                .unwrap_or_else(|_| Err(GcsFailure::timed_out(limit)));
+                .unwrap_or_else(|_| Err(timed_out(limit)));
             match result {
-                Err(failure) if failure.kind.is_retryable() && attempt < policy.max_attempts => {
+                Err(failure) if failure.kind().is_retryable() && attempt < policy.max_attempts => {
                     tracing::debug!(attempt, %failure, "GCS request failed, retrying");
                     tokio::time::sleep(backoff(policy, attempt)).await;
                     attempt += 1;
                 }
-                Err(mut failure) => {
-                    failure.attempts = attempt;
-                    return Err(failure);
-                }
+                Err(failure) => return Err(failure.with_attempts(attempt)),
                 Ok(value) => return Ok(value),
             }
         }
     }
+}
 
-    pub(crate) async fn put(
+#[async_trait]
+impl ObjectStore for GcsStore {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn location(&self, uri: &ArchiveUri) -> Result<ObjectLocation> {
+        location(uri)
+    }
+
+    /// A bucket lookup, telling a missing bucket, a denial and an unreachable endpoint apart.
+    async fn validate_bucket(&self, location: &ObjectLocation) -> Result<()> {
+        let bucket = location.bucket();
+        self.retry(|b| b.bucket(bucket))
+            .await
+            .map_err(|failure| failure.into_core("get bucket", &format!("gs://{bucket}")))
+    }
+
+    async fn put(
         &self,
         bucket: &str,
         name: &str,
         body: Bytes,
-        create_only: bool,
-    ) -> Result<Created, GcsFailure> {
+        mode: PutMode,
+    ) -> Attempted<PutOutcome> {
+        let create_only = mode == PutMode::CreateOnly;
         // Bytes clone is a reference count: a retry re-sends without copying.
         self.retry(|b| b.put(bucket, name, body.clone(), create_only))
             .await
     }
 
-    pub(crate) async fn get(&self, bucket: &str, name: &str) -> Result<Option<Bytes>, GcsFailure> {
+    async fn get(&self, bucket: &str, name: &str) -> Attempted<Option<Bytes>> {
         self.retry(|b| b.get(bucket, name)).await
     }
 
-    pub(crate) async fn exists(&self, bucket: &str, name: &str) -> Result<bool, GcsFailure> {
+    async fn exists(&self, bucket: &str, name: &str) -> Attempted<bool> {
         self.retry(|b| b.exists(bucket, name)).await
     }
 
-    pub(crate) async fn list(
+    async fn list(
         &self,
         bucket: &str,
         prefix: &str,
-        start: Option<&str>,
+        start_after: Option<&str>,
         page: Option<String>,
-    ) -> Result<ListPage, GcsFailure> {
-        self.retry(|b| b.list(bucket, prefix, start, page.clone()))
+    ) -> Attempted<ListPage> {
+        self.retry(|b| b.list(bucket, prefix, start_after, page.clone()))
             .await
     }
 
-    /// Every name under `prefix`, in order (all pages).
-    pub(crate) async fn list_all(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<String>, GcsFailure> {
-        let mut names = Vec::new();
-        let mut page = None;
-        loop {
-            let listed = self.list(bucket, prefix, None, page).await?;
-            names.extend(listed.names);
-            match listed.next {
-                Some(next) => page = Some(next),
-                None => return Ok(names),
-            }
-        }
-    }
-
     /// Deletes `names`, a few at a time (the JSON API deletes one object per request).
-    pub(crate) async fn delete(&self, bucket: &str, names: &[String]) -> Result<(), GcsFailure> {
+    async fn delete(&self, bucket: &str, names: &[String]) -> Attempted<()> {
         for chunk in names.chunks(DELETE_CONCURRENCY) {
             let results = futures::future::join_all(
                 chunk
@@ -359,10 +349,6 @@ impl GcsStore {
             results.into_iter().collect::<Result<Vec<()>, _>>()?;
         }
         Ok(())
-    }
-
-    pub(crate) async fn bucket(&self, bucket: &str) -> Result<(), GcsFailure> {
-        self.retry(|b| b.bucket(bucket)).await
     }
 }
 
@@ -390,9 +376,9 @@ fn random_unit() -> f64 {
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-async fn build_backend(settings: &GcsSettings) -> Result<Arc<dyn ObjectBackend>, GcsFailure> {
+async fn build_backend(settings: &GcsSettings) -> Attempted<Arc<dyn ObjectBackend>> {
     let auth_failed = |e: gcloud_storage::client::google_cloud_auth::error::Error| {
-        GcsFailure::new(
+        failure(
             Kind::AccessDenied,
             None,
             format!("cannot load credentials: {e}"),
@@ -408,7 +394,7 @@ async fn build_backend(settings: &GcsSettings) -> Result<Arc<dyn ObjectBackend>,
             )
             .await
             .map_err(|e| {
-                GcsFailure::new(
+                failure(
                     Kind::AccessDenied,
                     None,
                     format!("cannot read the credentials file {}: {e}", path.display()),

@@ -143,7 +143,8 @@ async fn requests_per_archived_workflow() {
         history
     );
 
-    // A multi-blob history: one existence check, one upload per blob, one manifest upload.
+    // A multi-blob history: one existence check, one upload per blob, one manifest upload,
+    // one listing to sweep staged blobs of abandoned attempts.
     let (source, run, history, request) = one_run("large", 2, 300);
     let archiver = GcsHistoryArchiver::new(store.clone(), source).with_target_blob_size(4096);
     proxy.reset_log();
@@ -155,7 +156,8 @@ async fn requests_per_archived_workflow() {
     assert!(blobs > 3, "several blobs: {blobs}");
     assert_eq!(proxy.count("STAT"), 1);
     assert_eq!(proxy.count("UPLOAD"), blobs + 1);
-    assert_eq!(proxy.seen().len(), blobs + 2);
+    assert_eq!(proxy.count("LIST"), 1, "the sweep");
+    assert_eq!(proxy.seen().len(), blobs + 3);
     proxy.reset_log();
     archiver
         .archive(&location, &request, &options)

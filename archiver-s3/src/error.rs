@@ -1,128 +1,16 @@
-//! The one place where S3 failures become archiver-core errors, with their retryability.
-//!
-//! Every SDK call goes through [`classify`]; callers branch on the [`Kind`] they care about
-//! (a missing key, a failed precondition) and turn the rest into core errors with
-//! [`S3Failure::into_core`].
+//! The one place where S3 failures are classified: every SDK call goes through [`classify`],
+//! which decides the [`FailureKind`] (and so the retryability) of core's [`Failure`].
 
 use std::fmt;
 
-use archiver_core::Error;
+use archiver_core::object::{Failure, FailureKind as Kind};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-/// The provider name in [`Error::Backend`].
-pub(crate) const PROVIDER: &str = "s3";
-
-/// What went wrong, as far as a caller needs to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// The bucket does not exist.
-    NoSuchBucket,
-    /// The key (or, for HeadBucket, the bucket) does not exist.
-    NotFound,
-    /// Credentials are missing, wrong, or lack the permission.
-    AccessDenied,
-    /// A conditional write lost: the object exists (`If-None-Match: *`).
-    PreconditionFailed,
-    /// A concurrent conditional write is in flight (409); trying again resolves it.
-    Conflict,
-    /// The server asks us to slow down (429, 503 SlowDown, throttling codes).
-    Throttled,
-    /// The server failed (other 5xx).
-    ServerError,
-    /// No answer in time.
-    Timeout,
-    /// The endpoint could not be reached or the connection dropped.
-    Connection,
-    /// The request itself is wrong (other 4xx, a bad endpoint URL, a request the SDK could
-    /// not build).
-    BadRequest,
-}
-
-impl Kind {
-    /// Whether the same call can succeed later without anyone changing anything.
-    pub(crate) fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            Kind::Conflict | Kind::Throttled | Kind::ServerError | Kind::Timeout | Kind::Connection
-        )
-    }
-}
-
-/// A classified S3 failure: the kind, and what the server or connector said (never the
-/// request, so never a credential).
-#[derive(Debug)]
-pub(crate) struct S3Failure {
-    pub(crate) kind: Kind,
-    status: Option<u16>,
-    code: Option<String>,
-    detail: String,
-}
-
-impl fmt::Display for S3Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            Kind::NoSuchBucket => "the bucket does not exist",
-            Kind::NotFound => "not found",
-            Kind::AccessDenied => "access denied (check the credentials and the bucket policy)",
-            Kind::PreconditionFailed => "precondition failed",
-            Kind::Conflict => "conflicting concurrent request",
-            Kind::Throttled => "throttled by the server",
-            Kind::ServerError => "server error",
-            Kind::Timeout => "timed out",
-            Kind::Connection => "cannot reach the endpoint or the connection dropped",
-            Kind::BadRequest => "request rejected",
-        };
-        write!(f, "{what}")?;
-        if let Some(status) = self.status {
-            write!(f, " (HTTP {status}")?;
-            if let Some(code) = &self.code {
-                write!(f, " {code}")?;
-            }
-            write!(f, ")")?;
-        }
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for S3Failure {}
-
-impl S3Failure {
-    /// A response body that broke off while being read.
-    pub(crate) fn dropped(detail: String) -> Self {
-        failure(Kind::Connection, None, None, detail)
-    }
-
-    /// A request we could not even build.
-    pub(crate) fn invalid(detail: String) -> Self {
-        failure(Kind::BadRequest, None, None, detail)
-    }
-
-    /// The core error for this failure during `operation` on `location` (`s3://bucket/key`).
-    pub(crate) fn into_core(self, operation: &str, location: &str) -> Error {
-        match self.kind {
-            Kind::NoSuchBucket => Error::InvalidUri {
-                uri: location.to_owned(),
-                reason: format!("requested bucket does not exist ({operation})"),
-            },
-            Kind::NotFound => Error::NotFound {
-                what: location.to_owned(),
-            },
-            kind => Error::backend(
-                PROVIDER,
-                format!("{operation} {location}"),
-                self,
-                kind.is_retryable(),
-            ),
-        }
-    }
-}
+use crate::location::SCHEME;
 
 /// Classifies any SDK error. The SDK has already retried what its retry policy retries, so
 /// this is the final word on retryability.
-pub(crate) fn classify<E, R>(err: &SdkError<E, R>) -> S3Failure
+pub(crate) fn classify<E, R>(err: &SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: fmt::Debug + HttpStatus,
@@ -158,13 +46,18 @@ where
     }
 }
 
-fn failure(kind: Kind, status: Option<u16>, code: Option<String>, detail: String) -> S3Failure {
-    S3Failure {
-        kind,
-        status,
-        code,
-        detail,
-    }
+fn failure(kind: Kind, status: Option<u16>, code: Option<String>, detail: String) -> Failure {
+    Failure::new(SCHEME, kind, status, detail).with_code(code)
+}
+
+/// A response body that broke off while being read.
+pub(crate) fn dropped(detail: String) -> Failure {
+    failure(Kind::Connection, None, None, detail)
+}
+
+/// A request we could not even build.
+pub(crate) fn invalid(detail: String) -> Failure {
+    failure(Kind::BadRequest, None, None, detail)
 }
 
 /// The kind of a service error, from its error code first (servers agree on codes more than
@@ -243,39 +136,7 @@ mod tests {
     }
 
     #[test]
-    fn only_transient_kinds_are_retryable() {
-        for kind in [
-            Kind::Throttled,
-            Kind::ServerError,
-            Kind::Timeout,
-            Kind::Connection,
-            Kind::Conflict,
-        ] {
-            assert!(kind.is_retryable(), "{kind:?}");
-        }
-        for kind in [
-            Kind::NoSuchBucket,
-            Kind::NotFound,
-            Kind::AccessDenied,
-            Kind::PreconditionFailed,
-            Kind::BadRequest,
-        ] {
-            assert!(!kind.is_retryable(), "{kind:?}");
-        }
-    }
-
-    #[test]
-    fn core_errors_keep_kind_and_retryability() {
-        let missing = failure(
-            Kind::NoSuchBucket,
-            Some(404),
-            Some("NoSuchBucket".into()),
-            String::new(),
-        );
-        assert!(matches!(
-            missing.into_core("put", "s3://b/k"),
-            Error::InvalidUri { .. }
-        ));
+    fn failures_name_status_and_code() {
         let slow = failure(
             Kind::Throttled,
             Some(503),
@@ -288,7 +149,5 @@ mod tests {
             err.to_string(),
             "s3 backend error during put s3://b/k: throttled by the server (HTTP 503 SlowDown): x"
         );
-        let denied = failure(Kind::AccessDenied, Some(403), None, String::new());
-        assert!(!denied.into_core("get", "s3://b/k").is_retryable());
     }
 }

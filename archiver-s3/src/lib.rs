@@ -27,42 +27,15 @@
 //! # Ok(()) }
 //! ```
 //!
-//! ## Layout (version 1)
+//! ## Layout
 //!
-//! Ids are user strings and never appear raw in keys: each becomes 32 hex digits of its
-//! SHA-256 (`h(..)` below), so any id gives a short, safe key well inside S3's 1024 bytes
-//! (the URI's prefix is limited to 512 bytes). Objects store the real ids, which readers check.
-//!
-//! ```text
-//! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/manifest/<version key>
-//! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/blobs/<version key>/<attempt>/<index>
-//! <prefix>/v1/visibility/<h(ns id)>/<close>_<start>_<status>_<h8(wf id)>_<h8(type)>_<h8(run id)>_<identity>.json
-//! ```
-//!
-//! **History.** Blobs (whole batches, one `History` JSON per line, about 2 MiB each) are
-//! uploaded one by one as the history is read, so memory stays about one blob, under a
-//! staging prefix private to the attempt (16 random hex digits). The **manifest** is written
-//! last, with `If-None-Match: *`: a JSON header line listing every blob's key, size, CRC-32C
-//! and event range. It is the commit point: readers only trust manifests, so a reader sees no
-//! archive or a complete one, and an interrupted or failed archive leaves nothing visible
-//! (its staged blobs are deleted when it cannot be resumed, unless the manifest PUT's outcome
-//! is unknown; blobs of crashed attempts are swept by the run's next successful archive). A history that fits one blob is
-//! stored **inline** after the manifest header: one PUT archives it. `<version key>` is the
-//! close failover version as 16 hex digits ordered like the numbers (negative ones too), so the
-//! highest version is the last manifest listed. Reads fetch the manifest, then only the blobs
-//! the page needs, verifying size, CRC-32C and batch count ([`Error::Corrupted`] otherwise).
-//!
-//! **Visibility.** One object (the record as JSON) per record, one PUT. Its key carries the
-//! close time (inverted, so listing walks newest first), the start time (Unix nanoseconds,
-//! biased to 21 fixed digits: nanosecond precision, any year), the status number, 32-bit
-//! digests of workflow id, type and run id, and a 128-bit identity digest of (namespace id,
-//! workflow id, run id), so archiving a record again overwrites itself. A query compiles the
-//! list filter, turns its [`Plan`](visibility_query::Plan) into key checks and a listing range,
-//! downloads only the keys that pass, checks each record against the whole filter, and pages
-//! with core's shared `page_of`. When the order starts with `CloseTime` or `StartTime` (the
-//! default is `CloseTime DESC`), records are downloaded in that order and only until the page
-//! is decided: about `page_size` GETs, however large the namespace; in the default order the
-//! listing stops there too (about one LIST). Other orders download every admitted record.
+//! The archivers are archiver-core's object-store archivers
+//! ([`archiver_core::object`]) over [`S3Store`]; the keys are core's object-store layout v1
+//! (documented there): per run, a manifest written last with `If-None-Match: *` as the commit
+//! point and staged blobs under a per-attempt prefix, or the whole history inline in the
+//! manifest when it fits one blob; per visibility record, one object whose key carries close
+//! time, start time, status and digests of the indexed ids, so queries prune before
+//! downloading and stop early in `CloseTime`/`StartTime` order.
 //!
 //! ## Guarantees
 //!
@@ -86,15 +59,20 @@
 
 mod config;
 mod error;
-mod history;
 mod location;
 mod register;
 mod store;
-mod validate;
-mod visibility;
+
+use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
 
 pub use config::{RetrySettings, S3Settings, Secret, StaticCredentials, TimeoutSettings};
-pub use history::S3HistoryArchiver;
 pub use register::{history_factory, register, visibility_factory};
 pub use store::S3Store;
-pub use visibility::S3VisibilityArchiver;
+
+/// The `s3://` [`HistoryArchiver`](archiver_core::HistoryArchiver): core's object-store
+/// history archiver over an [`S3Store`] (layout and guarantees in the crate docs).
+pub type S3HistoryArchiver = ObjectHistoryArchiver<S3Store>;
+
+/// The `s3://` [`VisibilityArchiver`](archiver_core::VisibilityArchiver): core's object-store
+/// visibility archiver over an [`S3Store`].
+pub type S3VisibilityArchiver = ObjectVisibilityArchiver<S3Store>;

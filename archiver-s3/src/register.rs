@@ -1,34 +1,29 @@
 //! Wiring the provider into core's [`ProviderRegistry`].
 
-use std::sync::Arc;
-
+use archiver_core::object;
 use archiver_core::{
-    HistoryArchiverFactory, ProviderContext, ProviderRegistry, VisibilityArchiverFactory,
+    HistoryArchiverFactory, ProviderContext, ProviderRegistry, Result, VisibilityArchiverFactory,
 };
 
 use crate::location::SCHEME;
-use crate::{S3HistoryArchiver, S3Settings, S3Store, S3VisibilityArchiver};
+use crate::{S3Settings, S3Store};
 
-/// A factory building [`S3HistoryArchiver`] from the `s3store` section of the history provider
-/// config ([`ProviderNotConfigured`](archiver_core::Error::ProviderNotConfigured) without one).
+/// A factory building [`S3HistoryArchiver`](crate::S3HistoryArchiver) from the `s3store`
+/// section of the history provider config ([`ProviderNotConfigured`](archiver_core::Error::ProviderNotConfigured) without one).
 /// Credentials come from the standard AWS chain. The client is built on first use.
 pub fn history_factory() -> HistoryArchiverFactory {
-    Arc::new(|context: &ProviderContext| {
-        let store = S3Store::new(S3Settings::from_config(context.s3store()?));
-        Ok(Arc::new(S3HistoryArchiver::new(
-            store,
-            Arc::clone(&context.history_source),
-        )))
-    })
+    object::history_factory(store)
 }
 
-/// A factory building [`S3VisibilityArchiver`] from the `s3store` section of the visibility
-/// provider config.
+/// A factory building [`S3VisibilityArchiver`](crate::S3VisibilityArchiver) from the
+/// `s3store` section of the visibility provider config.
 pub fn visibility_factory() -> VisibilityArchiverFactory {
-    Arc::new(|context: &ProviderContext| {
-        let store = S3Store::new(S3Settings::from_config(context.s3store()?));
-        Ok(Arc::new(S3VisibilityArchiver::new(store)))
-    })
+    object::visibility_factory(store)
+}
+
+/// The store the `s3store` section describes (the client is built on first use).
+fn store(context: &ProviderContext) -> Result<S3Store> {
+    Ok(S3Store::new(S3Settings::from_config(context.s3store()?)))
 }
 
 /// Registers both archivers as the built-in providers of the `s3` scheme.
@@ -63,6 +58,8 @@ pub fn register(registry: &mut ProviderRegistry) -> &mut ProviderRegistry {
 mod tests {
     use archiver_core::config::ArchivalConfig;
     use archiver_core::{Error, MemoryHistorySource};
+
+    use std::sync::Arc;
 
     use super::*;
 

@@ -1,10 +1,15 @@
-//! [`S3Store`]: the S3 client both archivers share, and the handful of object operations they
-//! use (put, conditional create, get, list, delete, head bucket), each classified by
-//! [`crate::error::classify`].
+//! [`S3Store`]: the S3 client both archivers share, and core's
+//! [`ObjectStore`] over it (put, conditional create, get, list, delete, head bucket), each
+//! failure classified by [`crate::error::classify`].
 
 use std::fmt;
 use std::sync::Arc;
 
+use archiver_core::object::{
+    Failure, FailureKind as Kind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome,
+};
+use archiver_core::{ArchiveUri, Result};
+use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
@@ -19,7 +24,8 @@ use bytes::Bytes;
 use tokio::sync::OnceCell;
 
 use crate::config::S3Settings;
-use crate::error::{Kind, S3Failure, classify};
+use crate::error::{classify, dropped, invalid};
+use crate::location::{SCHEME, location};
 
 /// Where the client comes from.
 enum ClientSource {
@@ -55,24 +61,6 @@ impl fmt::Debug for S3Store {
             ClientSource::Provided(_) => f.write_str("S3Store(<embedder's client>)"),
         }
     }
-}
-
-/// Whether a create-only put made the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Created {
-    /// The object was written.
-    Yes,
-    /// An object was already there; nothing was written.
-    AlreadyExists,
-}
-
-/// One page of a listing.
-#[derive(Debug, Default)]
-pub(crate) struct ListPage {
-    /// Keys in ascending order.
-    pub(crate) keys: Vec<String>,
-    /// Pass back to continue; `None` at the end.
-    pub(crate) continuation: Option<String>,
 }
 
 impl S3Store {
@@ -137,27 +125,50 @@ impl S3Store {
             }
         }
     }
+}
 
-    /// HeadBucket.
-    pub(crate) async fn head_bucket(&self, bucket: &str) -> Result<(), S3Failure> {
-        self.client()
+#[async_trait]
+impl ObjectStore for S3Store {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn location(&self, uri: &ArchiveUri) -> Result<ObjectLocation> {
+        location(uri)
+    }
+
+    /// HeadBucket, telling a missing bucket, a denial and an unreachable endpoint apart.
+    async fn validate_bucket(&self, location: &ObjectLocation) -> Result<()> {
+        let bucket = location.bucket();
+        match self
+            .client()
             .await
             .head_bucket()
             .bucket(bucket)
             .send()
             .await
-            .map(drop)
-            .map_err(|e| classify(&e))
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let mut failure = classify(&e);
+                // HeadBucket answers a bare 404 (no body, no code) for a missing bucket.
+                if failure.kind() == Kind::NotFound {
+                    failure = failure.with_kind(Kind::NoSuchBucket);
+                }
+                Err(failure.into_core("head bucket", &format!("s3://{bucket}")))
+            }
+        }
     }
 
-    /// PutObject; with `create_only`, `If-None-Match: *` (an existing object wins).
-    pub(crate) async fn put(
+    /// PutObject; create-only is `If-None-Match: *` (an existing object wins).
+    async fn put(
         &self,
         bucket: &str,
         key: &str,
         body: Bytes,
-        create_only: bool,
-    ) -> Result<Created, S3Failure> {
+        mode: PutMode,
+    ) -> std::result::Result<PutOutcome, Failure> {
+        let create_only = mode == PutMode::CreateOnly;
         let mut request = self
             .client()
             .await
@@ -169,16 +180,16 @@ impl S3Store {
             request = request.if_none_match("*");
         }
         match request.send().await.map_err(|e| classify(&e)) {
-            Ok(_) => Ok(Created::Yes),
-            Err(failure) if create_only && failure.kind == Kind::PreconditionFailed => {
-                Ok(Created::AlreadyExists)
+            Ok(_) => Ok(PutOutcome::Created),
+            Err(failure) if create_only && failure.kind() == Kind::PreconditionFailed => {
+                Ok(PutOutcome::AlreadyExists)
             }
             Err(failure) => Err(failure),
         }
     }
 
     /// GetObject, the whole body; `None` when the key does not exist.
-    pub(crate) async fn get(&self, bucket: &str, key: &str) -> Result<Option<Bytes>, S3Failure> {
+    async fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Bytes>, Failure> {
         let response = match self
             .client()
             .await
@@ -191,7 +202,7 @@ impl S3Store {
             Ok(response) => response,
             Err(e) => {
                 let failure = classify(&e);
-                return if failure.kind == Kind::NotFound {
+                return if failure.kind() == Kind::NotFound {
                     Ok(None)
                 } else {
                     Err(failure)
@@ -202,12 +213,12 @@ impl S3Store {
             .body
             .collect()
             .await
-            .map_err(|e| S3Failure::dropped(e.to_string()))?;
+            .map_err(|e| dropped(e.to_string()))?;
         Ok(Some(body.into_bytes()))
     }
 
     /// HeadObject: whether the key exists.
-    pub(crate) async fn exists(&self, bucket: &str, key: &str) -> Result<bool, S3Failure> {
+    async fn exists(&self, bucket: &str, key: &str) -> std::result::Result<bool, Failure> {
         match self
             .client()
             .await
@@ -220,7 +231,7 @@ impl S3Store {
             Ok(_) => Ok(true),
             Err(e) => {
                 let failure = classify(&e);
-                if failure.kind == Kind::NotFound {
+                if failure.kind() == Kind::NotFound {
                     Ok(false)
                 } else {
                     Err(failure)
@@ -230,20 +241,20 @@ impl S3Store {
     }
 
     /// One ListObjectsV2 page of keys under `prefix`, after `start_after` (first page only).
-    pub(crate) async fn list(
+    async fn list(
         &self,
         bucket: &str,
         prefix: &str,
         start_after: Option<&str>,
-        continuation: Option<String>,
-    ) -> Result<ListPage, S3Failure> {
+        page: Option<String>,
+    ) -> std::result::Result<ListPage, Failure> {
         let mut request = self
             .client()
             .await
             .list_objects_v2()
             .bucket(bucket)
             .prefix(prefix);
-        match continuation {
+        match page {
             Some(token) => request = request.continuation_token(token),
             None => {
                 if let Some(after) = start_after {
@@ -257,45 +268,27 @@ impl S3Store {
             .iter()
             .filter_map(|object| object.key().map(str::to_owned))
             .collect();
-        let continuation = output
+        let next = output
             .is_truncated()
             .unwrap_or(false)
             .then(|| output.next_continuation_token().map(str::to_owned))
             .flatten();
-        Ok(ListPage { keys, continuation })
-    }
-
-    /// Every key under `prefix`, in order (all pages).
-    pub(crate) async fn list_all(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<String>, S3Failure> {
-        let mut keys = Vec::new();
-        let mut continuation = None;
-        loop {
-            let page = self.list(bucket, prefix, None, continuation).await?;
-            keys.extend(page.keys);
-            match page.continuation {
-                Some(next) => continuation = Some(next),
-                None => return Ok(keys),
-            }
-        }
+        Ok(ListPage { keys, next })
     }
 
     /// DeleteObjects, up to 1000 keys per request. Missing keys are not an error.
-    pub(crate) async fn delete(&self, bucket: &str, keys: &[String]) -> Result<(), S3Failure> {
+    async fn delete(&self, bucket: &str, keys: &[String]) -> std::result::Result<(), Failure> {
         for chunk in keys.chunks(1000) {
             let objects = chunk
                 .iter()
                 .map(|key| ObjectIdentifier::builder().key(key).build())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| S3Failure::invalid(e.to_string()))?;
+                .map_err(|e| invalid(e.to_string()))?;
             let delete = Delete::builder()
                 .set_objects(Some(objects))
                 .quiet(true)
                 .build()
-                .map_err(|e| S3Failure::invalid(e.to_string()))?;
+                .map_err(|e| invalid(e.to_string()))?;
             self.client()
                 .await
                 .delete_objects()

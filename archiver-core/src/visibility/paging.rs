@@ -13,7 +13,7 @@ use std::collections::BinaryHeap;
 use visibility_query::{CheckedQuery, SearchAttributes};
 
 use super::VisibilityRecord;
-use crate::page_token::{decode_page_token, encode_page_token, fingerprint};
+use crate::page_token::{decode_query_token, encode_page_token, query_fingerprint};
 use crate::{Error, QueryRequest, QueryResponse, Result};
 
 /// Validates `request` and compiles its query against `search_attributes`
@@ -72,12 +72,7 @@ pub fn page_of<R: Borrow<VisibilityRecord>>(
     request: &QueryRequest,
 ) -> Result<QueryResponse> {
     request.validate()?;
-    let token_fingerprint = fingerprint(&[&request.namespace_id, &request.query]);
-    let after: Option<VisibilityRecord> = request
-        .next_page_token
-        .as_deref()
-        .map(|token| decode_page_token(token, token_fingerprint))
-        .transpose()?;
+    let after = decode_query_token(request)?;
     let keep = request.page_size.saturating_add(1);
     let mut heap = BinaryHeap::with_capacity(keep.min(4096) + 1);
     for record in candidates {
@@ -115,7 +110,7 @@ pub fn page_of<R: Borrow<VisibilityRecord>>(
             .ok_or_else(|| Error::CorruptedToken {
                 reason: "empty page".into(),
             })?;
-        Some(encode_page_token(token_fingerprint, &last)?)
+        Some(encode_page_token(query_fingerprint(request), &last)?)
     } else {
         None
     };

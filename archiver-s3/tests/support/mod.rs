@@ -1,11 +1,12 @@
 //! Shared by the tests that need a real S3-compatible server: connection settings from the
 //! environment (see `.ci/servers.sh`), fresh prefixes, a request counter, a fault proxy.
 
-#![allow(dead_code, unreachable_pub)] // each test binary uses a different part
+#![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
 
 pub mod proxy;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+pub use archiver_core::object::testing::{get_all, one_run, unique};
+
 use std::sync::{Arc, Mutex};
 
 use archiver_s3::{S3Settings, S3Store};
@@ -69,19 +70,6 @@ impl Server {
     }
 }
 
-/// A prefix unique to this process and call.
-pub fn unique() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "test-{nanos:x}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 /// Counts the HTTP requests a client sends (every attempt, retries included), by kind.
 #[derive(Debug, Default, Clone)]
 pub struct RequestCounter {
@@ -137,46 +125,5 @@ impl Intercept for RequestCounter {
         };
         self.seen.lock().unwrap().push(kind);
         Ok(())
-    }
-}
-
-use archiver_core::history::{History, MemoryHistorySource, RunKey};
-use archiver_core::testing::{test_history, test_request};
-use archiver_core::{ArchiveHistoryRequest, ArchiveUri, GetHistoryRequest, HistoryArchiver};
-
-/// A source holding one run of `batches` batches, and the request archiving it.
-pub fn one_run(
-    workflow_id: &str,
-    seed: u64,
-    batches: usize,
-) -> (
-    Arc<MemoryHistorySource>,
-    RunKey,
-    Vec<History>,
-    ArchiveHistoryRequest,
-) {
-    let source = Arc::new(MemoryHistorySource::new());
-    let run = RunKey::new("ns-id", workflow_id, "run-1");
-    let history = test_history(seed, batches, 1);
-    source.insert(run.clone(), history.clone());
-    let request = test_request(&run, &history, 1);
-    (source, run, history, request)
-}
-
-/// Every page of the highest archived version of `run`.
-pub async fn get_all(
-    archiver: &dyn HistoryArchiver,
-    uri: &ArchiveUri,
-    run: &RunKey,
-) -> archiver_core::Result<Vec<History>> {
-    let mut request = GetHistoryRequest::new(&run.namespace_id, &run.workflow_id, &run.run_id, 7);
-    let mut all = Vec::new();
-    loop {
-        let page = archiver.get(uri, &request).await?;
-        all.extend(page.history_batches);
-        match page.next_page_token {
-            Some(token) => request.next_page_token = Some(token),
-            None => return Ok(all),
-        }
     }
 }

@@ -1,53 +1,57 @@
-//! [`GcsVisibilityArchiver`].
+//! [`ObjectVisibilityArchiver`].
 
-mod key;
 mod query;
 
-use archiver_core::visibility::compile_query;
-use archiver_core::{
-    ArchiveOptions, ArchiveUri, Error, QueryRequest, QueryResponse, Result, VisibilityArchiver,
-    VisibilityRecord,
-};
 use async_trait::async_trait;
 use bytes::Bytes;
 use visibility_query::SearchAttributes;
 
-use crate::error::PROVIDER;
-use crate::location::{Location, SCHEME};
-use crate::store::GcsStore;
-use key::VisKey;
+use super::vis_key::VisKey;
+use super::{ObjectStore, PutMode};
+use crate::visibility::compile_query;
+use crate::{
+    ArchiveOptions, ArchiveUri, Error, QueryRequest, QueryResponse, Result, VisibilityArchiver,
+    VisibilityRecord,
+};
 
-/// The `gs://` [`VisibilityArchiver`]: one object per record (one upload), whose key carries
-/// what queries prune on, so non-matching records are never downloaded (see the crate docs).
+/// The [`VisibilityArchiver`] of an object store: one object per record (one write), whose key
+/// carries what queries prune on, so non-matching records are never downloaded (see the
+/// [module docs](super)).
 #[derive(Debug, Clone)]
-pub struct GcsVisibilityArchiver {
-    store: GcsStore,
+pub struct ObjectVisibilityArchiver<S> {
+    store: S,
 }
 
-impl GcsVisibilityArchiver {
+impl<S: ObjectStore> ObjectVisibilityArchiver<S> {
     /// An archiver storing records through `store`.
-    pub fn new(store: GcsStore) -> Self {
-        GcsVisibilityArchiver { store }
+    pub fn new(store: S) -> Self {
+        ObjectVisibilityArchiver { store }
     }
 
     /// The store this archiver writes through.
-    pub fn store(&self) -> &GcsStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
     async fn store_record(&self, uri: &ArchiveUri, record: &VisibilityRecord) -> Result<()> {
-        let location = Location::from_uri(uri)?;
+        let location = self.store.location(uri)?;
         record.validate()?;
         let key = format!(
             "{}{}",
             location.visibility_prefix(&record.namespace_id),
             VisKey::of(record).name()
         );
-        let body = serde_json::to_vec(record)
-            .map_err(|e| Error::backend(PROVIDER, "encode visibility record", e, false))?;
+        let body = serde_json::to_vec(record).map_err(|e| {
+            Error::backend(self.store.scheme(), "encode visibility record", e, false)
+        })?;
         // Overwriting is idempotent: the same record always gets the same key and bytes.
         self.store
-            .put(&location.bucket, &key, Bytes::from(body), false)
+            .put(
+                location.bucket(),
+                &key,
+                Bytes::from(body),
+                PutMode::Overwrite,
+            )
             .await
             .map(drop)
             .map_err(|f| f.into_core("write record", &location.describe(&key)))
@@ -55,9 +59,9 @@ impl GcsVisibilityArchiver {
 }
 
 #[async_trait]
-impl VisibilityArchiver for GcsVisibilityArchiver {
+impl<S: ObjectStore> VisibilityArchiver for ObjectVisibilityArchiver<S> {
     fn scheme(&self) -> &'static str {
-        SCHEME
+        self.store.scheme()
     }
 
     async fn archive(
@@ -75,12 +79,12 @@ impl VisibilityArchiver for GcsVisibilityArchiver {
         request: &QueryRequest,
         search_attributes: &SearchAttributes,
     ) -> Result<QueryResponse> {
-        let location = Location::from_uri(uri)?;
+        let location = self.store.location(uri)?;
         let query = compile_query(request, search_attributes)?;
         self.run_query(&location, request, &query).await
     }
 
     async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {
-        crate::validate::validate_uri(&self.store, uri).await
+        self.store.validate_bucket(&self.store.location(uri)?).await
     }
 }

@@ -4,21 +4,20 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use archiver_core::history::{HistoryIterator, IteratorState};
-use archiver_core::page_token::fingerprint;
-use archiver_core::{ArchiveHistoryRequest, ArchiveOptions, Error, HistoryBlob, Result};
 use serde::{Deserialize, Serialize};
 
-use super::S3HistoryArchiver;
-use super::manifest::{BlobEntry, Identity, Manifest, version_key};
-use crate::error::{Kind, PROVIDER};
-use crate::location::{Location, hex};
-use crate::store::Created;
+use super::ObjectHistoryArchiver;
+use crate::history::{HistoryIterator, IteratorState};
+use crate::object::layout::{hex, version_key};
+use crate::object::manifest::{BlobEntry, Identity, Manifest};
+use crate::object::{FailureKind, ObjectLocation, ObjectStore, PutMode, PutOutcome, list_all};
+use crate::page_token::fingerprint;
+use crate::{ArchiveHistoryRequest, ArchiveOptions, Error, HistoryBlob, Result};
 
 /// How often a manifest create that met a concurrent one (409) is tried again.
 const CONFLICT_RETRIES: u32 = 5;
 
-/// What a [`ProgressManager`](archiver_core::ProgressManager) holds between attempts: the
+/// What a [`ProgressManager`](crate::ProgressManager) holds between attempts: the
 /// attempt whose staged blobs are reused, the blobs stored so far, where the iterator stands.
 #[derive(Debug, Serialize, Deserialize)]
 struct Progress {
@@ -30,9 +29,9 @@ struct Progress {
 }
 
 /// One archive call in progress.
-struct Attempt<'a> {
-    archiver: &'a S3HistoryArchiver,
-    location: Location,
+struct Attempt<'a, S> {
+    archiver: &'a ObjectHistoryArchiver<S>,
+    location: ObjectLocation,
     request: &'a ArchiveHistoryRequest,
     options: &'a ArchiveOptions,
     /// `<run prefix>`.
@@ -46,17 +45,17 @@ struct Attempt<'a> {
     checked: bool,
 }
 
-impl S3HistoryArchiver {
+impl<S: ObjectStore> ObjectHistoryArchiver<S> {
     pub(super) async fn archive_run(
         &self,
-        location: Location,
+        location: ObjectLocation,
         request: &ArchiveHistoryRequest,
         options: &ArchiveOptions,
     ) -> Result<()> {
         request.validate()?;
         let run = location.run_prefix(&request.namespace_id, &request.workflow_id, &request.run_id);
         let version = version_key(request.close_failover_version);
-        let archive_id = format!("{:016x}", fingerprint(&[&location.bucket, &run, &version]));
+        let archive_id = format!("{:016x}", fingerprint(&[location.bucket(), &run, &version]));
         let mut attempt = Attempt {
             archiver: self,
             manifest_key: format!("{run}manifest/{version}"),
@@ -82,7 +81,7 @@ impl S3HistoryArchiver {
     }
 }
 
-impl Attempt<'_> {
+impl<S: ObjectStore> Attempt<'_, S> {
     /// Adopts the recorded progress of this archive, if any.
     async fn resume(&mut self) -> Result<Option<IteratorState>> {
         let Some(manager) = self.options.progress_manager() else {
@@ -141,7 +140,7 @@ impl Attempt<'_> {
     async fn manifest_exists(&self) -> Result<bool> {
         self.archiver
             .store
-            .exists(&self.location.bucket, &self.manifest_key)
+            .exists(self.location.bucket(), &self.manifest_key)
             .await
             .map_err(|f| {
                 f.into_core(
@@ -164,7 +163,7 @@ impl Attempt<'_> {
         let put = self
             .archiver
             .store
-            .put(&self.location.bucket, &key, blob.data, false)
+            .put(self.location.bucket(), &key, blob.data, PutMode::Overwrite)
             .await;
         if let Err(failure) = put {
             let err = failure.into_core("write blob", &self.location.describe(&key));
@@ -182,8 +181,9 @@ impl Attempt<'_> {
                 iterator: iterator.state(),
                 blobs: self.blobs.clone(),
             };
-            let bytes = serde_json::to_vec(&progress)
-                .map_err(|e| Error::backend(PROVIDER, "encode progress", e, false))?;
+            let bytes = serde_json::to_vec(&progress).map_err(|e| {
+                Error::backend(self.archiver.store.scheme(), "encode progress", e, false)
+            })?;
             manager.record_progress(&bytes).await?;
         }
         Ok(())
@@ -198,8 +198,13 @@ impl Attempt<'_> {
             close_failover_version: self.request.close_failover_version,
         };
         let body = match &inline {
-            Some(blob) => Manifest::encode(&identity, &[BlobEntry::of(blob, None)], &blob.data)?,
-            None => Manifest::encode(&identity, &self.blobs, &[])?,
+            Some(blob) => Manifest::encode(
+                self.archiver.store.scheme(),
+                &identity,
+                &[BlobEntry::of(blob, None)],
+                &blob.data,
+            )?,
+            None => Manifest::encode(self.archiver.store.scheme(), &identity, &self.blobs, &[])?,
         };
         let describe = self.location.describe(&self.manifest_key);
         let mut conflicts = 0;
@@ -208,14 +213,14 @@ impl Attempt<'_> {
                 .archiver
                 .store
                 .put(
-                    &self.location.bucket,
+                    self.location.bucket(),
                     &self.manifest_key,
                     body.clone(),
-                    true,
+                    PutMode::CreateOnly,
                 )
                 .await;
             match put {
-                Ok(Created::Yes) => {
+                Ok(PutOutcome::Created) => {
                     if inline.is_some() {
                         self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
                     } else {
@@ -223,26 +228,25 @@ impl Attempt<'_> {
                     }
                     return Ok(());
                 }
-                Ok(Created::AlreadyExists) => {
+                Ok(PutOutcome::AlreadyExists) => {
                     // Either another archive of this run committed first (ours is redundant),
-                    // or our own PUT landed and only its answer was lost, then the SDK's retry
+                    // or our own PUT landed and only its answer was lost, then the store's retry
                     // met it: the blobs may only go in the first case.
                     if !self.manifest_lists_our_blobs(&identity, &describe).await {
                         self.discard().await;
                     }
                     return Ok(());
                 }
-                Err(failure) if failure.kind == Kind::Conflict && conflicts < CONFLICT_RETRIES => {
+                Err(failure)
+                    if failure.kind() == FailureKind::Conflict && conflicts < CONFLICT_RETRIES =>
+                {
                     conflicts += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50 << conflicts)).await;
                 }
                 Err(failure) => {
                     // A dropped connection, a timeout or a 5xx may hide a manifest that was
                     // stored: its blobs must stay. Only a refused request surely stored nothing.
-                    let maybe_stored = matches!(
-                        failure.kind,
-                        Kind::Connection | Kind::Timeout | Kind::ServerError
-                    );
+                    let maybe_stored = failure.kind().may_have_landed();
                     let err = failure.into_core("commit manifest", &describe);
                     if !(maybe_stored || self.resumable(&err)) {
                         self.discard().await;
@@ -268,7 +272,7 @@ impl Attempt<'_> {
         match self
             .archiver
             .store
-            .get(&self.location.bucket, &self.manifest_key)
+            .get(self.location.bucket(), &self.manifest_key)
             .await
         {
             Ok(Some(data)) => Manifest::decode(data, identity, describe)
@@ -288,12 +292,7 @@ impl Attempt<'_> {
             version_key(self.request.close_failover_version)
         );
         let ours = format!("{staging}{}/", self.attempt);
-        let strays = match self
-            .archiver
-            .store
-            .list_all(&self.location.bucket, &staging)
-            .await
-        {
+        let strays = match list_all(&self.archiver.store, self.location.bucket(), &staging).await {
             Ok(keys) => keys
                 .into_iter()
                 .filter(|k| !k.starts_with(&ours))
@@ -310,7 +309,7 @@ impl Attempt<'_> {
         if let Err(failure) = self
             .archiver
             .store
-            .delete(&self.location.bucket, &strays)
+            .delete(self.location.bucket(), &strays)
             .await
         {
             tracing::warn!(error = %failure, "could not remove staged blobs of abandoned attempts");
@@ -331,7 +330,7 @@ impl Attempt<'_> {
         if let Err(failure) = self
             .archiver
             .store
-            .delete(&self.location.bucket, &keys)
+            .delete(self.location.bucket(), &keys)
             .await
         {
             tracing::warn!(error = %failure, count = keys.len(), run = %self.run,

@@ -1,14 +1,15 @@
 //! Reading a history back: the manifest, then only the blobs the page needs, each verified.
 
-use archiver_core::history::decode_batches_at;
-use archiver_core::page_token::{decode_page_token, encode_page_token, fingerprint};
-use archiver_core::{Error, GetHistoryRequest, GetHistoryResponse, Result};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::S3HistoryArchiver;
-use super::manifest::{Identity, Manifest, parse_version_key, version_key};
-use crate::location::Location;
+use super::ObjectHistoryArchiver;
+use crate::history::decode_batches_at;
+use crate::object::layout::{parse_version_key, version_key};
+use crate::object::manifest::{Identity, Manifest};
+use crate::object::{ObjectLocation, ObjectStore, list_all};
+use crate::page_token::{decode_page_token, encode_page_token, fingerprint};
+use crate::{Error, GetHistoryRequest, GetHistoryResponse, Result};
 
 /// Where a page starts: a version, a blob of its manifest, a batch within the blob.
 #[derive(Debug, Serialize, Deserialize)]
@@ -18,10 +19,10 @@ struct Position {
     batch: usize,
 }
 
-impl S3HistoryArchiver {
+impl<S: ObjectStore> ObjectHistoryArchiver<S> {
     pub(super) async fn get_page(
         &self,
-        location: Location,
+        location: ObjectLocation,
         request: &GetHistoryRequest,
     ) -> Result<GetHistoryResponse> {
         request.validate()?;
@@ -52,7 +53,7 @@ impl S3HistoryArchiver {
         let describe = location.describe(&manifest_key);
         let data = self
             .store
-            .get(&location.bucket, &manifest_key)
+            .get(location.bucket(), &manifest_key)
             .await
             .map_err(|f| f.into_core("read manifest", &describe))?
             .ok_or_else(|| not_found(request))?;
@@ -110,14 +111,12 @@ impl S3HistoryArchiver {
     /// The highest version with a manifest under `run`.
     async fn highest_version(
         &self,
-        location: &Location,
+        location: &ObjectLocation,
         run: &str,
         request: &GetHistoryRequest,
     ) -> Result<i64> {
         let prefix = format!("{run}manifest/");
-        let keys = self
-            .store
-            .list_all(&location.bucket, &prefix)
+        let keys = list_all(&self.store, location.bucket(), &prefix)
             .await
             .map_err(|f| f.into_core("list versions", &location.describe(&prefix)))?;
         keys.iter()
@@ -129,11 +128,11 @@ impl S3HistoryArchiver {
     /// The batches of blob `index`, verified against the manifest.
     async fn read_blob(
         &self,
-        location: &Location,
+        location: &ObjectLocation,
         run: &str,
         manifest: &Manifest,
         index: usize,
-    ) -> Result<Vec<archiver_core::History>> {
+    ) -> Result<Vec<crate::History>> {
         let entry = &manifest.blobs[index];
         let (data, describe): (Bytes, String) = match &entry.key {
             None => (
@@ -145,7 +144,7 @@ impl S3HistoryArchiver {
                 let describe = location.describe(&key);
                 let data = self
                     .store
-                    .get(&location.bucket, &key)
+                    .get(location.bucket(), &key)
                     .await
                     .map_err(|f| f.into_core("read blob", &describe))?
                     .ok_or_else(|| {

@@ -1,49 +1,46 @@
-//! Provider-independent: identical to archiver-s3's `history/manifest.rs` (to move to
-//! archiver-core; see the crate report). Objects are "keys" there, "names" here.
-//!
 //! The manifest: the commit point of a history archive.
 //!
 //! One object per (run, close failover version) at `<run>/manifest/<version key>`, created with
-//! a create-only precondition (`ifGenerationMatch=0` on GCS) after every blob it lists is
-//! stored. Readers trust only manifests, so a reader sees no archive or a complete one. The object is a JSON header line, then, for a
+//! `If-None-Match: *` after every blob it lists is stored. Readers trust only manifests, so a
+//! reader sees no archive or a complete one. The object is a JSON header line, then, for a
 //! history that fits one blob, that blob inline (one PUT archives the whole history).
 
-use archiver_core::history::HistoryBlob;
-use archiver_core::{Error, Result};
+use crate::history::HistoryBlob;
+use crate::{Error, Result};
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
-/// The manifest format this crate writes and reads.
+/// The manifest format written and read.
 const FORMAT: u32 = 1;
 
 /// What an archive is of; checked against the request on read (keys are digests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Identity {
-    pub(crate) namespace_id: String,
-    pub(crate) workflow_id: String,
-    pub(crate) run_id: String,
-    pub(crate) close_failover_version: i64,
+pub(super) struct Identity {
+    pub(super) namespace_id: String,
+    pub(super) workflow_id: String,
+    pub(super) run_id: String,
+    pub(super) close_failover_version: i64,
 }
 
 /// One blob of the archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct BlobEntry {
+pub(super) struct BlobEntry {
     /// The blob's key relative to the run prefix; `None` when it follows the header inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) key: Option<String>,
-    pub(crate) size: u64,
-    pub(crate) crc32c: u32,
-    pub(crate) first_event_id: i64,
-    pub(crate) last_event_id: i64,
-    pub(crate) events: usize,
-    pub(crate) batches: usize,
+    pub(super) key: Option<String>,
+    pub(super) size: u64,
+    pub(super) crc32c: u32,
+    pub(super) first_event_id: i64,
+    pub(super) last_event_id: i64,
+    pub(super) events: usize,
+    pub(super) batches: usize,
 }
 
 impl BlobEntry {
     /// The entry of `blob`, stored at `key` (`None`: inline).
-    pub(crate) fn of(blob: &HistoryBlob, key: Option<String>) -> Self {
+    pub(super) fn of(blob: &HistoryBlob, key: Option<String>) -> Self {
         BlobEntry {
             key,
             size: blob.data.len() as u64,
@@ -56,7 +53,7 @@ impl BlobEntry {
     }
 
     /// Checks `data` against the entry's size and checksum.
-    pub(crate) fn verify(&self, data: &[u8], location: &str) -> Result<()> {
+    pub(super) fn verify(&self, data: &[u8], location: &str) -> Result<()> {
         if data.len() as u64 != self.size {
             return Err(Error::corrupted(
                 location,
@@ -89,23 +86,28 @@ struct Header {
 
 /// A decoded manifest, with its inline blob if it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Manifest {
-    pub(crate) identity: Identity,
-    pub(crate) blobs: Vec<BlobEntry>,
+pub(super) struct Manifest {
+    pub(super) identity: Identity,
+    pub(super) blobs: Vec<BlobEntry>,
     /// The bytes after the header: the inline blob.
-    pub(crate) inline: Bytes,
+    pub(super) inline: Bytes,
 }
 
 impl Manifest {
     /// Encodes a manifest of `blobs`, followed by `inline` (the blob whose entry has no key).
-    pub(crate) fn encode(identity: &Identity, blobs: &[BlobEntry], inline: &[u8]) -> Result<Bytes> {
+    pub(super) fn encode(
+        provider: &'static str,
+        identity: &Identity,
+        blobs: &[BlobEntry],
+        inline: &[u8],
+    ) -> Result<Bytes> {
         let header = Header {
             format: FORMAT,
             identity: identity.clone(),
             blobs: blobs.to_vec(),
         };
         let json = serde_json::to_vec(&header)
-            .map_err(|e| Error::backend(crate::error::PROVIDER, "encode manifest", e, false))?;
+            .map_err(|e| Error::backend(provider, "encode manifest", e, false))?;
         let mut out = BytesMut::with_capacity(json.len() + 1 + inline.len());
         out.extend_from_slice(&json);
         out.extend_from_slice(b"\n");
@@ -114,7 +116,7 @@ impl Manifest {
     }
 
     /// Decodes a manifest object and checks it is the archive of `expected`.
-    pub(crate) fn decode(data: Bytes, expected: &Identity, location: &str) -> Result<Self> {
+    pub(super) fn decode(data: Bytes, expected: &Identity, location: &str) -> Result<Self> {
         let corrupted = |reason: String| Error::corrupted(location, reason);
         let end = data
             .iter()
@@ -146,25 +148,8 @@ impl Manifest {
     }
 }
 
-/// A fixed-width key for a version whose byte order is the numeric order (negative versions
-/// included), so the last manifest listed is the highest version.
-pub(crate) fn version_key(version: i64) -> String {
-    format!("{:016x}", (version as u64) ^ (1 << 63))
-}
-
-/// The version of a [`version_key`]; `None` for anything else.
-pub(crate) fn parse_version_key(key: &str) -> Option<i64> {
-    if key.len() != 16 || !key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    let raw = u64::from_str_radix(key, 16).ok()?;
-    Some((raw ^ (1 << 63)) as i64)
-}
-
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
     use super::*;
 
     fn identity() -> Identity {
@@ -191,7 +176,7 @@ mod tests {
     #[test]
     fn round_trip_with_inline_blob() {
         let blob = b"{\"events\":[]}\n";
-        let bytes = Manifest::encode(&identity(), &[entry(None, blob)], blob).unwrap();
+        let bytes = Manifest::encode("s3", &identity(), &[entry(None, blob)], blob).unwrap();
         let m = Manifest::decode(bytes, &identity(), "m").unwrap();
         assert_eq!(&m.inline[..], blob);
         m.blobs[0].verify(&m.inline, "m").unwrap();
@@ -199,7 +184,7 @@ mod tests {
 
     #[test]
     fn damage_and_foreign_manifests_are_corrupted() {
-        let bytes = Manifest::encode(&identity(), &[entry(Some("b/0"), b"x")], b"").unwrap();
+        let bytes = Manifest::encode("s3", &identity(), &[entry(Some("b/0"), b"x")], b"").unwrap();
         let other = Identity {
             run_id: "other".into(),
             ..identity()
@@ -224,26 +209,5 @@ mod tests {
             Err(Error::Corrupted { .. })
         ));
         assert!(matches!(e.verify(b"ab", "b"), Err(Error::Corrupted { .. })));
-    }
-
-    proptest! {
-        #[test]
-        fn version_keys_round_trip_and_sort_numerically(a: i64, b: i64) {
-            prop_assert_eq!(parse_version_key(&version_key(a)), Some(a));
-            prop_assert_eq!(a.cmp(&b), version_key(a).cmp(&version_key(b)));
-        }
-    }
-
-    #[test]
-    fn strays_are_not_versions() {
-        for stray in [
-            "",
-            "0",
-            "zzzzzzzzzzzzzzzz",
-            "8000000000000000x",
-            "800000000000000A",
-        ] {
-            assert_eq!(parse_version_key(stray), None, "{stray}");
-        }
     }
 }

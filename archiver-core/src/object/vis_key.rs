@@ -1,6 +1,3 @@
-//! Provider-independent: identical to archiver-s3's `visibility/key.rs` (to move to
-//! archiver-core; see the crate report). Keys are object names on GCS.
-//!
 //! Visibility record keys: the index a query prunes with before downloading anything.
 //!
 //! ```text
@@ -15,11 +12,11 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use archiver_core::VisibilityRecord;
+use crate::VisibilityRecord;
 use jiff::Timestamp;
 use visibility_query::{Plan, TimeRange};
 
-use crate::location::{digest, hex, short_hash};
+use super::layout::{digest, hex, short_hash};
 
 /// Added to nanoseconds so every representable time is non-negative (jiff's earliest time is
 /// about -3.78e20 ns, its latest about 2.54e20 ns).
@@ -31,29 +28,29 @@ const EXTENSION: &str = ".json";
 
 /// What a record's key says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct VisKey {
-    pub(crate) close_nanos: i128,
-    pub(crate) start_nanos: i128,
-    pub(crate) status: i32,
-    pub(crate) workflow_id_hash: String,
-    pub(crate) workflow_type_hash: String,
-    pub(crate) run_id_hash: String,
-    pub(crate) identity: String,
+pub(super) struct VisKey {
+    pub(super) close_nanos: i128,
+    pub(super) start_nanos: i128,
+    pub(super) status: i32,
+    pub(super) workflow_id_hash: String,
+    pub(super) workflow_type_hash: String,
+    pub(super) run_id_hash: String,
+    pub(super) identity: String,
 }
 
 /// The identity digest of a record (namespace id, workflow id, run id).
-pub(crate) fn identity_of(record: &VisibilityRecord) -> String {
+pub(super) fn identity_of(record: &VisibilityRecord) -> String {
     hex(&digest(&[&record.namespace_id, &record.workflow_id, &record.run_id])[..16])
 }
 
 /// The inverted close-time field: the first thing in a key, so listing order is newest first.
-pub(crate) fn close_field(close_nanos: i128) -> String {
+pub(super) fn close_field(close_nanos: i128) -> String {
     format!("{:021}", MAX21 - (close_nanos + BIAS))
 }
 
 impl VisKey {
     /// The key of `record`.
-    pub(crate) fn of(record: &VisibilityRecord) -> Self {
+    pub(super) fn of(record: &VisibilityRecord) -> Self {
         VisKey {
             close_nanos: record.close_time.as_nanosecond(),
             start_nanos: record.start_time.as_nanosecond(),
@@ -66,7 +63,7 @@ impl VisKey {
     }
 
     /// The key's name under the namespace prefix.
-    pub(crate) fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         format!(
             "{}_{:021}_{:02}_{}_{}_{}_{}{EXTENSION}",
             close_field(self.close_nanos),
@@ -80,7 +77,7 @@ impl VisKey {
     }
 
     /// Parses a name; `None` for anything that is not a record key.
-    pub(crate) fn parse(name: &str) -> Option<Self> {
+    pub(super) fn parse(name: &str) -> Option<Self> {
         let stem = name.strip_suffix(EXTENSION)?;
         let mut parts = stem.split('_');
         let mut number = |width: usize| {
@@ -115,7 +112,7 @@ impl VisKey {
 
 /// A query [`Plan`] turned into checks on keys.
 #[derive(Debug, Clone)]
-pub(crate) struct KeyFilter {
+pub(super) struct KeyFilter {
     workflow_ids: Option<BTreeSet<String>>,
     run_ids: Option<BTreeSet<String>>,
     workflow_types: Option<BTreeSet<String>>,
@@ -136,7 +133,7 @@ fn in_range(range: &TimeRange, nanos: i128) -> bool {
 
 impl KeyFilter {
     /// The checks `plan` implies.
-    pub(crate) fn new(plan: &Plan) -> Self {
+    pub(super) fn new(plan: &Plan) -> Self {
         KeyFilter {
             workflow_ids: hashes(&plan.workflow_ids),
             run_ids: hashes(&plan.run_ids),
@@ -152,7 +149,7 @@ impl KeyFilter {
 
     /// Whether a record with this key can match (a hash collision can let a non-match through;
     /// a match is never rejected).
-    pub(crate) fn admits(&self, key: &VisKey) -> bool {
+    pub(super) fn admits(&self, key: &VisKey) -> bool {
         let allowed = |set: &Option<BTreeSet<String>>, hash: &str| {
             set.as_ref().is_none_or(|s| s.contains(hash))
         };
@@ -168,7 +165,7 @@ impl KeyFilter {
     }
 
     /// The newest close time that can match, to start the listing at.
-    pub(crate) fn newest_close(&self) -> Option<i128> {
+    pub(super) fn newest_close(&self) -> Option<i128> {
         match self.close_time.end {
             Bound::Included(t) | Bound::Excluded(t) => Some(t.as_nanosecond()),
             Bound::Unbounded => None,
@@ -177,7 +174,7 @@ impl KeyFilter {
 
     /// Whether every key with a close time of `close_nanos` or older fails the close range,
     /// so the (newest-first) listing can stop.
-    pub(crate) fn older_than_range(&self, close_nanos: i128) -> bool {
+    pub(super) fn older_than_range(&self, close_nanos: i128) -> bool {
         match self.close_time.start {
             Bound::Included(t) => close_nanos < t.as_nanosecond(),
             Bound::Excluded(t) => close_nanos <= t.as_nanosecond(),

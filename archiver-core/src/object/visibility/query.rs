@@ -9,141 +9,93 @@
 //! and `page_size` GETs however many records the namespace holds. Other orders download every
 //! admitted record.
 
-use archiver_core::page_token::{decode_page_token, fingerprint};
-use archiver_core::visibility::page_of;
-use archiver_core::{QueryRequest, QueryResponse, Result, VisibilityRecord};
 use visibility_query::CheckedQuery;
 
-use super::S3VisibilityArchiver;
-use super::key::{KeyFilter, VisKey, close_field, identity_of};
-use crate::location::Location;
+use super::ObjectVisibilityArchiver;
+use crate::object::vis_key::{KeyFilter, VisKey, close_field, identity_of};
+use crate::object::{ObjectLocation, ObjectStore};
+use crate::visibility::{PageCutoff, TimeOrder, page_of};
+use crate::{QueryRequest, QueryResponse, Result, VisibilityRecord};
 
 /// Records downloaded at once.
 const DOWNLOAD_CONCURRENCY: usize = 16;
-
-/// How the query's order relates to what keys carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Walk {
-    /// `CloseTime DESC` first: the listing order itself.
-    NewestCloseFirst,
-    /// `CloseTime` or `StartTime` first, in some direction: sort the listed keys.
-    ByKeyTime { start_time: bool, descending: bool },
-    /// Anything else: every admitted record is needed.
-    Unordered,
-}
-
-impl Walk {
-    fn of(query: &CheckedQuery) -> Self {
-        let Some(first) = query.order_by().first() else {
-            return Walk::NewestCloseFirst;
-        };
-        let name = first.name.value.as_str();
-        let start_time = name.eq_ignore_ascii_case("StartTime");
-        if !start_time && !name.eq_ignore_ascii_case("CloseTime") {
-            return Walk::Unordered;
-        }
-        if !start_time && first.descending {
-            return Walk::NewestCloseFirst;
-        }
-        Walk::ByKeyTime {
-            start_time,
-            descending: first.descending,
-        }
-    }
-
-    /// The position in result order of a record with these times (smaller comes first);
-    /// `None` when the order is not by a key time.
-    fn rank(self, close_nanos: i128, start_nanos: i128) -> Option<i128> {
-        match self {
-            Walk::NewestCloseFirst => Some(-close_nanos),
-            Walk::ByKeyTime {
-                start_time,
-                descending,
-            } => {
-                let t = if start_time { start_nanos } else { close_nanos };
-                Some(if descending { -t } else { t })
-            }
-            Walk::Unordered => None,
-        }
-    }
-}
 
 /// A key that passed the filter, waiting to be downloaded.
 struct Candidate {
     key: String,
     identity: String,
-    /// Position in result order (0 for [`Walk::Unordered`]).
+    /// Position in result order ([`PageCutoff::rank`]).
     rank: i128,
 }
 
-/// Downloads candidates (in rank order) until the page is decided.
-struct Collector<'a> {
-    request: &'a QueryRequest,
-    query: &'a CheckedQuery,
-    /// Matches needed past the token to decide the page.
-    need: usize,
-    counted: usize,
-    /// Rank of the token's record: candidates ranked before it are skipped, those tied with it
-    /// downloaded (they may follow it) but not counted.
-    resume: Option<i128>,
-    /// Rank of the `need`-th counted match: candidates ranked after it cannot be on the page.
-    boundary: Option<i128>,
+/// Downloads candidates (in rank order) until core's [`PageCutoff`] says the page is decided.
+struct Collector<'q> {
+    cutoff: PageCutoff<'q>,
+    request: &'q QueryRequest,
+    query: &'q CheckedQuery,
+    /// Matches past the token still needed before the page can be decided: downloads are
+    /// sized by it, so a page costs about `page_size + 1` GETs.
+    missing: usize,
     records: Vec<VisibilityRecord>,
 }
 
-impl Collector<'_> {
-    /// Whether candidates of this rank or later no longer matter.
-    fn decided(&self, rank: i128) -> bool {
-        self.boundary.is_some_and(|b| rank > b)
+impl<'q> Collector<'q> {
+    fn new(query: &'q CheckedQuery, request: &'q QueryRequest) -> Self {
+        let cutoff = PageCutoff::new(query, request);
+        Collector {
+            missing: match cutoff.order() {
+                // Without an indexed order nothing is decided early: download everything.
+                None => usize::MAX,
+                Some(_) => request.page_size.saturating_add(1),
+            },
+            cutoff,
+            request,
+            query,
+            records: Vec::new(),
+        }
     }
 
     /// Downloads `candidates` (ascending rank) until decided; returns whether it is.
     async fn take(
         &mut self,
-        archiver: &S3VisibilityArchiver,
-        location: &Location,
+        archiver: &ObjectVisibilityArchiver<impl ObjectStore>,
+        location: &ObjectLocation,
         candidates: &[Candidate],
     ) -> Result<bool> {
-        let mut rest = candidates;
-        if let Some(resume) = self.resume {
-            let skip = rest.partition_point(|c| c.rank < resume);
-            rest = &rest[skip..];
-        }
+        let skip = candidates.partition_point(|c| self.cutoff.skips(c.rank));
+        let mut rest = &candidates[skip..];
         while let Some(first) = rest.first() {
-            if self.decided(first.rank) {
+            if self.cutoff.decided(first.rank) {
                 return Ok(true);
             }
             // Until the page is decided, fetch no more than it still needs.
-            let size = if self.boundary.is_none() {
-                (self.need - self.counted).clamp(1, DOWNLOAD_CONCURRENCY)
-            } else {
-                DOWNLOAD_CONCURRENCY
-            };
+            let size = self.missing.clamp(1, DOWNLOAD_CONCURRENCY);
             let (chunk, next) = rest.split_at(size.min(rest.len()));
             rest = next;
             for (candidate, record) in archiver.download(location, chunk).await? {
                 let Some(record) = record else { continue };
-                if self.boundary.is_none()
-                    && self.resume.is_none_or(|r| candidate.rank > r)
-                    && record.namespace_id == self.request.namespace_id
-                    && self.query.matches(&record)
-                {
-                    self.counted += 1;
-                    if self.counted == self.need {
-                        self.boundary = Some(candidate.rank);
-                    }
+                if self.counts(candidate.rank, &record) {
+                    self.missing = self.missing.saturating_sub(1);
                 }
+                self.cutoff.observe(candidate.rank, &record);
                 self.records.push(record);
             }
         }
         Ok(false)
     }
+
+    /// Whether `record` is a match past the token, one the cutoff counts towards the page.
+    fn counts(&self, rank: i128, record: &VisibilityRecord) -> bool {
+        self.cutoff.resume_rank().is_none_or(|resume| rank > resume)
+            && record.namespace_id == self.request.namespace_id
+            && self.query.matches(record)
+    }
 }
 
-impl S3VisibilityArchiver {
+impl<S: ObjectStore> ObjectVisibilityArchiver<S> {
     pub(super) async fn run_query(
         &self,
-        location: &Location,
+        location: &ObjectLocation,
         request: &QueryRequest,
         query: &CheckedQuery,
     ) -> Result<QueryResponse> {
@@ -153,25 +105,17 @@ impl S3VisibilityArchiver {
         }
         let filter = KeyFilter::new(&plan);
         let prefix = location.visibility_prefix(&request.namespace_id);
-        let walk = Walk::of(query);
-        let cursor = token_cursor(request);
-        let mut collector = Collector {
-            request,
-            query,
-            // Unordered walks never decide early.
-            need: match walk {
-                Walk::Unordered => usize::MAX,
-                _ => request.page_size.saturating_add(1),
-            },
-            counted: 0,
-            resume: cursor.and_then(|(close, start)| walk.rank(close, start)),
-            boundary: None,
-            records: Vec::new(),
-        };
-        // Newest-first walks start listing at the token's close time when there is one.
-        let resume_close = cursor
-            .filter(|_| walk == Walk::NewestCloseFirst)
-            .map(|(close, _)| close);
+        let mut collector = Collector::new(query, request);
+        // The listing's own order: candidates can be taken page by page as listed.
+        let newest_close_first =
+            collector.cutoff.order() == Some(TimeOrder::CloseTime { descending: true });
+        // Newest-first walks start listing at the token's close time when there is one
+        // (its rank is the negated close time).
+        let resume_close = collector
+            .cutoff
+            .resume_rank()
+            .filter(|_| newest_close_first)
+            .map(|rank| -rank);
         let start_close = match (filter.newest_close(), resume_close) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -185,7 +129,7 @@ impl S3VisibilityArchiver {
             let page = self
                 .store
                 .list(
-                    &location.bucket,
+                    location.bucket(),
                     &prefix,
                     start_after.as_deref(),
                     continuation.take(),
@@ -204,21 +148,21 @@ impl S3VisibilityArchiver {
                 }
                 if filter.admits(&parsed) {
                     admitted.push(Candidate {
-                        rank: walk
-                            .rank(parsed.close_nanos, parsed.start_nanos)
-                            .unwrap_or(0),
+                        rank: collector
+                            .cutoff
+                            .rank(parsed.close_nanos, parsed.start_nanos),
                         key,
                         identity: parsed.identity,
                     });
                 }
             }
-            let decided = if walk == Walk::NewestCloseFirst {
+            let decided = if newest_close_first {
                 collector.take(self, location, &admitted).await?
             } else {
                 sorted.extend(admitted);
                 false
             };
-            match page.continuation {
+            match page.next {
                 Some(next) if !past_range && !decided => continuation = Some(next),
                 _ => break,
             }
@@ -236,14 +180,14 @@ impl S3VisibilityArchiver {
     /// query.
     async fn download<'c>(
         &self,
-        location: &Location,
+        location: &ObjectLocation,
         chunk: &'c [Candidate],
     ) -> Result<Vec<(&'c Candidate, Option<VisibilityRecord>)>> {
         // A chunk is at most DOWNLOAD_CONCURRENCY keys: all of it is in flight at once.
         let fetched = futures::future::join_all(
             chunk
                 .iter()
-                .map(|candidate| self.store.get(&location.bucket, &candidate.key)),
+                .map(|candidate| self.store.get(location.bucket(), &candidate.key)),
         )
         .await;
         let mut out = Vec::with_capacity(fetched.len());
@@ -270,19 +214,4 @@ impl S3VisibilityArchiver {
         }
         Ok(out)
     }
-}
-
-/// The close and start times of the record the token continues after, when the token is
-/// core's for this request; anything else is left for `page_of` to reject.
-fn token_cursor(request: &QueryRequest) -> Option<(i128, i128)> {
-    let token = request.next_page_token.as_deref()?;
-    let fp = fingerprint(&[&request.namespace_id, &request.query]);
-    decode_page_token::<VisibilityRecord>(token, fp)
-        .ok()
-        .map(|after| {
-            (
-                after.close_time.as_nanosecond(),
-                after.start_time.as_nanosecond(),
-            )
-        })
 }

@@ -1,36 +1,34 @@
-//! [`GcsHistoryArchiver`].
+//! [`ObjectHistoryArchiver`].
 
 mod archive;
-mod manifest;
 mod read;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use archiver_core::{
+use async_trait::async_trait;
+
+use super::ObjectStore;
+use crate::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, GetHistoryRequest,
     GetHistoryResponse, HistoryArchiver, HistorySource, Result,
 };
-use async_trait::async_trait;
 
-use crate::location::{Location, SCHEME};
-use crate::store::GcsStore;
-
-/// The `gs://` [`HistoryArchiver`]: one archive per (run, close failover version), committed
-/// by a manifest object created last (see the crate docs for the layout).
+/// The [`HistoryArchiver`] of an object store: one archive per (run, close failover version),
+/// committed by a manifest object created last (see the [module docs](super) for the layout).
 #[derive(Debug)]
-pub struct GcsHistoryArchiver {
-    store: GcsStore,
+pub struct ObjectHistoryArchiver<S> {
+    store: S,
     source: Arc<dyn HistorySource>,
     target_blob_size: usize,
     blob_writes: AtomicU64,
 }
 
-impl GcsHistoryArchiver {
+impl<S: ObjectStore> ObjectHistoryArchiver<S> {
     /// An archiver storing through `store` the histories it reads from `source`, in blobs of
     /// at least 2 MiB.
-    pub fn new(store: GcsStore, source: Arc<dyn HistorySource>) -> Self {
-        GcsHistoryArchiver {
+    pub fn new(store: S, source: Arc<dyn HistorySource>) -> Self {
+        ObjectHistoryArchiver {
             store,
             source,
             target_blob_size: DEFAULT_TARGET_BLOB_SIZE,
@@ -45,7 +43,7 @@ impl GcsHistoryArchiver {
     }
 
     /// The store this archiver writes through.
-    pub fn store(&self) -> &GcsStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
@@ -57,9 +55,9 @@ impl GcsHistoryArchiver {
 }
 
 #[async_trait]
-impl HistoryArchiver for GcsHistoryArchiver {
+impl<S: ObjectStore> HistoryArchiver for ObjectHistoryArchiver<S> {
     fn scheme(&self) -> &'static str {
-        SCHEME
+        self.store.scheme()
     }
 
     async fn archive(
@@ -68,7 +66,7 @@ impl HistoryArchiver for GcsHistoryArchiver {
         request: &ArchiveHistoryRequest,
         options: &ArchiveOptions,
     ) -> Result<()> {
-        let result = match Location::from_uri(uri) {
+        let result = match self.store.location(uri) {
             Ok(location) => self.archive_run(location, request, options).await,
             Err(err) => Err(err),
         };
@@ -80,10 +78,10 @@ impl HistoryArchiver for GcsHistoryArchiver {
         uri: &ArchiveUri,
         request: &GetHistoryRequest,
     ) -> Result<GetHistoryResponse> {
-        self.get_page(Location::from_uri(uri)?, request).await
+        self.get_page(self.store.location(uri)?, request).await
     }
 
     async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {
-        crate::validate::validate_uri(&self.store, uri).await
+        self.store.validate_bucket(&self.store.location(uri)?).await
     }
 }

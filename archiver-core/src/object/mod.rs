@@ -1,0 +1,62 @@
+//! Archiving to object stores (S3, GCS, any store of keyed byte objects): everything that does
+//! not depend on the provider. A provider implements the small [`ObjectStore`] trait over its
+//! SDK (with one failure classifier) and gets [`ObjectHistoryArchiver`] and
+//! [`ObjectVisibilityArchiver`].
+//!
+//! ## Object-store layout, version 1
+//!
+//! Ids are user strings and never appear raw in keys: each becomes 32 hex digits of its
+//! SHA-256 (`h(..)` below), so any id gives a short, safe key well inside the 1024 bytes S3 and
+//! GCS allow (the URI's prefix is limited to [`MAX_PREFIX`] bytes). Objects store the real ids,
+//! which readers check.
+//!
+//! ```text
+//! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/manifest/<version key>
+//! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/blobs/<version key>/<attempt>/<index>
+//! <prefix>/v1/visibility/<h(ns id)>/<close>_<start>_<status>_<h8(wf id)>_<h8(type)>_<h8(run id)>_<identity>.json
+//! ```
+//!
+//! **History.** Blobs (whole batches, one `History` JSON per line, about 2 MiB each) are
+//! uploaded one by one as the history is read, so memory stays about one blob, under a
+//! staging prefix private to the attempt (16 random hex digits). The **manifest** is written
+//! last, create-only: a JSON header line listing every blob's key, size, CRC-32C and event
+//! range. It is the commit point: readers only trust manifests, so a reader sees no archive or
+//! a complete one, and an interrupted or failed archive leaves nothing visible (its staged
+//! blobs are deleted when it cannot be resumed, unless the manifest write's outcome is
+//! unknown; blobs of crashed attempts are swept by the run's next successful archive, one
+//! LIST). A history that fits one blob is stored **inline** after the manifest header: one
+//! write archives it. `<version key>` is the close failover version as 16 hex digits ordered
+//! like the numbers (negative ones too), so the highest version is the last manifest listed.
+//! Reads fetch the manifest, then only the blobs the page needs, verifying size, CRC-32C and
+//! batch count ([`Error::Corrupted`](crate::Error::Corrupted) otherwise).
+//!
+//! **Visibility.** One object (the record as JSON) per record, one write. Its key carries the
+//! close time (inverted, so listing walks newest first), the start time (Unix nanoseconds,
+//! biased to 21 fixed digits: nanosecond precision, any year), the status number, 32-bit
+//! digests of workflow id, type and run id, and a 128-bit identity digest of (namespace id,
+//! workflow id, run id), so archiving a record again overwrites itself. A query compiles the
+//! list filter, turns its [`Plan`](visibility_query::Plan) into key checks and a listing range,
+//! downloads only the keys that pass, checks each record against the whole filter, and pages
+//! with [`page_of`](crate::visibility::page_of). When the order starts with `CloseTime` or
+//! `StartTime` (the default is `CloseTime DESC`), records are downloaded in that order and only
+//! until the page is decided: about `page_size` GETs, however large the namespace; in the
+//! default order the listing stops there too (about one LIST). Other orders download every
+//! admitted record.
+
+mod factory;
+mod failure;
+mod history;
+mod layout;
+mod manifest;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod vis_key;
+mod visibility;
+
+pub use factory::{history_factory, visibility_factory};
+pub use failure::{Failure, FailureKind};
+pub use history::ObjectHistoryArchiver;
+pub use layout::{MAX_PREFIX, ObjectLocation, id_segment};
+pub use store::{ListPage, ObjectStore, PutMode, PutOutcome, list_all};
+pub use visibility::ObjectVisibilityArchiver;
