@@ -329,6 +329,21 @@ impl<'a> Parser<'a> {
             let span = Span::new(open, close.end);
             return self.predicate_rest(Operand::Cond(Box::new(inner), span));
         }
+        if self.tok.tok == Tok::Word {
+            // The usual left side, a plain name before an operator, goes
+            // straight to the test without building an operand.
+            let t = self.bump()?;
+            if self.at_operator() {
+                let name = Ident {
+                    value: self.text(t).to_owned(),
+                    span: Span::new(t.start, t.end),
+                };
+                return self.test(name);
+            }
+            let first = self.name_rest(self.text(t).to_owned(), t.start)?;
+            let left = self.operand_rest(first)?;
+            return self.predicate_rest(left);
+        }
         let left = self.operand()?;
         self.predicate_rest(left)
     }
@@ -354,12 +369,17 @@ impl<'a> Parser<'a> {
     }
 
     fn predicate_rest(&mut self, left: Operand) -> Result<Expr, QueryError> {
-        let op_at = self.tok.start;
         if !self.at_operator() {
             return Ok(self.bare_condition(left));
         }
         // Temporal checks the left side before the value.
         let name = self.left_name(left);
+        self.test(name)
+    }
+
+    /// The operator and value(s) of a predicate on `name`; the current token is an operator.
+    fn test(&mut self, name: Ident) -> Result<Expr, QueryError> {
+        let op_at = self.tok.start;
         let cmp = match self.tok.tok {
             Tok::Eq => Some(CompareOp::Eq),
             Tok::NotEq => Some(CompareOp::NotEq),
@@ -502,15 +522,40 @@ impl<'a> Parser<'a> {
 
     /// A right-hand side: only a literal is accepted.
     fn value(&mut self) -> Result<Literal, QueryError> {
-        match self.operand()? {
-            Operand::Lit(l) => Ok(l),
+        // The usual value, one string or boolean token, is taken without building an operand.
+        let t = self.tok;
+        let value = match t.tok {
+            Tok::Str { escaped } => Value::String(decode_string(self.text(t), escaped)),
+            Tok::Kw(Kw::True) => Value::Boolean(true),
+            Tok::Kw(Kw::False) => Value::Boolean(false),
+            _ => {
+                let o = self.operand()?;
+                return Ok(self.operand_value(o));
+            }
+        };
+        self.bump()?;
+        let lit = Literal {
+            value,
+            span: Span::new(t.start, t.end),
+        };
+        if !self.at_arith() {
+            return Ok(lit);
+        }
+        let o = self.operand_rest(Operand::Lit(lit))?;
+        Ok(self.operand_value(o))
+    }
+
+    /// A value position's operand as a literal; anything else is refused (deferred).
+    fn operand_value(&mut self, o: Operand) -> Literal {
+        match o {
+            Operand::Lit(l) => l,
             Operand::Name(id) => {
                 self.defer(
                     K::NotSupported,
                     format!("column name on the right side of comparison expression (did you forget to quote \"{}\"?)", id.value),
                     id.span.start,
                 );
-                Ok(Literal::new(Value::Boolean(false)))
+                Literal::new(Value::Boolean(false))
             }
             Operand::Cond(_, span) => {
                 self.defer(
@@ -518,11 +563,11 @@ impl<'a> Parser<'a> {
                     "unexpected value: a condition",
                     span.start,
                 );
-                Ok(Literal::new(Value::Boolean(false)))
+                Literal::new(Value::Boolean(false))
             }
             Operand::Other { what, kind, span } => {
                 self.defer(kind, format!("unexpected value: {what}"), span.start);
-                Ok(Literal::new(Value::Boolean(false)))
+                Literal::new(Value::Boolean(false))
             }
         }
     }
@@ -530,18 +575,24 @@ impl<'a> Parser<'a> {
     /// An operand with MySQL's arithmetic and JSON operators, which are parsed only to be refused.
     fn operand(&mut self) -> Result<Operand, QueryError> {
         let first = self.unary()?;
-        if !matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith)
-            && !self.is_kw(Kw::Div)
-            && !self.is_kw(Kw::Mod)
-        {
+        self.operand_rest(first)
+    }
+
+    fn at_arith(&self) -> bool {
+        matches!(
+            self.tok.tok,
+            Tok::Plus | Tok::Minus | Tok::Arith | Tok::Kw(Kw::Div | Kw::Mod)
+        )
+    }
+
+    /// Arithmetic after a first operand, if any.
+    fn operand_rest(&mut self, first: Operand) -> Result<Operand, QueryError> {
+        if !self.at_arith() {
             return Ok(first);
         }
         let start = span_of(&first).start;
         let mut end = start;
-        while matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Arith)
-            || self.is_kw(Kw::Div)
-            || self.is_kw(Kw::Mod)
-        {
+        while self.at_arith() {
             self.bump()?;
             end = span_of(&self.unary()?).end;
         }
