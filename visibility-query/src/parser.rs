@@ -522,12 +522,21 @@ impl<'a> Parser<'a> {
 
     /// A right-hand side: only a literal is accepted.
     fn value(&mut self) -> Result<Literal, QueryError> {
-        // The usual value, one string or boolean token, is taken without building an operand.
+        // The usual value, one string, number or boolean token, is taken
+        // without building an operand.
         let t = self.tok;
         let value = match t.tok {
             Tok::Str { escaped } => Value::String(decode_string(self.text(t), escaped)),
             Tok::Kw(Kw::True) => Value::Boolean(true),
             Tok::Kw(Kw::False) => Value::Boolean(false),
+            Tok::Int => unsigned(self.text(t)),
+            Tok::Float => match self.text(t).parse::<f64>() {
+                Ok(x) if x.is_finite() => Value::Float(x),
+                _ => {
+                    let o = self.operand()?;
+                    return Ok(self.operand_value(o));
+                }
+            },
             _ => {
                 let o = self.operand()?;
                 return Ok(self.operand_value(o));
@@ -632,28 +641,30 @@ impl<'a> Parser<'a> {
     }
 
     fn integer(&self, digits: &str, negative: bool, span: Span) -> Operand {
+        if !negative {
+            return Operand::Lit(Literal {
+                value: unsigned(digits),
+                span,
+            });
+        }
         let trimmed = digits.trim_start_matches('0');
         // Parse with the sign so that i64::MIN fits.
         let parsed = if trimmed.is_empty() {
             Some(0)
-        } else if negative {
-            format!("-{trimmed}").parse::<i64>().ok()
         } else {
-            trimmed.parse::<i64>().ok()
+            format!("-{trimmed}").parse::<i64>().ok()
         };
-        let value = match parsed {
-            Some(n) => Value::Integer(n),
-            None if negative => {
-                return Operand::Other {
-                    what: "a negative number out of the Int range",
-                    kind: K::InvalidExpression,
-                    span,
-                };
-            }
-            // Go's ParseValue falls back to float64 for integers beyond int64.
-            None => Value::Float(digits.parse::<f64>().unwrap_or(f64::INFINITY)),
-        };
-        Operand::Lit(Literal { value, span })
+        match parsed {
+            Some(n) => Operand::Lit(Literal {
+                value: Value::Integer(n),
+                span,
+            }),
+            None => Operand::Other {
+                what: "a negative number out of the Int range",
+                kind: K::InvalidExpression,
+                span,
+            },
+        }
     }
 
     fn atom(&mut self) -> Result<Operand, QueryError> {
@@ -790,6 +801,14 @@ impl<'a> Parser<'a> {
                 });
             }
         }
+    }
+}
+
+/// An unsigned integer literal; Go's ParseValue falls back to float64 beyond int64.
+fn unsigned(digits: &str) -> Value {
+    match digits.parse::<i64>() {
+        Ok(n) => Value::Integer(n),
+        Err(_) => Value::Float(digits.parse::<f64>().unwrap_or(f64::INFINITY)),
     }
 }
 
