@@ -95,10 +95,9 @@
 //! - **Atomic, durable commits.** History blobs are streamed into a staged file in the run
 //!   directory (memory stays about one blob, whatever the history size); at the end the index
 //!   and footer are written, the file is fsynced, renamed into place, and the directory is
-//!   fsynced. Visibility records are staged, fsynced and renamed the same way; concurrent
-//!   archives share the directory fsyncs (group commit: a caller returns once an fsync that
-//!   started after its rename has completed). A reader sees no archive or the whole one; a
-//!   process killed mid-archive leaves only `.tmp-*` files.
+//!   fsynced. Visibility records are staged, fsynced and renamed the same way (concurrent
+//!   archives' fsyncs share journal commits in the kernel). A reader sees no archive or the
+//!   whole one; a process killed mid-archive leaves only `.tmp-*` files.
 //! - **Idempotent.** Archiving a run and version that is already archived (and intact) does
 //!   nothing; two concurrent archives of the same run both succeed and leave one complete
 //!   archive (each stages its own file; rename is atomic).
@@ -118,7 +117,6 @@
 mod config;
 mod error;
 mod fsio;
-mod groupsync;
 mod histfile;
 mod history;
 mod layout;
