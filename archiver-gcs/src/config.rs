@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use archiver_core::config::GcsConfig;
+use archiver_core::object::RetrySettings;
 
 /// Where the client's credentials come from. A key file's path is not secret; its contents
 /// are never read into anything this crate prints.
@@ -19,28 +20,6 @@ pub enum Credentials {
     File(PathBuf),
     /// No credentials at all, for emulators such as fake-gcs-server.
     Anonymous,
-}
-
-/// Retry policy of every request: exponential backoff with full jitter. Throttling (429), 5xx,
-/// timeouts and dropped connections are retried; other failures are not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetrySettings {
-    /// Attempts per request, the first included (1 disables retries). Default 5.
-    pub max_attempts: u32,
-    /// Backoff before the first retry. Default 100 ms.
-    pub initial_backoff: Duration,
-    /// Longest backoff between attempts. Default 10 s.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(10),
-        }
-    }
 }
 
 /// Time limit of one request attempt, body included (a 2 MiB blob on a slow link must fit).

@@ -64,7 +64,8 @@ mod store;
 
 use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
 
-pub use config::{Credentials, GcsSettings, RetrySettings, TimeoutSettings};
+pub use archiver_core::object::RetrySettings;
+pub use config::{Credentials, GcsSettings, TimeoutSettings};
 pub use register::{history_factory, register, visibility_factory};
 pub use store::GcsStore;
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use archiver_core::config::S3Config;
+use archiver_core::object::RetrySettings;
 
 /// A secret string: usable through [`expose`](Self::expose), never shown (`Debug` prints
 /// `"<redacted>"`; there is no `Display`).
@@ -50,28 +51,6 @@ impl fmt::Debug for StaticCredentials {
             .field("secret_access_key", &self.secret_access_key)
             .field("session_token", &self.session_token)
             .finish()
-    }
-}
-
-/// Retry policy handed to the SDK's standard retry strategy (exponential backoff with jitter).
-/// Throttling, 5xx, timeouts and dropped connections are retried; other failures are not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetrySettings {
-    /// Attempts per request, the first included (1 disables retries). Default 5.
-    pub max_attempts: u32,
-    /// Backoff before the first retry. Default 100 ms.
-    pub initial_backoff: Duration,
-    /// Longest backoff between attempts. Default 10 s.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(10),
-        }
     }
 }
 

@@ -48,6 +48,7 @@ mod failure;
 mod history;
 mod layout;
 mod manifest;
+mod retry;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -58,5 +59,6 @@ pub use factory::{history_factory, visibility_factory};
 pub use failure::{Failure, FailureKind};
 pub use history::ObjectHistoryArchiver;
 pub use layout::{MAX_PREFIX, ObjectLocation, id_segment};
+pub use retry::RetrySettings;
 pub use store::{ListPage, ObjectStore, PutMode, PutOutcome, list_all};
 pub use visibility::ObjectVisibilityArchiver;
