@@ -12,7 +12,7 @@ use visibility_query::CheckedQuery;
 
 use super::VisibilityRecord;
 use crate::QueryRequest;
-use crate::page_token::{decode_page_token, fingerprint};
+use crate::page_token::decode_query_token;
 
 /// Which indexed time the query's order starts with, and in which direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,16 +151,11 @@ impl<'q> PageCutoff<'q> {
 /// The close and start times (Unix nanoseconds) of the record `request`'s token continues
 /// after, when the token is core's for this request.
 fn token_times(request: &QueryRequest) -> Option<(i128, i128)> {
-    let token = request.next_page_token.as_deref()?;
-    let fp = fingerprint(&[&request.namespace_id, &request.query]);
-    decode_page_token::<VisibilityRecord>(token, fp)
-        .ok()
-        .map(|after| {
-            (
-                after.close_time.as_nanosecond(),
-                after.start_time.as_nanosecond(),
-            )
-        })
+    let after = decode_query_token(request).ok()??;
+    Some((
+        after.close_time.as_nanosecond(),
+        after.start_time.as_nanosecond(),
+    ))
 }
 
 #[cfg(test)]
