@@ -13,14 +13,13 @@ use std::sync::{Arc, Mutex};
 
 use archiver::config::ArchivalConfig;
 use archiver::history::{HistoryIterator, decode_batches_at};
-use archiver::page_token::{decode_page_token, encode_page_token, fingerprint};
 use archiver::query::SearchAttributes;
 use archiver::testing::{self, Capabilities, Fixture, GeneratedHistorySource};
 use archiver::visibility::{compile_query, page_of};
 use archiver::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
-    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistorySource, QueryRequest,
-    QueryResponse, Result, VisibilityArchiver, VisibilityRecord, check_scheme,
+    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistoryPager, HistorySource,
+    QueryRequest, QueryResponse, Result, VisibilityArchiver, VisibilityRecord, check_scheme,
 };
 use async_trait::async_trait;
 
@@ -77,13 +76,6 @@ struct KvHistoryArchiver {
     store: Arc<KvStore>,
     source: Arc<dyn HistorySource>,
     target_blob_size: usize,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Position {
-    version: i64,
-    blob: usize,
-    batch: usize,
 }
 
 impl KvHistoryArchiver {
@@ -164,16 +156,7 @@ impl HistoryArchiver for KvHistoryArchiver {
             &request.workflow_id,
             &request.run_id,
         );
-        let bound = fingerprint(&[&request.namespace_id, &request.workflow_id, &request.run_id]);
-        let start: Option<Position> = request
-            .next_page_token
-            .as_deref()
-            .map(|t| decode_page_token(t, bound))
-            .transpose()?;
-        let wanted = start
-            .as_ref()
-            .map(|p| p.version)
-            .or(request.close_failover_version);
+        let mut pager = HistoryPager::new(request)?;
         let manifests: Vec<(i64, Vec<String>)> = self
             .store
             .list(&prefix)
@@ -187,64 +170,22 @@ impl HistoryArchiver for KvHistoryArchiver {
                 ))
             })
             .collect();
-        let found = match wanted {
+        let found = match pager.version() {
             Some(v) => manifests.into_iter().find(|(version, _)| *version == v),
             None => manifests.into_iter().last(),
         };
         let (version, blobs) = found.ok_or_else(|| Error::NotFound {
             what: format!("archived history of run {:?}", request.run_id),
         })?;
-        let Position {
-            mut blob,
-            mut batch,
-            ..
-        } = start.unwrap_or(Position {
-            version,
-            blob: 0,
-            batch: 0,
-        });
-        let mut response = GetHistoryResponse::default();
-        let mut events = 0;
-        while events < request.page_size && blob < blobs.len() {
+        while let Some(blob) = pager.next_blob(blobs.len()) {
+            let key = &blobs[blob];
             let data = self
                 .store
-                .get(&blobs[blob])
-                .ok_or_else(|| Error::corrupted(&blobs[blob], "blob missing"))?;
-            let batches = decode_batches_at(&data, &blobs[blob])?;
-            if batch >= batches.len() {
-                return Err(Error::CorruptedToken {
-                    reason: "points past a blob".into(),
-                });
-            }
-            let count = batches.len();
-            for b in batches.into_iter().skip(batch) {
-                events += b.events.len();
-                response.history_batches.push(b);
-                batch += 1;
-                if events >= request.page_size {
-                    break;
-                }
-            }
-            if batch == count {
-                (blob, batch) = (blob + 1, 0);
-            }
+                .get(key)
+                .ok_or_else(|| Error::corrupted(key, "blob missing"))?;
+            pager.add_batches(decode_batches_at(&data, key)?)?;
         }
-        if response.history_batches.is_empty() {
-            return Err(Error::CorruptedToken {
-                reason: "points past the archive".into(),
-            });
-        }
-        if blob < blobs.len() {
-            response.next_page_token = Some(encode_page_token(
-                bound,
-                &Position {
-                    version,
-                    blob,
-                    batch,
-                },
-            )?);
-        }
-        Ok(response)
+        pager.finish(version, blobs.len())
     }
 
     async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {

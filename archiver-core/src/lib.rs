@@ -34,8 +34,8 @@ pub mod testing;
 pub mod visibility;
 pub use archiver::{HistoryArchiver, VisibilityArchiver, check_scheme};
 pub use history::{
-    DEFAULT_TARGET_BLOB_SIZE, History, HistoryBlob, HistoryEvent, HistoryIterator, HistorySource,
-    IteratorState, MemoryHistorySource, check_history_mutated,
+    DEFAULT_TARGET_BLOB_SIZE, History, HistoryBlob, HistoryEvent, HistoryIterator, HistoryPager,
+    HistorySource, IteratorState, MemoryHistorySource, check_history_mutated,
 };
 pub use memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 pub use options::{ArchiveOptions, CallerError, MemoryProgressManager, ProgressManager};

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use archiver_core::history::{HistoryIterator, IteratorState, decode_batches_at};
-use archiver_core::page_token::{decode_page_token, encode_page_token, fingerprint};
+use archiver_core::history::{HistoryIterator, HistoryPager, IteratorState, decode_batches_at};
+use archiver_core::page_token::fingerprint;
 use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
     GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistoryBlob, HistorySource, Result,
@@ -31,14 +31,6 @@ struct Progress {
     /// Bytes of the staged file made durable before this progress was recorded.
     len: u64,
     iterator: IteratorState,
-}
-
-/// Where a Get page starts: a version, a blob, a batch within it.
-#[derive(Debug, Serialize, Deserialize)]
-struct Position {
-    version: i64,
-    blob: usize,
-    batch: usize,
 }
 
 /// The `file://` [`HistoryArchiver`].
@@ -302,28 +294,9 @@ impl FilestoreHistoryArchiver {
     ) -> Result<GetHistoryResponse> {
         let layout = Layout::from_uri(uri)?;
         request.validate()?;
-        let token_fingerprint =
-            fingerprint(&[&request.namespace_id, &request.workflow_id, &request.run_id]);
-        let position = match &request.next_page_token {
-            Some(token) => {
-                let position: Position = decode_page_token(token, token_fingerprint)?;
-                if request
-                    .close_failover_version
-                    .is_some_and(|v| v != position.version)
-                {
-                    return Err(Error::CorruptedToken {
-                        reason: "the token is for another close failover version".into(),
-                    });
-                }
-                Some(position)
-            }
-            None => None,
-        };
+        let pager = HistoryPager::new(request)?;
         let dir = layout.run_dir(&request.namespace_id, &request.workflow_id, &request.run_id);
-        let version = position
-            .as_ref()
-            .map(|p| p.version)
-            .or(request.close_failover_version);
+        let version = pager.version();
         let request = request.clone();
         blocking("read archive", move || {
             let version = match version {
@@ -344,12 +317,7 @@ impl FilestoreHistoryArchiver {
                     "the archive belongs to another workflow run or version",
                 ));
             }
-            let start = position.unwrap_or(Position {
-                version,
-                blob: 0,
-                batch: 0,
-            });
-            read_page(&reader, &path, start, request.page_size, token_fingerprint)
+            read_page(&reader, &path, pager, version)
         })
         .await
     }
@@ -444,68 +412,32 @@ fn highest_version(dir: &Path, request: &GetHistoryRequest) -> Result<i64> {
     highest.ok_or_else(not_found)
 }
 
-/// Whole batches from `start` until about `page_size` events (at least one batch), reading
-/// only the blobs the page needs.
+/// Fills `pager`'s page from the archive, reading only the blobs the page needs and decoding
+/// only the batches it takes.
 fn read_page(
     reader: &HistReader,
     path: &Path,
-    start: Position,
-    page_size: usize,
-    token_fingerprint: u64,
+    mut pager: HistoryPager,
+    version: i64,
 ) -> Result<GetHistoryResponse> {
     let blob_count = reader.frames().len();
-    let Position {
-        version,
-        mut blob,
-        mut batch,
-    } = start;
-    let mut response = GetHistoryResponse::default();
-    let mut events = 0;
     let location = path.display().to_string();
-    while events < page_size && blob < blob_count {
+    while let Some(blob) = pager.next_blob(blob_count) {
         let data = reader.read_blob(blob)?;
-        // One batch per line: decode only the lines this page returns, not the whole blob.
+        // One batch per line.
         let lines: Vec<&[u8]> = data
             .split(|&b| b == b'\n')
             .filter(|line| !line.is_empty())
             .collect();
-        let count = lines.len();
-        if batch >= count {
-            return Err(Error::CorruptedToken {
-                reason: "the token points past the end of a blob".into(),
-            });
-        }
-        for line in &lines[batch..] {
-            for b in decode_batches_at(line, &location)? {
-                events += b.events.len();
-                response.history_batches.push(b);
+        pager.add_blob(lines.len(), |i| {
+            let mut batches = decode_batches_at(lines[i], &location)?;
+            match (batches.pop(), batches.is_empty()) {
+                (Some(batch), true) => Ok(batch),
+                _ => Err(Error::corrupted(&location, "a line that is not one batch")),
             }
-            batch += 1;
-            if events >= page_size {
-                break;
-            }
-        }
-        if batch == count {
-            blob += 1;
-            batch = 0;
-        }
+        })?;
     }
-    if response.history_batches.is_empty() && (blob > 0 || batch > 0) {
-        return Err(Error::CorruptedToken {
-            reason: "the token points past the end of the archive".into(),
-        });
-    }
-    if blob < blob_count {
-        response.next_page_token = Some(encode_page_token(
-            token_fingerprint,
-            &Position {
-                version,
-                blob,
-                batch,
-            },
-        )?);
-    }
-    Ok(response)
+    pager.finish(version, blob_count)
 }
 
 #[async_trait]

@@ -7,6 +7,7 @@ mod event;
 mod event_type;
 mod iterator;
 mod mutated;
+mod pager;
 mod source;
 
 pub use codec::{decode_batches, decode_batches_at, encode_batch};
@@ -14,4 +15,5 @@ pub use event::{History, HistoryEvent};
 pub use event_type::EventType;
 pub use iterator::{DEFAULT_TARGET_BLOB_SIZE, HistoryBlob, HistoryIterator, IteratorState};
 pub use mutated::check_history_mutated;
+pub use pager::HistoryPager;
 pub use source::{HistoryPage, HistorySource, MemoryHistorySource, ReadHistoryRequest, RunKey};

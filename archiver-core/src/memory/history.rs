@@ -9,8 +9,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::{SCHEME, lock};
-use crate::history::{HistoryIterator, IteratorState, RunKey, decode_batches_at};
-use crate::page_token::{decode_page_token, encode_page_token, fingerprint};
+use crate::history::{HistoryIterator, HistoryPager, IteratorState, RunKey, decode_batches_at};
+use crate::page_token::fingerprint;
 use crate::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
     GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistorySource, Result, check_scheme,
@@ -35,14 +35,6 @@ struct Progress {
     staging: u64,
     blobs: usize,
     iterator: IteratorState,
-}
-
-/// Where a Get page starts.
-#[derive(Debug, Serialize, Deserialize)]
-struct Position {
-    version: i64,
-    blob: usize,
-    batch: usize,
 }
 
 /// The in-memory [`HistoryArchiver`].
@@ -246,95 +238,30 @@ impl HistoryArchiver for MemoryHistoryArchiver {
         check_scheme(SCHEME, uri)?;
         request.validate()?;
         let run = RunKey::new(&request.namespace_id, &request.workflow_id, &request.run_id);
-        let token_fingerprint = fingerprint(&[&run.namespace_id, &run.workflow_id, &run.run_id]);
-        let position = match &request.next_page_token {
-            Some(token) => {
-                let position: Position = decode_page_token(token, token_fingerprint)?;
-                if request
-                    .close_failover_version
-                    .is_some_and(|v| v != position.version)
-                {
-                    return Err(Error::CorruptedToken {
-                        reason: "the token is for another close failover version".into(),
-                    });
-                }
-                Some(position)
-            }
-            None => None,
-        };
+        let mut pager = HistoryPager::new(request)?;
         let not_found = || Error::NotFound {
             what: format!(
                 "archived history of workflow {:?} run {:?}",
                 run.workflow_id, run.run_id
             ),
         };
-        let blobs = {
+        let (version, blobs) = {
             let store = lock(&self.store);
             let versions = store
                 .archives
                 .get(&Self::location(uri, run.clone()))
                 .ok_or_else(not_found)?;
-            let wanted = position
-                .as_ref()
-                .map(|p| p.version)
-                .or(request.close_failover_version);
-            let found = match wanted {
+            let found = match pager.version() {
                 Some(version) => versions.get_key_value(&version),
                 None => versions.last_key_value(),
             };
             let (version, blobs) = found.ok_or_else(not_found)?;
             (*version, Arc::clone(blobs))
         };
-        let (version, blobs) = blobs;
-        let Position {
-            mut blob,
-            mut batch,
-            ..
-        } = position.unwrap_or(Position {
-            version,
-            blob: 0,
-            batch: 0,
-        });
-        let mut response = GetHistoryResponse::default();
-        let mut events = 0;
-        while events < request.page_size {
-            let Some(data) = blobs.get(blob) else { break };
-            let batches = decode_batches_at(data, "memory archive")?;
-            let count = batches.len();
-            if batch >= count {
-                return Err(Error::CorruptedToken {
-                    reason: "the token points past the end of a blob".into(),
-                });
-            }
-            for b in batches.into_iter().skip(batch) {
-                events += b.events.len();
-                response.history_batches.push(b);
-                batch += 1;
-                if events >= request.page_size {
-                    break;
-                }
-            }
-            if batch == count {
-                blob += 1;
-                batch = 0;
-            }
+        while let Some(blob) = pager.next_blob(blobs.len()) {
+            pager.add_batches(decode_batches_at(&blobs[blob], "memory archive")?)?;
         }
-        if response.history_batches.is_empty() {
-            return Err(Error::CorruptedToken {
-                reason: "the token points past the end of the archive".into(),
-            });
-        }
-        if blob < blobs.len() {
-            response.next_page_token = Some(encode_page_token(
-                token_fingerprint,
-                &Position {
-                    version,
-                    blob,
-                    batch,
-                },
-            )?);
-        }
-        Ok(response)
+        pager.finish(version, blobs.len())
     }
 
     async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {

@@ -1,23 +1,13 @@
 //! Reading a history back: the manifest, then only the blobs the page needs, each verified.
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 
 use super::ObjectHistoryArchiver;
-use crate::history::decode_batches_at;
+use crate::history::{HistoryPager, decode_batches_at};
 use crate::object::layout::{parse_version_key, version_key};
 use crate::object::manifest::{Identity, Manifest};
 use crate::object::{ObjectLocation, ObjectStore, list_all};
-use crate::page_token::{decode_page_token, encode_page_token, fingerprint};
 use crate::{Error, GetHistoryRequest, GetHistoryResponse, Result};
-
-/// Where a page starts: a version, a blob of its manifest, a batch within the blob.
-#[derive(Debug, Serialize, Deserialize)]
-struct Position {
-    version: i64,
-    blob: usize,
-    batch: usize,
-}
 
 impl<S: ObjectStore> ObjectHistoryArchiver<S> {
     pub(super) async fn get_page(
@@ -26,26 +16,9 @@ impl<S: ObjectStore> ObjectHistoryArchiver<S> {
         request: &GetHistoryRequest,
     ) -> Result<GetHistoryResponse> {
         request.validate()?;
-        let token_fingerprint =
-            fingerprint(&[&request.namespace_id, &request.workflow_id, &request.run_id]);
-        let position = request
-            .next_page_token
-            .as_deref()
-            .map(|token| decode_page_token::<Position>(token, token_fingerprint))
-            .transpose()?;
-        if let (Some(p), Some(v)) = (&position, request.close_failover_version)
-            && p.version != v
-        {
-            return Err(Error::CorruptedToken {
-                reason: "the token is for another close failover version".into(),
-            });
-        }
+        let mut pager = HistoryPager::new(request)?;
         let run = location.run_prefix(&request.namespace_id, &request.workflow_id, &request.run_id);
-        let version = match position
-            .as_ref()
-            .map(|p| p.version)
-            .or(request.close_failover_version)
-        {
+        let version = match pager.version() {
             Some(version) => version,
             None => self.highest_version(&location, &run, request).await?,
         };
@@ -64,48 +37,10 @@ impl<S: ObjectStore> ObjectHistoryArchiver<S> {
             close_failover_version: version,
         };
         let manifest = Manifest::decode(data, &identity, &describe)?;
-        let start = position.unwrap_or(Position {
-            version,
-            blob: 0,
-            batch: 0,
-        });
-        if start.blob >= manifest.blobs.len() {
-            return Err(Error::CorruptedToken {
-                reason: "the token points past the end of the archive".into(),
-            });
+        while let Some(blob) = pager.next_blob(manifest.blobs.len()) {
+            pager.add_batches(self.read_blob(&location, &run, &manifest, blob).await?)?;
         }
-        let mut batches = Vec::new();
-        let mut events = 0;
-        let mut at = start;
-        while at.blob < manifest.blobs.len() && events < request.page_size {
-            let blob = self.read_blob(&location, &run, &manifest, at.blob).await?;
-            if at.batch >= blob.len() {
-                return Err(Error::CorruptedToken {
-                    reason: "the token points past the end of a blob".into(),
-                });
-            }
-            for batch in blob.into_iter().skip(at.batch) {
-                if events >= request.page_size {
-                    break;
-                }
-                events += batch.events.len();
-                batches.push(batch);
-                at.batch += 1;
-            }
-            if at.batch == manifest.blobs[at.blob].batches {
-                at.blob += 1;
-                at.batch = 0;
-            }
-        }
-        let next_page_token = if at.blob < manifest.blobs.len() {
-            Some(encode_page_token(token_fingerprint, &at)?)
-        } else {
-            None
-        };
-        Ok(GetHistoryResponse {
-            history_batches: batches,
-            next_page_token,
-        })
+        pager.finish(version, manifest.blobs.len())
     }
 
     /// The highest version with a manifest under `run`.
