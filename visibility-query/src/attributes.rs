@@ -124,7 +124,7 @@ const SYSTEM: &[(&str, SearchAttributeType, SystemField)] = &[
 ];
 
 /// Predefined attributes (ref §6.3): stored with the custom ones, queryable everywhere.
-const PREDEFINED: &[(&str, SearchAttributeType)] = &[
+pub(crate) const PREDEFINED: &[(&str, SearchAttributeType)] = &[
     ("TemporalChangeVersion", T::KeywordList),
     ("BinaryChecksums", T::KeywordList),
     ("BuildIds", T::KeywordList),

@@ -71,6 +71,7 @@ mod lexer;
 mod parser;
 mod plan;
 mod record;
+pub mod sql;
 mod status;
 mod value;
 
@@ -207,5 +208,10 @@ impl CheckedQuery {
     /// The `ORDER BY` keys as written (resolved names are used for sorting).
     pub fn order_by(&self) -> &[OrderBy] {
         &self.order_by
+    }
+
+    /// The checked condition (for translations such as [`sql`]).
+    pub(crate) fn cond(&self) -> &check::Cond {
+        &self.cond
     }
 }

@@ -1,0 +1,207 @@
+//! Whole statements: list (with keyset paging) and count.
+
+use jiff::Timestamp;
+
+use crate::CheckedQuery;
+use crate::attributes::SearchAttributes;
+use crate::check::Cond;
+
+use super::dialect::MAX_CLOSE;
+use super::render::{Bind, Sql, mentions_division};
+use super::{Dialect, SqlError, SqlStatement};
+
+/// The row columns [`list`] selects, in this order. Datetimes come back in the
+/// column types of [`Dialect::schema`]; `search_attributes` is the JSON object
+/// of archived attribute strings.
+pub const ROW_COLUMNS: &[&str] = &[
+    "workflow_id",
+    "run_id",
+    "workflow_type_name",
+    "status",
+    "start_time",
+    "execution_time",
+    "close_time",
+    "history_length",
+    "execution_duration",
+    "search_attributes",
+];
+
+/// Keyset position after the last row of a page, in the list order
+/// (close time descending with open runs first, start time descending, run
+/// ID, workflow ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    /// The row's close time; `None` while open.
+    pub close_time: Option<Timestamp>,
+    /// The row's start time.
+    pub start_time: Timestamp,
+    /// The row's run ID.
+    pub run_id: String,
+    /// The row's workflow ID.
+    pub workflow_id: String,
+}
+
+const ORDER: &str =
+    " ORDER BY close_time_or_max DESC, start_time DESC, run_id ASC, workflow_id ASC";
+
+/// `SELECT <ROW_COLUMNS> FROM executions_visibility WHERE <namespace +
+/// division + filter> [AND <keyset after `after`>] ORDER BY <the order> LIMIT ?`.
+///
+/// The rows are the records of the namespace that [`CheckedQuery::matches`]
+/// accepts (outside any `TemporalNamespaceDivision` unless the filter names
+/// it), in the order of [`CheckedQuery::compare`], at most `limit` of them.
+/// `ORDER BY` and `GROUP BY` are [`SqlError::NotSupported`].
+///
+/// ```
+/// use visibility_query::sql::{self, Dialect, PageKey, SqlParam};
+/// use visibility_query::{compile, FieldLayout, SearchAttributes, SearchAttributeType as T};
+///
+/// let attrs = SearchAttributes::new()
+///     .with_field_layout(FieldLayout::temporal_sql())
+///     .with_custom("Region", T::Keyword);
+/// let q = compile("Region = 'eu' AND WorkflowId STARTS_WITH 'order-'", &attrs).unwrap();
+/// let after = PageKey {
+///     close_time: None,
+///     start_time: "2024-05-01T00:00:00Z".parse().unwrap(),
+///     run_id: "r-9".into(),
+///     workflow_id: "order-9".into(),
+/// };
+/// let st = sql::list(&q, &attrs, Dialect::Postgres, "ns", Some(&after), 50).unwrap();
+/// assert!(st.sql.contains("Keyword01 = $2::text AND workflow_id LIKE $3::text ESCAPE '!'"));
+/// assert_eq!(st.params[2], SqlParam::Text("order-%".into()));
+/// assert_eq!(st.params.last(), Some(&SqlParam::Int(50)));
+/// ```
+pub fn list(
+    q: &CheckedQuery,
+    attrs: &SearchAttributes,
+    d: Dialect,
+    namespace_id: &str,
+    after: Option<&PageKey>,
+    limit: u32,
+) -> Result<SqlStatement, SqlError> {
+    if q.group_by().is_some() {
+        return Err(SqlError::NotSupported("'GROUP BY' clause".into()));
+    }
+    let mut s = Sql::new(d, attrs);
+    s.push("SELECT ");
+    s.push(&ROW_COLUMNS.join(", "));
+    s.push(" FROM executions_visibility");
+    where_clause(&mut s, q, namespace_id)?;
+    if let Some(k) = after {
+        s.push(" AND ");
+        keyset(&mut s, k)?;
+    }
+    s.push(ORDER);
+    s.push(" LIMIT ");
+    s.bind(Bind::Int(i64::from(limit)))?;
+    Ok(s.finish())
+}
+
+/// `SELECT COUNT(*) AS row_count ...`, or with `GROUP BY ExecutionStatus`
+/// `SELECT status, COUNT(*) AS row_count ... GROUP BY status` (likewise for
+/// `TemporalNamespaceDivision`): one row per group, the group's value first.
+/// Other GROUP BY attributes and ORDER BY are [`SqlError::NotSupported`].
+///
+/// ```
+/// use visibility_query::sql::{self, Dialect};
+/// use visibility_query::{compile, SearchAttributes};
+/// let attrs = SearchAttributes::new();
+/// let q = compile("WorkflowType = 't' GROUP BY ExecutionStatus", &attrs).unwrap();
+/// let st = sql::count(&q, &attrs, Dialect::MySql, "ns").unwrap();
+/// assert_eq!(
+///     st.sql,
+///     "SELECT status, COUNT(*) AS row_count FROM executions_visibility \
+///      WHERE namespace_id = ? AND TemporalNamespaceDivision IS NULL \
+///      AND workflow_type_name = ? GROUP BY status"
+/// );
+/// ```
+pub fn count(
+    q: &CheckedQuery,
+    attrs: &SearchAttributes,
+    d: Dialect,
+    namespace_id: &str,
+) -> Result<SqlStatement, SqlError> {
+    let group = match q.group_by() {
+        None => None,
+        Some("ExecutionStatus") => Some("status"),
+        Some("TemporalNamespaceDivision") => Some("TemporalNamespaceDivision"),
+        Some(other) => {
+            return Err(SqlError::NotSupported(format!(
+                "'GROUP BY' clause is not supported for search attribute {other}"
+            )));
+        }
+    };
+    let mut s = Sql::new(d, attrs);
+    s.push("SELECT ");
+    if let Some(g) = group {
+        s.push(g);
+        s.push(", ");
+    }
+    s.push("COUNT(*) AS row_count FROM executions_visibility");
+    where_clause(&mut s, q, namespace_id)?;
+    if let Some(g) = group {
+        s.push(" GROUP BY ");
+        s.push(g);
+    }
+    Ok(s.finish())
+}
+
+/// ` WHERE namespace_id = ? [AND TemporalNamespaceDivision IS NULL] [AND <filter>]`.
+fn where_clause(s: &mut Sql<'_>, q: &CheckedQuery, namespace_id: &str) -> Result<(), SqlError> {
+    if !q.order_by().is_empty() {
+        return Err(SqlError::NotSupported("'ORDER BY' clause".into()));
+    }
+    s.push(" WHERE namespace_id = ");
+    s.bind(Bind::Text(namespace_id.to_owned()))?;
+    let cond = q.cond();
+    let division = q.group_by() == Some("TemporalNamespaceDivision") || mentions_division(cond);
+    if !division {
+        s.push(" AND TemporalNamespaceDivision IS NULL");
+    }
+    match cond {
+        Cond::True => {}
+        Cond::And(items) if !items.is_empty() => {
+            s.push(" AND ");
+            s.join(items, " AND ")?;
+        }
+        c => {
+            s.push(" AND ");
+            s.nested(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows after `k` in the order: `c <= k.c AND (c < k.c OR (c = k.c AND
+/// (start < k.start OR (start = k.start AND (run > k.run OR (run = k.run AND
+/// workflow > k.workflow))))))` with `c` the close time or the maximum.
+fn keyset(s: &mut Sql<'_>, k: &PageKey) -> Result<(), SqlError> {
+    let close = k.close_time.unwrap_or_else(max_close);
+    let start = k.start_time;
+    let text = |v: &String| Bind::Text(v.clone());
+    s.push("close_time_or_max <= ");
+    s.bind(Bind::Time(close))?;
+    s.push(" AND (close_time_or_max < ");
+    s.bind(Bind::Time(close))?;
+    s.push(" OR (close_time_or_max = ");
+    s.bind(Bind::Time(close))?;
+    s.push(" AND (start_time < ");
+    s.bind(Bind::Time(start))?;
+    s.push(" OR (start_time = ");
+    s.bind(Bind::Time(start))?;
+    s.push(" AND (run_id > ");
+    s.bind(text(&k.run_id))?;
+    s.push(" OR (run_id = ");
+    s.bind(text(&k.run_id))?;
+    s.push(" AND workflow_id > ");
+    s.bind(text(&k.workflow_id))?;
+    s.push(")))))");
+    Ok(())
+}
+
+fn max_close() -> Timestamp {
+    // MAX_CLOSE is a valid UTC time; the fallback is never used.
+    format!("{}Z", MAX_CLOSE.replace(' ', "T"))
+        .parse()
+        .unwrap_or(Timestamp::MAX)
+}
