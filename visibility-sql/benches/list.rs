@@ -1,0 +1,2 @@
+//! List benchmark (written once the translator lands).
+fn main() {}
