@@ -14,7 +14,7 @@ use visibility_query::{
 
 use crate::engine::Pool;
 use crate::error::{Error, Result};
-use crate::shim::{Dialect, SqlParam, SqlStatement};
+use visibility_query::sql::{Dialect, SqlParam, SqlStatement};
 
 /// The alias table. Portable DDL: the same text runs on every engine.
 pub(crate) const TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS custom_search_attributes (\

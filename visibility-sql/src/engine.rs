@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::error::{Error, Result};
-use crate::shim::{Dialect, SqlParam, SqlStatement};
+use visibility_query::sql::{Dialect, SqlParam, SqlStatement};
 
 /// A connection pool of one engine.
 #[derive(Clone)]
@@ -237,6 +237,7 @@ impl From<sqlx::mysql::MySqlRow> for DbRow {
 }
 
 /// Decodes the first type the column is compatible with (the last type's error otherwise).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! first_of {
     ($row:expr, $col:expr, $t:ty => $conv:expr) => {
         $row.try_get::<Option<$t>, _>($col).map(|v| v.map($conv))

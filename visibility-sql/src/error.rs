@@ -1,6 +1,6 @@
 //! The store's error type.
 
-use crate::shim::SqlError;
+use visibility_query::sql::SqlError;
 use visibility_query::{AttributeError, QueryError};
 
 /// A `Result` with [`Error`].

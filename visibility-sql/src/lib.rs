@@ -11,7 +11,7 @@
 //!   filter, translate it ([`visibility_query::sql`]) with every value bound as a
 //!   parameter, and page by keyset with opaque tokens bound to the query.
 //!
-//! ```no_run
+//! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> visibility_sql::Result<()> {
 //! use visibility_query::{ExecutionStatus, RecordValues, SearchAttributeType};
@@ -36,7 +36,6 @@ mod aliases;
 mod engine;
 mod error;
 mod row;
-mod shim;
 mod store;
 mod token;
 

@@ -10,106 +10,109 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use visibility_query::sql::{self, Dialect, SqlParam, SqlStatement, column_value};
 use visibility_query::{
     ExecutionStatus, FieldLayout, RecordValues, SearchAttributeType as T, SearchAttributes,
 };
 
 use crate::engine::DbRow;
 use crate::error::{Error, Result};
-use crate::shim::{self as sql, Dialect, SqlParam, SqlStatement};
 
-/// How a value is written, which decides its SQL expression per dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Plain,
-    Time,
-    Json,
-    Tokens,
+/// A column of `executions_visibility` the store writes, and where its value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// A system column, by its SQL name.
+    System(&'static str),
+    /// A predefined attribute's own column (named as the attribute).
+    Predefined(String, T),
+    /// A preallocated field (`Keyword03`): the value of the custom attribute aliased to it.
+    Field(String, T),
 }
 
-/// Floors to a whole microsecond: every engine stores µs.
-pub(crate) fn floor_micros(t: Timestamp) -> Timestamp {
-    let ns = t.as_nanosecond();
-    Timestamp::from_nanosecond(ns - ns.rem_euclid(1000)).unwrap_or(t)
-}
-
-/// Parses a stored datetime as the evaluator does: RFC 3339, or epoch nanoseconds.
-fn parse_time(raw: &str) -> Option<Timestamp> {
-    let s = raw.trim();
-    s.parse::<Timestamp>().ok().or_else(|| {
-        s.parse::<i64>()
-            .ok()
-            .and_then(|n| Timestamp::from_nanosecond(i128::from(n)).ok())
-    })
-}
-
-/// The values of a stored KeywordList: a JSON array of strings, or one plain value.
-fn keyword_list(raw: &str) -> Vec<String> {
-    if raw.trim_start().starts_with('[')
-        && let Ok(v) = serde_json::from_str::<Vec<String>>(raw)
-    {
-        return v;
-    }
-    vec![raw.to_owned()]
-}
-
-/// One attribute value as its column holds it.
-fn typed(ty: T, raw: &str, d: Dialect) -> Option<(SqlParam, Kind)> {
-    let t = raw.trim();
-    Some(match ty {
-        T::Keyword | T::Text => (SqlParam::Text(raw.to_owned()), Kind::Plain),
-        T::Int => (SqlParam::Int(t.parse().ok()?), Kind::Plain),
-        T::Double => {
-            let x: f64 = t.parse().ok().filter(|x: &f64| x.is_finite())?;
-            (SqlParam::Float(x), Kind::Plain)
+impl Source {
+    fn name(&self) -> &str {
+        match self {
+            Source::System(n) => n,
+            Source::Predefined(n, _) | Source::Field(n, _) => n,
         }
-        T::Bool => (
-            SqlParam::Bool(match t {
-                "true" | "TRUE" | "True" => true,
-                "false" | "FALSE" | "False" => false,
-                _ => return None,
-            }),
-            Kind::Plain,
-        ),
-        T::Datetime => (
-            SqlParam::Text(sql::datetime_text(d, parse_time(t)?)),
-            Kind::Time,
-        ),
-        T::KeywordList => (
-            SqlParam::Text(serde_json::to_string(&keyword_list(raw)).ok()?),
-            Kind::Json,
-        ),
-    })
+    }
 }
 
-/// The record's search attributes with non-µs datetimes floored, as the store keeps them.
+/// The columns of the schema, in DDL order, read from [`Dialect::schema`] itself so
+/// that the store writes exactly the columns the translator reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Columns(Vec<Source>);
+
+const SYSTEM: &[&str] = &[
+    "namespace_id",
+    "run_id",
+    "workflow_id",
+    "workflow_type_name",
+    "status",
+    "start_time",
+    "execution_time",
+    "close_time",
+    "history_length",
+    "execution_duration",
+    "search_attributes",
+];
+
+impl Columns {
+    pub(crate) fn of(d: Dialect, layout: &FieldLayout) -> Columns {
+        let ddl = d.schema(layout);
+        let table = ddl.first().map(String::as_str).unwrap_or_default();
+        let body = table
+            .split_once('(')
+            .map_or("", |(_, b)| b.rsplit_once(')').map_or(b, |(b, _)| b));
+        let predefined = SearchAttributes::new();
+        let fields: BTreeMap<String, T> = T::ALL
+            .into_iter()
+            .flat_map(|ty| {
+                (1..=layout.limit(ty)).map(move |i| (format!("{}{i:02}", ty.name()), ty))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for def in body.split(",\n") {
+            let name = def.split_whitespace().next().unwrap_or_default();
+            if let Some(sys) = SYSTEM.iter().find(|s| **s == name) {
+                out.push(Source::System(sys));
+            } else if let Some(&ty) = fields.get(name) {
+                out.push(Source::Field(name.to_owned(), ty));
+            } else if let Some(ty) = predefined.get(name) {
+                out.push(Source::Predefined(name.to_owned(), ty));
+            }
+            // Anything else (close_time_or_max, keys, indexes) is not written.
+        }
+        Columns(out)
+    }
+}
+
+/// The record's search attributes as the store keeps them: datetimes finer than a
+/// microsecond (or in another spelling than RFC 3339) floored and rewritten.
 fn stored_attributes(rec: &RecordValues, attrs: &SearchAttributes) -> BTreeMap<String, String> {
     let mut out = rec.search_attributes.clone();
     for (name, v) in out.iter_mut() {
-        if attrs.get(name) == Some(T::Datetime)
-            && let Some(t) = parse_time(v)
-            && floor_micros(t) != t
-        {
-            *v = floor_micros(t).to_string();
+        if attrs.get(name) != Some(T::Datetime) {
+            continue;
+        }
+        // MySQL's text is `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: RFC 3339 after two edits.
+        if let Some(SqlParam::Text(t)) = column_value(Dialect::MySql, T::Datetime, v) {
+            let floored = format!("{}Z", t.replacen(' ', "T", 1));
+            if floored.parse::<Timestamp>().ok() != v.trim().parse::<Timestamp>().ok() {
+                *v = floored;
+            }
         }
     }
     out
 }
 
-/// Column names of the preallocated fields of a layout, in schema order.
-pub(crate) fn fields(layout: &FieldLayout) -> impl Iterator<Item = (String, T)> + '_ {
-    T::ALL.into_iter().flat_map(move |ty| {
-        (1..=layout.limit(ty)).map(move |i| (format!("{}{i:02}", ty.name()), ty))
-    })
-}
-
-/// The `INSERT ... ON CONFLICT DO UPDATE` (upsert) of one record.
+/// The upsert (`INSERT ... ON CONFLICT DO UPDATE`) of one record.
 pub(crate) fn upsert(
     d: Dialect,
+    columns: &Columns,
     ns: &str,
     rec: &RecordValues,
     attrs: &SearchAttributes,
-    layout: &FieldLayout,
 ) -> Result<SqlStatement> {
     let invalid = |reason: &str| Error::InvalidRecord {
         namespace: ns.to_owned(),
@@ -121,102 +124,71 @@ pub(crate) fn upsert(
     let text = |s: &str| Some(SqlParam::Text(s.to_owned()));
     let stored = stored_attributes(rec, attrs);
     let json = serde_json::to_string(&stored).map_err(|_| invalid("attributes as JSON"))?;
-    let mut cols: Vec<(String, Option<SqlParam>, Kind)> = vec![
-        ("namespace_id".into(), text(ns), Kind::Plain),
-        ("run_id".into(), text(&rec.run_id), Kind::Plain),
-        ("workflow_id".into(), text(&rec.workflow_id), Kind::Plain),
-        (
-            "workflow_type_name".into(),
-            text(&rec.workflow_type),
-            Kind::Plain,
-        ),
-        (
-            "status".into(),
-            Some(SqlParam::Int(rec.status.as_i32().into())),
-            Kind::Plain,
-        ),
-        ("start_time".into(), time(Some(start)), Kind::Time),
-        (
-            "execution_time".into(),
-            time(rec.execution_time),
-            Kind::Time,
-        ),
-        ("close_time".into(), time(rec.close_time), Kind::Time),
-        (
-            "history_length".into(),
-            rec.history_length.map(SqlParam::Int),
-            Kind::Plain,
-        ),
-        (
-            "execution_duration".into(),
-            rec.execution_duration.map(SqlParam::Int),
-            Kind::Plain,
-        ),
-        (
-            "search_attributes".into(),
-            Some(SqlParam::Text(json)),
-            Kind::Plain,
-        ),
-    ];
-    let mut attribute = |column: &str, ty: T, raw: Option<&String>| {
-        let value = raw.and_then(|v| typed(ty, v, d));
-        if ty == T::Text {
-            let tokens = value.as_ref().map(|_| {
-                let toks = sql::text_tokens(raw.map_or("", String::as_str));
-                SqlParam::Text(serde_json::to_string(&toks).unwrap_or_default())
-            });
-            cols.push((format!("{column}_tokens"), tokens, Kind::Tokens));
-        }
-        let (v, kind) = value.map_or((None, Kind::Plain), |(v, k)| (Some(v), k));
-        let kind = match ty {
-            T::Datetime => Kind::Time,
-            T::KeywordList => Kind::Json,
-            _ => kind,
-        };
-        cols.push((column.to_owned(), v, kind));
+    let attribute = |name: &str, ty: T| {
+        let v = stored.get(name).and_then(|raw| column_value(d, ty, raw));
+        (v, Some(ty))
     };
-    for &(name, ty) in PREDEFINED_COLUMNS {
-        attribute(name, ty, stored.get(name));
-    }
-    for (field, ty) in fields(layout) {
-        // A field's value is its alias's; with no alias, the attribute named like the field
-        // (the evaluator resolves a bare field name the same way).
-        let alias = attrs
-            .custom()
-            .find(|c| c.field.as_deref() == Some(field.as_str()));
-        let name = alias.map_or(field.as_str(), |c| c.name.as_str());
-        attribute(&field, ty, stored.get(name));
+    let mut cols: Vec<(&str, Option<SqlParam>, Option<T>)> = Vec::with_capacity(columns.0.len());
+    for c in &columns.0 {
+        let (v, ty) = match c {
+            Source::System(name) => (
+                match *name {
+                    "namespace_id" => text(ns),
+                    "run_id" => text(&rec.run_id),
+                    "workflow_id" => text(&rec.workflow_id),
+                    "workflow_type_name" => text(&rec.workflow_type),
+                    "status" => Some(SqlParam::Int(rec.status.as_i32().into())),
+                    "start_time" => time(Some(start)),
+                    "execution_time" => time(rec.execution_time),
+                    "close_time" => time(rec.close_time),
+                    "history_length" => rec.history_length.map(SqlParam::Int),
+                    "execution_duration" => rec.execution_duration.map(SqlParam::Int),
+                    _ => Some(SqlParam::Text(json.clone())),
+                },
+                name.ends_with("_time").then_some(T::Datetime),
+            ),
+            Source::Predefined(name, ty) => attribute(name, *ty),
+            Source::Field(field, ty) => {
+                // A field holds its alias's value; with no alias, the attribute named like
+                // the field (the evaluator resolves a bare field name the same way).
+                let alias = attrs.custom().find(|c| c.field.as_deref() == Some(field));
+                attribute(alias.map_or(field.as_str(), |c| c.name.as_str()), *ty)
+            }
+        };
+        cols.push((c.name(), v, ty));
     }
     Ok(render_upsert(d, &cols))
 }
 
-/// Predefined attributes with their own column (the rest live only in the JSON).
-const PREDEFINED_COLUMNS: &[(&str, T)] = &[("TemporalNamespaceDivision", T::Keyword)];
-
-fn render_upsert(d: Dialect, cols: &[(String, Option<SqlParam>, Kind)]) -> SqlStatement {
+fn render_upsert(d: Dialect, cols: &[(&str, Option<SqlParam>, Option<T>)]) -> SqlStatement {
     let mut params = Vec::with_capacity(cols.len());
     let mut values = Vec::with_capacity(cols.len());
-    for (_, v, kind) in cols {
+    for (_, v, ty) in cols {
         match v {
             None => values.push("NULL".to_owned()),
             Some(v) => {
                 params.push(v.clone());
                 let ph = d.placeholder(params.len());
-                values.push(value_expr(d, *kind, &ph));
+                values.push(match (d, ty) {
+                    (Dialect::Postgres, Some(T::Datetime)) => format!("{ph}::timestamp"),
+                    (Dialect::Postgres, Some(T::KeywordList | T::Text)) => format!("{ph}::jsonb"),
+                    _ => ph,
+                });
             }
         }
     }
-    let names: Vec<&str> = cols.iter().map(|(n, _, _)| n.as_str()).collect();
-    let updates: Vec<String> = names[2..]
+    let names: Vec<&str> = cols.iter().map(|(n, _, _)| *n).collect();
+    let updates: Vec<String> = names
         .iter()
+        .filter(|n| !matches!(**n, "namespace_id" | "run_id"))
         .map(|n| match d {
             Dialect::MySql => format!("{n} = VALUES({n})"),
             _ => format!("{n} = excluded.{n}"),
         })
         .collect();
     let conflict = match d {
-        Dialect::MySql => "ON DUPLICATE KEY UPDATE".to_owned(),
-        _ => "ON CONFLICT (namespace_id, run_id) DO UPDATE SET".to_owned(),
+        Dialect::MySql => "ON DUPLICATE KEY UPDATE",
+        _ => "ON CONFLICT (namespace_id, run_id) DO UPDATE SET",
     };
     SqlStatement {
         sql: format!(
@@ -226,15 +198,6 @@ fn render_upsert(d: Dialect, cols: &[(String, Option<SqlParam>, Kind)]) -> SqlSt
             updates.join(", ")
         ),
         params,
-    }
-}
-
-fn value_expr(d: Dialect, kind: Kind, ph: &str) -> String {
-    match (d, kind) {
-        (Dialect::Postgres, Kind::Time) => format!("{ph}::timestamp"),
-        (Dialect::Postgres, Kind::Json) => format!("{ph}::jsonb"),
-        (Dialect::Postgres, Kind::Tokens) => format!("{ph}::jsonb"),
-        _ => ph.to_owned(),
     }
 }
 
@@ -288,19 +251,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn floors_and_parses() {
-        let t: Timestamp = "2024-01-01T00:00:00.123456789Z".parse().unwrap();
-        assert_eq!(floor_micros(t).to_string(), "2024-01-01T00:00:00.123456Z");
-        let before: Timestamp = "1969-12-31T23:59:59.9999995Z".parse().unwrap();
+    fn columns_follow_the_schema() {
+        let layout = FieldLayout::temporal_sql();
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+            let c = Columns::of(d, &layout);
+            assert!(c.0.contains(&Source::System("start_time")));
+            assert!(c.0.contains(&Source::Field("Keyword10".into(), T::Keyword)));
+            assert!(c.0.contains(&Source::Predefined(
+                "TemporalNamespaceDivision".into(),
+                T::Keyword
+            )));
+            assert!(c.0.contains(&Source::Predefined(
+                "TemporalChangeVersion".into(),
+                T::KeywordList
+            )));
+            // 11 system columns, 17 predefined, 28 fields.
+            assert_eq!(c.0.len(), 11 + 17 + 28, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn datetimes_floored_in_the_json() {
+        let attrs = SearchAttributes::new().with_custom("D", T::Datetime);
+        let rec = RecordValues::new("w", "r", "t")
+            .with_attribute("D", "2024-01-01T00:00:00.123456789Z")
+            .with_attribute("E", "2024-01-01T00:00:00.123456789Z");
+        let s = stored_attributes(&rec, &attrs);
+        assert_eq!(s["D"], "2024-01-01T00:00:00.123456Z");
+        assert_eq!(s["E"], "2024-01-01T00:00:00.123456789Z"); // not a Datetime attribute
+        let aligned =
+            RecordValues::new("w", "r", "t").with_attribute("D", "2024-01-01T01:00:00+01:00");
         assert_eq!(
-            floor_micros(before).to_string(),
-            "1969-12-31T23:59:59.999999Z"
+            stored_attributes(&aligned, &attrs)["D"],
+            "2024-01-01T01:00:00+01:00"
         );
-        assert_eq!(
-            parse_time("1000"),
-            Some(Timestamp::from_nanosecond(1000).unwrap())
-        );
-        assert_eq!(keyword_list(r#"["a","b"]"#), ["a", "b"]);
-        assert_eq!(keyword_list("plain"), ["plain"]);
     }
 }

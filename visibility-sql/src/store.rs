@@ -1,6 +1,7 @@
 //! [`SqlVisibilityStore`]: setup, custom attributes, upsert, delete, list, count.
 
 use std::fmt;
+use std::sync::Arc;
 
 use visibility_query::{
     CustomAttribute, ExecutionStatus, FieldAssignment, FieldLayout, RecordValues,
@@ -10,9 +11,9 @@ use visibility_query::{
 use crate::aliases;
 use crate::engine::{Pool, redact};
 use crate::error::{Error, Result};
-use crate::row;
-use crate::shim::{self as sql, Dialect, PageKey, SqlStatement};
+use crate::row::{self, Columns};
 use crate::token;
+use visibility_query::sql::{self as sql, Dialect, PageKey, SqlStatement};
 
 /// Builds a [`SqlVisibilityStore`].
 ///
@@ -81,6 +82,7 @@ impl SqlVisibilityStoreBuilder {
         let pool = Pool::connect(&self.url, self.max_connections).await?;
         Ok(SqlVisibilityStore {
             dialect: pool.dialect(),
+            columns: Arc::new(Columns::of(pool.dialect(), &self.layout)),
             pool,
             layout: self.layout,
             url: redact(&self.url),
@@ -108,6 +110,7 @@ pub struct SqlVisibilityStore {
     pool: Pool,
     dialect: Dialect,
     layout: FieldLayout,
+    columns: Arc<Columns>,
     /// Redacted: for Debug.
     url: String,
 }
@@ -211,7 +214,7 @@ impl SqlVisibilityStore {
     /// StartTime is required; times are floored to microseconds.
     pub async fn upsert(&self, ns: &str, record: &RecordValues) -> Result<()> {
         let attrs = self.search_attributes(ns).await?;
-        let stmt = row::upsert(self.dialect, ns, record, &attrs, &self.layout)?;
+        let stmt = row::upsert(self.dialect, &self.columns, ns, record, &attrs)?;
         self.pool
             .execute(&stmt)
             .await
@@ -225,7 +228,7 @@ impl SqlVisibilityStore {
         let attrs = self.search_attributes(ns).await?;
         let stmts = records
             .iter()
-            .map(|r| row::upsert(self.dialect, ns, r, &attrs, &self.layout))
+            .map(|r| row::upsert(self.dialect, &self.columns, ns, r, &attrs))
             .collect::<Result<Vec<_>>>()?;
         self.pool
             .execute_all(&stmts)

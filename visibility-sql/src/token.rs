@@ -4,9 +4,9 @@
 //! filter), then the position as JSON. A token from another query or namespace,
 //! or a damaged one, is an error instead of a silently wrong page.
 
-use crate::shim::PageKey;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use visibility_query::sql::PageKey;
 
 const VERSION: u8 = 1;
 
