@@ -42,6 +42,20 @@ pub fn datetime_text(dialect: Dialect, t: Timestamp) -> String {
     )
 }
 
+/// The close time an open run sorts by: later than any [`Timestamp`] (whose
+/// maximum is 9999-12-30 22:00 UTC), so open runs come first and no closed
+/// run ties with them.
+pub(crate) const MAX_CLOSE: &str = "9999-12-31 23:59:59.999999";
+
+/// [`MAX_CLOSE`] as `dialect` writes datetimes.
+pub(crate) fn max_close_text(dialect: Dialect) -> String {
+    if dialect == Dialect::Sqlite {
+        format!("{MAX_CLOSE}+00:00")
+    } else {
+        MAX_CLOSE.to_owned()
+    }
+}
+
 /// `t` rounded down to a whole microsecond (what the store keeps).
 pub(crate) fn floor_micros(t: Timestamp) -> Timestamp {
     let ns = t.as_nanosecond();

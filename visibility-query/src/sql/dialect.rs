@@ -3,6 +3,7 @@
 use crate::attributes::{FieldLayout, PREDEFINED, SearchAttributeType as T};
 
 use super::column::{Kind, field_name};
+use super::datetime::{MAX_CLOSE, max_close_text};
 
 /// A SQL engine (and the dialect of the text written for it).
 ///
@@ -21,9 +22,6 @@ pub enum Dialect {
     /// MySQL 8.0.17+; the SQL is also accepted by MariaDB 10.11.
     MySql,
 }
-
-/// The largest close time, standing in for a missing one in the order.
-pub(crate) const MAX_CLOSE: &str = "9999-12-31 23:59:59.999999";
 
 /// Columns that are part of an index: on MySQL they need a bounded length.
 const INDEXED_TEXT: &[&str] = &[
@@ -146,7 +144,8 @@ impl Dialect {
     fn close_time_or_max(self) -> String {
         match self {
             Dialect::Sqlite => format!(
-                "close_time_or_max TEXT GENERATED ALWAYS AS (COALESCE(close_time, '{MAX_CLOSE}+00:00')) VIRTUAL"
+                "close_time_or_max TEXT GENERATED ALWAYS AS (COALESCE(close_time, '{}')) VIRTUAL",
+                max_close_text(self)
             ),
             Dialect::Postgres => format!(
                 "close_time_or_max TIMESTAMP GENERATED ALWAYS AS (COALESCE(close_time, TIMESTAMP '{MAX_CLOSE}')) STORED"

@@ -56,8 +56,7 @@
 //!
 //! Known limits of equality with the evaluator: Double columns hold `f64`, so
 //! an integer-valued Double attribute beyond 2^53 compares as the nearest
-//! double; a close time at or after `9999-12-31 23:59:59.999999` sorts with
-//! the open runs; times outside years 0000..=9999 are clamped to that range in
+//! double; times before year 0000 are clamped to its start in
 //! [`datetime_text`].
 
 mod column;

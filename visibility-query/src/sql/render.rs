@@ -13,7 +13,7 @@ use crate::record::RecordValues;
 use crate::status::ExecutionStatus;
 
 use super::column::{Column, Kind, column};
-use super::datetime::{TimeCmp, datetime_text, time_cmp};
+use super::datetime::{TimeCmp, datetime_text, max_close_text, time_cmp};
 use super::{Dialect, SqlError, SqlParam, SqlStatement};
 
 /// A value about to be bound, with what the engine must know of its type.
@@ -24,6 +24,8 @@ pub(crate) enum Bind {
     Float(f64),
     Bool(bool),
     Time(Timestamp),
+    /// The stand-in for a missing close time, later than any [`Timestamp`].
+    MaxTime,
 }
 
 /// A statement under construction.
@@ -101,6 +103,7 @@ impl<'a> Sql<'a> {
             }
             Bind::Bool(v) => (SqlParam::Bool(v), "boolean"),
             Bind::Time(t) => (SqlParam::Text(datetime_text(d, t)), "timestamp"),
+            Bind::MaxTime => (SqlParam::Text(max_close_text(d)), "timestamp"),
         };
         let n = self.params.len() + 1;
         let time = cast == "timestamp";
@@ -132,20 +135,36 @@ impl<'a> Sql<'a> {
     pub(crate) fn cond(&mut self, c: &Cond) -> Result<(), SqlError> {
         match c {
             Cond::True => self.push("TRUE"),
-            Cond::And(items) if items.is_empty() => self.push("TRUE"),
             Cond::Or(items) if items.is_empty() => self.push("FALSE"),
-            Cond::And(items) => self.join(items, " AND ")?,
+            Cond::And(items) => self.conjunction(items)?,
             Cond::Or(items) => self.join(items, " OR ")?,
             Cond::Not(inner) => {
-                self.push("NOT ");
-                self.nested(inner)?;
+                self.push("NOT (");
+                self.cond(inner)?;
+                self.push(")");
             }
             Cond::Leaf(field, check) => self.leaf(field, check)?,
         }
         Ok(())
     }
 
-    pub(crate) fn join(&mut self, items: &[Cond], sep: &str) -> Result<(), SqlError> {
+    /// `a AND b ...`, leaving out the `TRUE`s (a SearchPrecision leaves one).
+    pub(crate) fn conjunction(&mut self, items: &[Cond]) -> Result<(), SqlError> {
+        let mut first = true;
+        for item in items.iter().filter(|c| **c != Cond::True) {
+            if !first {
+                self.push(" AND ");
+            }
+            first = false;
+            self.nested(item)?;
+        }
+        if first {
+            self.push("TRUE");
+        }
+        Ok(())
+    }
+
+    fn join(&mut self, items: &[Cond], sep: &str) -> Result<(), SqlError> {
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 self.push(sep);
@@ -156,7 +175,8 @@ impl<'a> Sql<'a> {
     }
 
     pub(crate) fn nested(&mut self, c: &Cond) -> Result<(), SqlError> {
-        if matches!(c, Cond::And(_) | Cond::Or(_) | Cond::Not(_)) {
+        // NOT binds tighter than AND and OR, and every leaf is one operand.
+        if matches!(c, Cond::And(_) | Cond::Or(_)) {
             self.push("(");
             self.cond(c)?;
             self.push(")");
@@ -413,19 +433,18 @@ impl<'a> Sql<'a> {
     /// Byte-wise prefix test, as `str::starts_with`.
     fn starts_with(&mut self, col: &Column, negated: bool, prefix: &str) -> Result<(), SqlError> {
         match self.d {
-            // SQLite's LIKE ignores ASCII case and stops at NUL: compare bytes.
+            // SQLite's LIKE ignores ASCII case and stops at NUL, and substr
+            // of an empty blob is NULL: find the prefix's bytes at byte 1.
             Dialect::Sqlite => {
-                self.push(if negated {
-                    "NOT (substr(CAST("
-                } else {
-                    "substr(CAST("
-                });
+                self.push("instr(CAST(");
                 self.push(&col.name);
-                self.push(" AS BLOB), 1, length(CAST(");
+                self.push(" AS BLOB), CAST(");
                 self.bind(Bind::Text(prefix.to_owned()))?;
-                self.push(" AS BLOB))) = CAST(");
-                self.bind(Bind::Text(prefix.to_owned()))?;
-                self.push(if negated { " AS BLOB))" } else { " AS BLOB)" });
+                self.push(if negated {
+                    " AS BLOB)) != 1"
+                } else {
+                    " AS BLOB)) = 1"
+                });
             }
             // No stored PostgreSQL text has a NUL, so none has this prefix.
             Dialect::Postgres if prefix.contains('\0') => self.always(col, negated),

@@ -6,7 +6,6 @@ use crate::CheckedQuery;
 use crate::attributes::SearchAttributes;
 use crate::check::Cond;
 
-use super::dialect::MAX_CLOSE;
 use super::render::{Bind, Sql, mentions_division};
 use super::{Dialect, SqlError, SqlStatement};
 
@@ -160,10 +159,11 @@ fn where_clause(s: &mut Sql<'_>, q: &CheckedQuery, namespace_id: &str) -> Result
     }
     match cond {
         Cond::True => {}
-        Cond::And(items) if !items.is_empty() => {
+        Cond::And(items) if items.iter().any(|c| *c != Cond::True) => {
             s.push(" AND ");
-            s.join(items, " AND ")?;
+            s.conjunction(items)?;
         }
+        Cond::And(_) => {}
         c => {
             s.push(" AND ");
             s.nested(c)?;
@@ -176,15 +176,15 @@ fn where_clause(s: &mut Sql<'_>, q: &CheckedQuery, namespace_id: &str) -> Result
 /// (start < k.start OR (start = k.start AND (run > k.run OR (run = k.run AND
 /// workflow > k.workflow))))))` with `c` the close time or the maximum.
 fn keyset(s: &mut Sql<'_>, k: &PageKey) -> Result<(), SqlError> {
-    let close = k.close_time.unwrap_or_else(max_close);
+    let close = || k.close_time.map_or(Bind::MaxTime, Bind::Time);
     let start = k.start_time;
     let text = |v: &String| Bind::Text(v.clone());
     s.push("close_time_or_max <= ");
-    s.bind(Bind::Time(close))?;
+    s.bind(close())?;
     s.push(" AND (close_time_or_max < ");
-    s.bind(Bind::Time(close))?;
+    s.bind(close())?;
     s.push(" OR (close_time_or_max = ");
-    s.bind(Bind::Time(close))?;
+    s.bind(close())?;
     s.push(" AND (start_time < ");
     s.bind(Bind::Time(start))?;
     s.push(" OR (start_time = ");
@@ -195,13 +195,6 @@ fn keyset(s: &mut Sql<'_>, k: &PageKey) -> Result<(), SqlError> {
     s.bind(text(&k.run_id))?;
     s.push(" AND workflow_id > ");
     s.bind(text(&k.workflow_id))?;
-    s.push(")))))");
+    s.push("))))))");
     Ok(())
-}
-
-fn max_close() -> Timestamp {
-    // MAX_CLOSE is a valid UTC time; the fallback is never used.
-    format!("{}Z", MAX_CLOSE.replace(' ', "T"))
-        .parse()
-        .unwrap_or(Timestamp::MAX)
 }
