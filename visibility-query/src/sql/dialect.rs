@@ -151,7 +151,7 @@ impl Dialect {
                 "close_time_or_max TIMESTAMP GENERATED ALWAYS AS (COALESCE(close_time, TIMESTAMP '{MAX_CLOSE}')) STORED"
             ),
             Dialect::MySql => format!(
-                "close_time_or_max DATETIME(6) GENERATED ALWAYS AS (COALESCE(close_time, CAST('{MAX_CLOSE}' AS DATETIME(6)))) STORED"
+                "close_time_or_max DATETIME(6) GENERATED ALWAYS AS (COALESCE(close_time, TIMESTAMP'{MAX_CLOSE}')) STORED"
             ),
         }
     }
