@@ -3,6 +3,7 @@
 //! Spans record where each piece came from, for error messages; they are left
 //! out of equality so that a tree printed and parsed back compares equal.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A byte range of the input.
@@ -152,17 +153,14 @@ pub enum Test {
 impl Test {
     /// The operator as Temporal's messages name it (`'NOT IN'`, `'STARTS_WITH'`).
     pub fn operator(&self) -> &'static str {
-        match self {
-            Test::Compare(op, _) => op.as_str(),
-            Test::In { negated: false, .. } => "IN",
-            Test::In { negated: true, .. } => "NOT IN",
-            Test::Between { negated: false, .. } => "BETWEEN",
-            Test::Between { negated: true, .. } => "NOT BETWEEN",
-            Test::StartsWith { negated: false, .. } => "STARTS_WITH",
-            Test::StartsWith { negated: true, .. } => "NOT STARTS_WITH",
-            Test::IsNull { negated: false } => "IS NULL",
-            Test::IsNull { negated: true } => "IS NOT NULL",
-        }
+        let (op, negated) = match self {
+            Test::Compare(op, _) => return op.as_str(),
+            Test::In { negated, .. } => ("IN", *negated),
+            Test::Between { negated, .. } => ("BETWEEN", *negated),
+            Test::StartsWith { negated, .. } => ("STARTS_WITH", *negated),
+            Test::IsNull { negated } => return is_null_operator(*negated),
+        };
+        negated_operator(op, negated)
     }
 }
 
@@ -220,6 +218,183 @@ pub struct ListFilter {
     pub group_by: Option<Ident>,
     /// The `ORDER BY` keys, in order.
     pub order_by: Vec<OrderBy>,
+}
+
+/// A name as the parser hands it on: borrowed from the input unless it had
+/// to be decoded (doubled backticks) or joined (`t.name`).
+#[derive(Debug, Clone)]
+pub(crate) struct NameRef<'a> {
+    pub(crate) value: Cow<'a, str>,
+    pub(crate) span: Span,
+}
+
+impl NameRef<'_> {
+    /// The empty name of a predicate whose deferred error already refuses it.
+    pub(crate) fn placeholder() -> Self {
+        NameRef {
+            value: Cow::Borrowed(""),
+            span: Span::default(),
+        }
+    }
+
+    pub(crate) fn into_ident(self) -> Ident {
+        Ident {
+            value: self.value.into_owned(),
+            span: self.span,
+        }
+    }
+}
+
+/// A [`Value`] whose string is borrowed when it can be: from the input
+/// (no escapes) or from a [`Value`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl<'a> From<&'a Value> for Val<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::String(s) => Val::Str(Cow::Borrowed(s)),
+            Value::Integer(n) => Val::Int(*n),
+            Value::Float(x) => Val::Float(*x),
+            Value::Boolean(b) => Val::Bool(*b),
+        }
+    }
+}
+
+/// A [`Literal`] with a borrowed value.
+#[derive(Debug, Clone)]
+pub(crate) struct Lit<'a> {
+    pub(crate) value: Val<'a>,
+    pub(crate) span: Span,
+}
+
+impl Lit<'_> {
+    /// A value with no place in the text (the parser already refused what was there).
+    pub(crate) fn placeholder() -> Self {
+        Lit {
+            value: Val::Bool(false),
+            span: Span::default(),
+        }
+    }
+
+    pub(crate) fn into_literal(self) -> Literal {
+        let value = match self.value {
+            Val::Str(s) => Value::String(s.into_owned()),
+            Val::Int(n) => Value::Integer(n),
+            Val::Float(x) => Value::Float(x),
+            Val::Bool(b) => Value::Boolean(b),
+        };
+        Literal {
+            value,
+            span: self.span,
+        }
+    }
+}
+
+impl<'a> From<&'a Literal> for Lit<'a> {
+    fn from(l: &'a Literal) -> Self {
+        Lit {
+            value: Val::from(&l.value),
+            span: l.span,
+        }
+    }
+}
+
+/// A [`Test`] with borrowed literals: what the parser hands on, and what the
+/// checker reads.
+#[derive(Debug, Clone)]
+pub(crate) enum TestRef<'a> {
+    Compare(CompareOp, Lit<'a>),
+    In {
+        negated: bool,
+        list: Vec<Lit<'a>>,
+    },
+    Between {
+        negated: bool,
+        low: Lit<'a>,
+        high: Lit<'a>,
+    },
+    StartsWith {
+        negated: bool,
+        prefix: Lit<'a>,
+    },
+    IsNull {
+        negated: bool,
+    },
+}
+
+impl TestRef<'_> {
+    pub(crate) fn into_test(self) -> Test {
+        match self {
+            TestRef::Compare(op, l) => Test::Compare(op, l.into_literal()),
+            TestRef::In { negated, list } => Test::In {
+                negated,
+                list: list.into_iter().map(Lit::into_literal).collect(),
+            },
+            TestRef::Between { negated, low, high } => Test::Between {
+                negated,
+                low: low.into_literal(),
+                high: high.into_literal(),
+            },
+            TestRef::StartsWith { negated, prefix } => Test::StartsWith {
+                negated,
+                prefix: prefix.into_literal(),
+            },
+            TestRef::IsNull { negated } => Test::IsNull { negated },
+        }
+    }
+
+    /// The operator as Temporal's messages name it; see [`Test::operator`].
+    pub(crate) fn operator(&self) -> &'static str {
+        let (op, negated) = match self {
+            TestRef::Compare(op, _) => return op.as_str(),
+            TestRef::In { negated, .. } => ("IN", *negated),
+            TestRef::Between { negated, .. } => ("BETWEEN", *negated),
+            TestRef::StartsWith { negated, .. } => ("STARTS_WITH", *negated),
+            TestRef::IsNull { negated } => return is_null_operator(*negated),
+        };
+        negated_operator(op, negated)
+    }
+}
+
+impl<'a> From<&'a Test> for TestRef<'a> {
+    fn from(t: &'a Test) -> Self {
+        match t {
+            Test::Compare(op, l) => TestRef::Compare(*op, l.into()),
+            Test::In { negated, list } => TestRef::In {
+                negated: *negated,
+                list: list.iter().map(Lit::from).collect(),
+            },
+            Test::Between { negated, low, high } => TestRef::Between {
+                negated: *negated,
+                low: low.into(),
+                high: high.into(),
+            },
+            Test::StartsWith { negated, prefix } => TestRef::StartsWith {
+                negated: *negated,
+                prefix: prefix.into(),
+            },
+            Test::IsNull { negated } => TestRef::IsNull { negated: *negated },
+        }
+    }
+}
+
+fn is_null_operator(negated: bool) -> &'static str {
+    if negated { "IS NOT NULL" } else { "IS NULL" }
+}
+
+fn negated_operator(op: &'static str, negated: bool) -> &'static str {
+    match (op, negated) {
+        (op, false) => op,
+        ("IN", true) => "NOT IN",
+        ("BETWEEN", true) => "NOT BETWEEN",
+        (_, true) => "NOT STARTS_WITH",
+    }
 }
 
 /// Reserved words of Temporal's MySQL grammar (ref §2): never bare names.
@@ -375,10 +550,16 @@ impl fmt::Display for Ident {
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Val::from(self).fmt(f)
+    }
+}
+
+impl fmt::Display for Val<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::String(s) => {
+            Val::Str(s) => {
                 f.write_str("'")?;
-                let mut rest = s.as_str();
+                let mut rest: &str = s;
                 while let Some(i) = rest.find(['\'', '\\']) {
                     f.write_str(&rest[..i])?;
                     f.write_str(if rest.as_bytes()[i] == b'\'' {
@@ -391,11 +572,11 @@ impl fmt::Display for Value {
                 f.write_str(rest)?;
                 f.write_str("'")
             }
-            Value::Integer(n) => write!(f, "{n}"),
+            Val::Int(n) => write!(f, "{n}"),
             // `{:?}` keeps a `.0` or an exponent, so the text lexes as a float again.
-            Value::Float(x) => write!(f, "{x:?}"),
-            Value::Boolean(true) => f.write_str("TRUE"),
-            Value::Boolean(false) => f.write_str("FALSE"),
+            Val::Float(x) => write!(f, "{x:?}"),
+            Val::Bool(true) => f.write_str("TRUE"),
+            Val::Bool(false) => f.write_str("FALSE"),
         }
     }
 }

@@ -5,10 +5,12 @@ use std::borrow::Cow;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::ast::{
-    CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value,
+    CompareOp, Expr, Ident, ListFilter, Lit, NameRef, OrderBy, Predicate, Span, Test, TestRef, Val,
+    Value,
 };
 use crate::attributes::{Name, Resolved, SearchAttributeType as T, SearchAttributes, SystemField};
 use crate::error::{QueryError, QueryErrorKind as K};
+use crate::parser::{self, Build};
 use crate::status::ExecutionStatus;
 use crate::value::{from_nanos, parse_duration, parse_rfc3339, text_tokens};
 
@@ -122,120 +124,187 @@ struct Checker<'a> {
     src: &'a str,
 }
 
-/// Checks `filter`, consuming it: its strings move into the checked tree
-/// instead of being copied.
+/// Parses and checks `src`, checking each condition as the parser finds it.
+pub(crate) fn compile(src: &str, attrs: &SearchAttributes) -> Result<Checked, QueryError> {
+    let mut b = CheckEach {
+        c: Checker { attrs, src },
+        error: None,
+        precision: false,
+    };
+    let parsed = parser::parse_with(src, &mut b)?;
+    if b.precision {
+        // SearchPrecision changes how the time equalities around it are
+        // checked, before or after it: check the whole tree.
+        return check(&parser::parse(src)?, attrs, src);
+    }
+    if let Some(e) = b.error {
+        return Err(e);
+    }
+    b.c.finish(
+        parsed.filter.unwrap_or(Cond::True),
+        parsed.group_by.as_ref(),
+        parsed.order_by,
+    )
+}
+
+/// Checks conditions as the parser hands them on. The first error is kept
+/// and reported only when the whole text parses: syntax errors come first.
+struct CheckEach<'a> {
+    c: Checker<'a>,
+    error: Option<QueryError>,
+    /// A SearchPrecision predicate was seen.
+    precision: bool,
+}
+
+impl<'a> Build<'a> for CheckEach<'_> {
+    type Expr = Cond;
+
+    fn and(&mut self, items: Vec<Cond>) -> Cond {
+        Cond::And(items)
+    }
+
+    fn or(&mut self, items: Vec<Cond>) -> Cond {
+        Cond::Or(items)
+    }
+
+    fn not(&mut self, inner: Cond) -> Cond {
+        Cond::Not(Box::new(inner))
+    }
+
+    fn predicate(&mut self, name: NameRef<'a>, test: TestRef<'a>) -> Cond {
+        if name.value == "SearchPrecision" {
+            self.precision = true;
+        }
+        if self.precision || self.error.is_some() {
+            return Cond::True;
+        }
+        self.c
+            .predicate(&name.value, name.span, test, None)
+            .unwrap_or_else(|e| {
+                self.error = Some(e);
+                Cond::True
+            })
+    }
+}
+
+/// Checks a parsed filter.
 pub(crate) fn check(
-    filter: ListFilter,
+    filter: &ListFilter,
     attrs: &SearchAttributes,
     src: &str,
 ) -> Result<Checked, QueryError> {
     let c = Checker { attrs, src };
-    let cond = match filter.filter {
+    let cond = match &filter.filter {
         None => Cond::True,
         Some(e) => c.expr(e, None)?,
     };
-    let group_by = match &filter.group_by {
-        None => None,
-        Some(id) => {
-            let r = c.resolve(id)?;
-            let name = match r.system {
-                Some(SystemField::ExecutionStatus) | None => r.name.as_str(&id.value),
-                Some(_) => id.value.as_str(),
-            };
-            if name != "ExecutionStatus"
-                && name != "TemporalNamespaceDivision"
-                && !name.starts_with("TemporalLowCardinalityKeyword")
-            {
-                return Err(c.err(
-                    K::NotSupported,
-                    format!(
-                        "'GROUP BY' clause is not supported for search attribute {}",
-                        id.value
-                    ),
-                    id.span,
-                ));
-            }
-            Some(name.to_owned())
-        }
-    };
-    let mut order = Vec::with_capacity(filter.order_by.len());
-    for o in &filter.order_by {
-        let r = c.resolve(&o.name)?;
-        let ty = r.ty;
-        if ty == T::Text {
-            return Err(c.err(
-                K::NotSupported,
-                "unable to sort by search attribute type Text",
-                o.name.span,
-            ));
-        }
-        order.push(SortKey {
-            field: field(&r, || o.name.value.clone()),
-            ty,
-            descending: o.descending,
-        });
-    }
-    Ok(Checked {
-        cond,
-        order,
-        group_by,
-        order_by: filter.order_by,
-    })
+    c.finish(cond, filter.group_by.as_ref(), filter.order_by.clone())
 }
 
-/// The evaluator's field for a resolved name. `written` is the name as the
-/// filter wrote it, moved in when it is the custom name itself (the usual
-/// case) so that no copy is made.
-fn field(r: &Resolved<'_>, written: impl FnOnce() -> String) -> Field {
+/// The evaluator's field for a resolved name written as `written`.
+fn field(r: &Resolved<'_>, written: &str) -> Field {
     if let Some(sys) = r.system {
         return Field::System(sys);
     }
     let name = match r.name {
         Name::Static(n) => Cow::Borrowed(n),
-        Name::Custom(n) => {
-            let w = written();
-            Cow::Owned(if w == n { w } else { n.to_owned() })
-        }
-        Name::Written => Cow::Owned(written()),
+        Name::Custom(n) => Cow::Owned(n.to_owned()),
+        Name::Written => Cow::Owned(written.to_owned()),
     };
     Field::Attr { name, ty: r.ty }
 }
 
 impl Checker<'_> {
+    /// Checks GROUP BY and ORDER BY after the condition.
+    fn finish(
+        &self,
+        cond: Cond,
+        group_by: Option<&Ident>,
+        order_by: Vec<OrderBy>,
+    ) -> Result<Checked, QueryError> {
+        let group_by = match group_by {
+            None => None,
+            Some(id) => {
+                let r = self.resolve(&id.value, id.span)?;
+                let name = match r.system {
+                    Some(SystemField::ExecutionStatus) | None => r.name.as_str(&id.value),
+                    Some(_) => id.value.as_str(),
+                };
+                if name != "ExecutionStatus"
+                    && name != "TemporalNamespaceDivision"
+                    && !name.starts_with("TemporalLowCardinalityKeyword")
+                {
+                    return Err(self.err(
+                        K::NotSupported,
+                        format!(
+                            "'GROUP BY' clause is not supported for search attribute {}",
+                            id.value
+                        ),
+                        id.span,
+                    ));
+                }
+                Some(name.to_owned())
+            }
+        };
+        let mut order = Vec::with_capacity(order_by.len());
+        for o in &order_by {
+            let r = self.resolve(&o.name.value, o.name.span)?;
+            let ty = r.ty;
+            if ty == T::Text {
+                return Err(self.err(
+                    K::NotSupported,
+                    "unable to sort by search attribute type Text",
+                    o.name.span,
+                ));
+            }
+            order.push(SortKey {
+                field: field(&r, &o.name.value),
+                ty,
+                descending: o.descending,
+            });
+        }
+        Ok(Checked {
+            cond,
+            order,
+            group_by,
+            order_by,
+        })
+    }
+
     fn err(&self, kind: K, msg: impl Into<String>, span: Span) -> QueryError {
         QueryError::new(kind, msg, self.src, span.start)
     }
 
-    fn resolve(&self, id: &Ident) -> Result<Resolved<'_>, QueryError> {
-        self.attrs.resolve(&id.value).ok_or_else(|| {
+    fn resolve(&self, name: &str, span: Span) -> Result<Resolved<'_>, QueryError> {
+        self.attrs.resolve(name).ok_or_else(|| {
             self.err(
                 K::UnknownSearchAttribute,
-                format!("column name '{}' is not a valid search attribute", id.value),
-                id.span,
+                format!("column name '{name}' is not a valid search attribute"),
+                span,
             )
         })
     }
 
-    fn expr(&self, e: Expr, precision: Option<Precision>) -> Result<Cond, QueryError> {
+    fn expr(&self, e: &Expr, precision: Option<Precision>) -> Result<Cond, QueryError> {
         Ok(match e {
             Expr::And(items) => {
-                let p = self.precision_of(&items)?;
+                let p = self.precision_of(items)?;
                 Cond::And(
                     items
-                        .into_iter()
+                        .iter()
                         .map(|i| self.expr(i, p.or(precision)))
                         .collect::<Result<_, _>>()?,
                 )
             }
             Expr::Or(items) => Cond::Or(
                 items
-                    .into_iter()
+                    .iter()
                     .map(|i| self.expr(i, None))
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Not(inner) => Cond::Not(Box::new(self.expr(*inner, None)?)),
-            Expr::Predicate(p) if is_precision(&p) => {
-                let (_, span) = self.precision_value(&p)?;
+            Expr::Not(inner) => Cond::Not(Box::new(self.expr(inner, None)?)),
+            Expr::Predicate(p) if is_precision(p) => {
+                let (_, span) = self.precision_value(p)?;
                 if precision.is_none() {
                     return Err(self.err(
                         K::InvalidExpression,
@@ -246,7 +315,9 @@ impl Checker<'_> {
                 // It only widened the time equality beside it.
                 Cond::True
             }
-            Expr::Predicate(p) => self.predicate(p, precision)?,
+            Expr::Predicate(p) => {
+                self.predicate(&p.name.value, p.name.span, (&p.test).into(), precision)?
+            }
         })
     }
     /// The SearchPrecision of a conjunction (nested ANDs included), if it has
@@ -325,21 +396,27 @@ impl Checker<'_> {
         Ok((v, p.name.span))
     }
 
-    fn predicate(&self, p: Predicate, precision: Option<Precision>) -> Result<Cond, QueryError> {
-        let r = self.resolve(&p.name)?;
+    /// Checks a test on `name` (written at `span`).
+    fn predicate(
+        &self,
+        name: &str,
+        span: Span,
+        test: TestRef<'_>,
+        precision: Option<Precision>,
+    ) -> Result<Cond, QueryError> {
+        let r = self.resolve(name, span)?;
         let ty = r.ty;
-        let name = &p.name.value;
         let status = r.system == Some(SystemField::ExecutionStatus);
         let duration = r.system == Some(SystemField::ExecutionDuration);
-        let conv = |l: Literal| self.convert(l, ty, name, status, duration);
-        let string = |l: Literal| match l.value {
-            Value::String(s) => Ok(s),
+        let conv = |l: Lit<'_>| self.convert(l, ty, name, status, duration);
+        let string = |l: Lit<'_>| match l.value {
+            Val::Str(s) => Ok(s.into_owned()),
             other => Err(self.invalid_type(name, ty, &other, l.span)),
         };
-        let operator = p.test.operator();
-        let allow = |ok: bool| self.allow(ok, (&p.name, operator), ty);
-        let check = match p.test {
-            Test::Compare(op, l) if ty == T::KeywordList => {
+        let operator = test.operator();
+        let allow = |ok: bool| self.allow(ok, (name, span, operator), ty);
+        let check = match test {
+            TestRef::Compare(op, l) if ty == T::KeywordList => {
                 let v = string(l)?;
                 allow(matches!(op, CompareOp::Eq | CompareOp::NotEq))?;
                 Check::Contains {
@@ -347,16 +424,19 @@ impl Checker<'_> {
                     values: vec![v],
                 }
             }
-            Test::Compare(op, l) if ty == T::Text => {
-                let span = l.span;
-                let v = string(l)?;
+            TestRef::Compare(op, l) if ty == T::Text => {
+                let at = l.span;
+                let v = match l.value {
+                    Val::Str(s) => s,
+                    other => return Err(self.invalid_type(name, ty, &other, at)),
+                };
                 allow(matches!(op, CompareOp::Eq | CompareOp::NotEq))?;
                 let tokens = text_tokens(&v);
                 if tokens.is_empty() {
                     return Err(self.err(
                         K::InvalidValue,
                         "unexpected value for Text type search attribute (no tokens found)",
-                        span,
+                        at,
                     ));
                 }
                 Check::TextMatch {
@@ -364,7 +444,7 @@ impl Checker<'_> {
                     tokens,
                 }
             }
-            Test::Compare(op, l) => {
+            TestRef::Compare(op, l) => {
                 let v = conv(l)?;
                 match (precision, r.system, op, &v) {
                     (
@@ -379,23 +459,23 @@ impl Checker<'_> {
                     _ => Check::Cmp(op, v),
                 }
             }
-            Test::In { negated, list } if ty == T::KeywordList => {
+            TestRef::In { negated, list } if ty == T::KeywordList => {
                 let values = list.into_iter().map(string).collect::<Result<_, _>>()?;
                 Check::Contains { negated, values }
             }
-            Test::In { negated, list } => {
+            TestRef::In { negated, list } => {
                 let list = list.into_iter().map(conv).collect::<Result<_, _>>()?;
                 allow(ty != T::Text)?;
                 Check::In { negated, list }
             }
-            Test::Between { negated, low, high } => {
+            TestRef::Between { negated, low, high } => {
                 if !matches!(ty, T::Datetime | T::Double | T::Int | T::Keyword) {
                     return Err(self.err(
                         K::InvalidExpression,
                         format!(
                             "cannot do range condition on search attribute '{name}' of type {ty}"
                         ),
-                        p.name.span,
+                        span,
                     ));
                 }
                 Check::Between {
@@ -404,9 +484,9 @@ impl Checker<'_> {
                     high: conv(high)?,
                 }
             }
-            Test::StartsWith { negated, prefix } => {
+            TestRef::StartsWith { negated, prefix } => {
                 let prefix = match prefix.value {
-                    Value::String(s) => s,
+                    Val::Str(s) => s.into_owned(),
                     other => {
                         return Err(self.err(
                             K::InvalidValue,
@@ -421,12 +501,12 @@ impl Checker<'_> {
                 allow(ty == T::Keyword)?;
                 Check::StartsWith { negated, prefix }
             }
-            Test::IsNull { negated } => Check::IsNull { negated },
+            TestRef::IsNull { negated } => Check::IsNull { negated },
         };
-        Ok(Cond::Leaf(field(&r, || p.name.value), check))
+        Ok(Cond::Leaf(field(&r, name), check))
     }
 
-    fn allow(&self, ok: bool, p: (&Ident, &'static str), ty: T) -> Result<(), QueryError> {
+    fn allow(&self, ok: bool, p: (&str, Span, &'static str), ty: T) -> Result<(), QueryError> {
         if ok {
             return Ok(());
         }
@@ -434,18 +514,18 @@ impl Checker<'_> {
             K::OperatorNotAllowed,
             format!(
                 "operator '{}' not supported for {ty} type search attribute '{}'",
-                p.1, p.0.value
+                p.2, p.0
             ),
-            p.0.span,
+            p.1,
         ))
     }
 
-    fn invalid_type(&self, name: &str, ty: T, v: &Value, span: Span) -> QueryError {
+    fn invalid_type(&self, name: &str, ty: T, v: &Val<'_>, span: Span) -> QueryError {
         let go_type = match v {
-            Value::String(_) => "string",
-            Value::Integer(_) => "int64",
-            Value::Float(_) => "float64",
-            Value::Boolean(_) => "bool",
+            Val::Str(_) => "string",
+            Val::Int(_) => "int64",
+            Val::Float(_) => "float64",
+            Val::Bool(_) => "bool",
         };
         self.err(
             K::InvalidValue,
@@ -458,7 +538,7 @@ impl Checker<'_> {
 
     fn convert(
         &self,
-        l: Literal,
+        l: Lit<'_>,
         ty: T,
         name: &str,
         status: bool,
@@ -466,28 +546,28 @@ impl Checker<'_> {
     ) -> Result<Scalar, QueryError> {
         let span = l.span;
         Ok(match (l.value, ty) {
-            (Value::String(s), T::Keyword) if status => Scalar::Status(
+            (Val::Str(s), T::Keyword) if status => Scalar::Status(
                 s.parse().map_err(|_| self.err(K::InvalidValue, format!("invalid ExecutionStatus value '{s}'"), span))?,
             ),
-            (Value::Integer(n), T::Keyword) if status => Scalar::Status(
+            (Val::Int(n), T::Keyword) if status => Scalar::Status(
                 i32::try_from(n)
                     .ok()
                     .and_then(ExecutionStatus::from_i32)
                     .ok_or_else(|| self.err(K::InvalidValue, format!("invalid ExecutionStatus value {n}"), span))?,
             ),
-            (Value::String(s), T::Int) if duration => Scalar::Int(parse_duration(&s).map_err(|why| {
+            (Val::Str(s), T::Int) if duration => Scalar::Int(parse_duration(&s).map_err(|why| {
                 self.err(K::InvalidValue, format!("invalid duration value for search attribute ExecutionDuration: {s} ({why})"), span)
             })?),
-            (Value::String(s), T::Keyword | T::KeywordList | T::Text) => Scalar::Str(s),
-            (Value::Integer(n), T::Int | T::Double) => Scalar::Int(n),
-            (Value::Float(x), T::Int | T::Double) => Scalar::Float(x),
-            (Value::Boolean(b), T::Bool) => Scalar::Bool(b),
-            (Value::String(s), T::Datetime) => Scalar::Time(
+            (Val::Str(s), T::Keyword | T::KeywordList | T::Text) => Scalar::Str(s.into_owned()),
+            (Val::Int(n), T::Int | T::Double) => Scalar::Int(n),
+            (Val::Float(x), T::Int | T::Double) => Scalar::Float(x),
+            (Val::Bool(b), T::Bool) => Scalar::Bool(b),
+            (Val::Str(s), T::Datetime) => Scalar::Time(
                 parse_rfc3339(&s).ok_or_else(|| self.err(K::InvalidValue, format!("unable to parse datetime '{s}'"), span))?,
             ),
-            (Value::Integer(n), T::Datetime) => match from_nanos(n) {
+            (Val::Int(n), T::Datetime) => match from_nanos(n) {
                 Some(t) => Scalar::Time(t),
-                None => return Err(self.invalid_type(name, ty, &Value::Integer(n), span)),
+                None => return Err(self.invalid_type(name, ty, &Val::Int(n), span)),
             },
             (v, _) => return Err(self.invalid_type(name, ty, &v, span)),
         })
@@ -506,4 +586,66 @@ fn window(t: Timestamp, p: Precision) -> (Timestamp, Timestamp) {
         .checked_add(SignedDuration::from_secs(p.seconds()))
         .unwrap_or(Timestamp::MAX);
     (start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FieldLayout;
+
+    /// What a check gives, comparable.
+    fn outcome(r: Result<Checked, QueryError>) -> Result<String, String> {
+        r.map(|c| {
+            format!(
+                "{:?} {:?} {:?} {:?}",
+                c.cond, c.order, c.group_by, c.order_by
+            )
+        })
+        .map_err(|e| format!("{:?} {} {e}", e.kind(), e.offset()))
+    }
+
+    /// Checking while parsing gives what checking the parsed tree gives, errors
+    /// (which one, where) included, on every query of the case table and more.
+    #[test]
+    fn compile_agrees_with_check_of_the_tree() {
+        let sets = [
+            SearchAttributes::new(),
+            SearchAttributes::new()
+                .with_custom("CustomKeywordField", T::Keyword)
+                .with_custom("CustomTextField", T::Text)
+                .with_custom("CustomIntField", T::Int)
+                .with_custom("CustomDatetimeField", T::Datetime)
+                .with_custom("CustomKeywordListField", T::KeywordList),
+            SearchAttributes::new()
+                .with_field_layout(FieldLayout::temporal_sql())
+                .with_custom("Region", T::Keyword),
+        ];
+        let table = include_str!("../tests/data/list-filter-cases.jsonl");
+        let mut queries: Vec<String> = table
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["query"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        queries.extend(
+            [
+                // The first error is the SearchPrecision one, though written last.
+                "Nope = 1 AND CloseTime = '2020-01-01T10:00:00Z' AND SearchPrecision = 'Year'",
+                "StartTime = 1 AND (SearchPrecision = 'Hour' AND RunId = 'r')",
+                "SearchPrecision = 'Day' OR CloseTime = '2020-01-01T10:00:00Z'",
+                "Nope = 1 AND RunId = 2 GROUP BY Nope2 ORDER BY Nope3",
+                "RunId = 2 AND Nope = 1 ORDER BY CustomTextField",
+                "Nope = 1 AND RunId = 'it''s' LIKE 'x%'",
+                "`Region` = 'eu' AND Keyword01 IN ('a', \"b\") ORDER BY Keyword01 DESC, RunId",
+            ]
+            .map(str::to_owned),
+        );
+        for q in &queries {
+            for attrs in &sets {
+                let tree = parser::parse(q).and_then(|f| check(&f, attrs, q));
+                assert_eq!(outcome(compile(q, attrs)), outcome(tree), "{q}");
+            }
+        }
+    }
 }

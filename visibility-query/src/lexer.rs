@@ -1,7 +1,9 @@
 //! Tokens of the MySQL-flavoured filter text, borrowed from the input.
 //!
-//! The lexer never allocates: a token is a kind and a byte range, and the
-//! parser decodes strings and names only when it builds the tree.
+//! The lexer never allocates: a token is a kind and a byte range. Strings
+//! and names are decoded into new text only when they contain escapes.
+
+use std::borrow::Cow;
 
 use crate::error::{QueryError, QueryErrorKind};
 
@@ -537,12 +539,13 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Decodes the content of a string token (quotes included in `raw`).
-pub(crate) fn decode_string(raw: &str, escaped: bool) -> String {
+/// Decodes the content of a string token (quotes included in `raw`),
+/// borrowing it when it has no escapes.
+pub(crate) fn decode_string(raw: &str, escaped: bool) -> Cow<'_, str> {
     let quote = raw.as_bytes()[0] as char;
     let inner = &raw[1..raw.len() - 1];
     if !escaped {
-        return inner.to_owned();
+        return Cow::Borrowed(inner);
     }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
@@ -567,16 +570,16 @@ pub(crate) fn decode_string(raw: &str, escaped: bool) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
-/// Decodes a backtick-quoted name.
-pub(crate) fn decode_quoted_name(raw: &str, escaped: bool) -> String {
+/// Decodes a backtick-quoted name, borrowing it when it has no doubled backtick.
+pub(crate) fn decode_quoted_name(raw: &str, escaped: bool) -> Cow<'_, str> {
     let inner = &raw[1..raw.len() - 1];
     if escaped {
-        inner.replace("``", "`")
+        Cow::Owned(inner.replace("``", "`"))
     } else {
-        inner.to_owned()
+        Cow::Borrowed(inner)
     }
 }
 

@@ -111,8 +111,8 @@ pub fn parse(filter: &str) -> Result<ListFilter, QueryError> {
 /// assert!(compile("HistoryLength > 'ten'", &SearchAttributes::new()).is_err());
 /// ```
 pub fn compile(filter: &str, attrs: &SearchAttributes) -> Result<CheckedQuery, QueryError> {
-    let parsed = parser::parse(filter)?;
-    CheckedQuery::new(parsed, attrs, filter, OnceLock::new())
+    let c = check::compile(filter, attrs)?;
+    Ok(CheckedQuery::new(c, filter, OnceLock::new()))
 }
 
 impl FromStr for ListFilter {
@@ -130,22 +130,20 @@ impl ListFilter {
     /// not produced by [`parse`] from the same text; use [`compile`] to keep the
     /// user's own text in errors.
     pub fn check(&self, attrs: &SearchAttributes) -> Result<CheckedQuery, QueryError> {
-        let known = OnceLock::from(self.clone());
-        CheckedQuery::new(self.clone(), attrs, "", known).or_else(|_| {
+        match check::check(self, attrs, "") {
+            Ok(c) => Ok(CheckedQuery::new(c, "", OnceLock::from(self.clone()))),
             // Spans of a parsed filter point into its source, which is not kept;
-            // reparse the canonical text so that error positions are meaningful.
-            let text = self.to_string();
-            let canonical = parser::parse(&text)?;
-            CheckedQuery::new(canonical, attrs, &text, OnceLock::new())
-        })
+            // check the canonical text so that error positions are meaningful.
+            Err(_) => compile(&self.to_string(), attrs),
+        }
     }
 }
 
 /// A type-checked filter, ready to evaluate and plan.
 #[derive(Debug, Clone)]
 pub struct CheckedQuery {
-    /// The parsed filter, rebuilt from `text` on first use: the checked tree
-    /// took its strings, and most callers never ask for it.
+    /// The parsed filter, rebuilt from `text` on first use: [`compile`]
+    /// checks without building it, and most callers never ask for it.
     filter: OnceLock<ListFilter>,
     /// The text `filter` is parsed from when it is not known (empty when it is).
     text: Box<str>,
@@ -156,14 +154,8 @@ pub struct CheckedQuery {
 }
 
 impl CheckedQuery {
-    fn new(
-        parsed: ListFilter,
-        attrs: &SearchAttributes,
-        src: &str,
-        filter: OnceLock<ListFilter>,
-    ) -> Result<Self, QueryError> {
-        let c = check::check(parsed, attrs, src)?;
-        Ok(CheckedQuery {
+    fn new(c: check::Checked, src: &str, filter: OnceLock<ListFilter>) -> Self {
+        CheckedQuery {
             text: if filter.get().is_some() {
                 "".into()
             } else {
@@ -174,7 +166,7 @@ impl CheckedQuery {
             order: c.order,
             order_by: c.order_by,
             group_by: c.group_by,
-        })
+        }
     }
 
     /// The parsed filter.

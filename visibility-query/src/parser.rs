@@ -5,8 +5,10 @@
 //! they are refused. Such refusals are deferred: a later syntax error wins, as
 //! in Temporal, where the SQL parser runs before the converter looks at the tree.
 
+use std::borrow::Cow;
+
 use crate::ast::{
-    CompareOp, Expr, Ident, ListFilter, Literal, OrderBy, Predicate, Span, Test, Value,
+    CompareOp, Expr, Ident, ListFilter, Lit, NameRef, OrderBy, Predicate, Span, TestRef, Val,
 };
 use crate::error::{QueryError, QueryErrorKind as K};
 use crate::lexer::{Kw, Lexer, Tok, Token, decode_quoted_name, decode_string};
@@ -17,14 +19,65 @@ pub const MAX_FILTER_LEN: usize = 1 << 20;
 /// Nested `NOT`s, parentheses and unary signs allowed, as in Temporal's parser (199 pass, 200 fail).
 pub const MAX_NESTING: usize = 200;
 
+/// What the parser makes of the conditions it recognizes: the public tree
+/// for [`parse`], or checked conditions straight away for
+/// [`compile`](crate::compile), which so never builds a tree it would throw away.
+pub(crate) trait Build<'a> {
+    /// A condition.
+    type Expr;
+    /// Two or more conditions that all hold.
+    fn and(&mut self, items: Vec<Self::Expr>) -> Self::Expr;
+    /// Two or more conditions of which one holds.
+    fn or(&mut self, items: Vec<Self::Expr>) -> Self::Expr;
+    /// A negated condition.
+    fn not(&mut self, inner: Self::Expr) -> Self::Expr;
+    /// A test on a name (an empty placeholder name when a deferred error already refuses it).
+    fn predicate(&mut self, name: NameRef<'a>, test: TestRef<'a>) -> Self::Expr;
+}
+
+/// Builds the public tree.
+#[derive(Debug)]
+struct Tree;
+
+impl<'a> Build<'a> for Tree {
+    type Expr = Expr;
+
+    fn and(&mut self, items: Vec<Expr>) -> Expr {
+        Expr::And(items)
+    }
+
+    fn or(&mut self, items: Vec<Expr>) -> Expr {
+        Expr::Or(items)
+    }
+
+    fn not(&mut self, inner: Expr) -> Expr {
+        Expr::Not(Box::new(inner))
+    }
+
+    fn predicate(&mut self, name: NameRef<'a>, test: TestRef<'a>) -> Expr {
+        Expr::Predicate(Predicate {
+            name: name.into_ident(),
+            test: test.into_test(),
+        })
+    }
+}
+
+/// A parsed filter whose condition is whatever the [`Build`] made of it.
+#[derive(Debug)]
+pub(crate) struct Parsed<E> {
+    pub(crate) filter: Option<E>,
+    pub(crate) group_by: Option<Ident>,
+    pub(crate) order_by: Vec<OrderBy>,
+}
+
 /// Something in value or name position that is not a plain name or literal.
 #[derive(Debug)]
-enum Operand {
-    Name(Ident),
-    Lit(Literal),
+enum Operand<'a, E> {
+    Name(NameRef<'a>),
+    Lit(Lit<'a>),
     /// A parenthesized condition (boxed: it is rare here, and an unboxed
-    /// `Expr` would triple the size of every operand the parser moves).
-    Cond(Box<Expr>, Span),
+    /// condition would triple the size of every operand the parser moves).
+    Cond(Box<E>, Span),
     /// A construct already judged: what it is, and the error category.
     Other {
         what: &'static str,
@@ -34,7 +87,8 @@ enum Operand {
 }
 
 #[derive(Debug)]
-struct Parser<'a> {
+struct Parser<'a, 'b, B> {
+    build: &'b mut B,
     src: &'a str,
     lexer: Lexer<'a>,
     tok: Token,
@@ -46,6 +100,19 @@ struct Parser<'a> {
 
 /// Parses filter text into a [`ListFilter`].
 pub(crate) fn parse(src: &str) -> Result<ListFilter, QueryError> {
+    let p = parse_with(src, &mut Tree)?;
+    Ok(ListFilter {
+        filter: p.filter,
+        group_by: p.group_by,
+        order_by: p.order_by,
+    })
+}
+
+/// Parses filter text, handing each condition to `build`.
+pub(crate) fn parse_with<'a, B: Build<'a>>(
+    src: &'a str,
+    build: &mut B,
+) -> Result<Parsed<B::Expr>, QueryError> {
     if src.len() > MAX_FILTER_LEN {
         return Err(QueryError::new(
             K::TooComplex,
@@ -60,6 +127,7 @@ pub(crate) fn parse(src: &str) -> Result<ListFilter, QueryError> {
     let mut lexer = Lexer::new(src);
     let tok = lexer.next_token()?;
     let mut p = Parser {
+        build,
         src,
         lexer,
         tok,
@@ -74,7 +142,7 @@ pub(crate) fn parse(src: &str) -> Result<ListFilter, QueryError> {
     }
 }
 
-impl<'a> Parser<'a> {
+impl<'a, B: Build<'a>> Parser<'a, '_, B> {
     fn text(&self, t: Token) -> &'a str {
         &self.src[t.start..t.end]
     }
@@ -157,8 +225,12 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn query(&mut self) -> Result<ListFilter, QueryError> {
-        let mut q = ListFilter::default();
+    fn query(&mut self) -> Result<Parsed<B::Expr>, QueryError> {
+        let mut q = Parsed {
+            filter: None,
+            group_by: None,
+            order_by: Vec::new(),
+        };
         if !matches!(self.tok.tok, Tok::Eof | Tok::Semicolon)
             && !self.is_kw(Kw::Group)
             && !self.is_kw(Kw::Order)
@@ -261,8 +333,8 @@ impl<'a> Parser<'a> {
 
     fn clause_name(&mut self, clause: &str) -> Result<Ident, QueryError> {
         match self.operand()? {
-            Operand::Name(id) => Ok(id),
-            Operand::Lit(Literal { span, .. })
+            Operand::Name(id) => Ok(id.into_ident()),
+            Operand::Lit(Lit { span, .. })
             | Operand::Cond(_, span)
             | Operand::Other { span, .. } => {
                 self.defer(
@@ -275,7 +347,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn or_expr(&mut self) -> Result<Expr, QueryError> {
+    fn or_expr(&mut self) -> Result<B::Expr, QueryError> {
         let first = self.and_expr()?;
         if !(self.is_kw(Kw::Or) || self.tok.tok == Tok::OrOr) {
             return Ok(first);
@@ -286,10 +358,10 @@ impl<'a> Parser<'a> {
             self.bump()?;
             items.push(self.and_expr()?);
         }
-        Ok(Expr::Or(items))
+        Ok(self.build.or(items))
     }
 
-    fn and_expr(&mut self) -> Result<Expr, QueryError> {
+    fn and_expr(&mut self) -> Result<B::Expr, QueryError> {
         let first = self.not_expr()?;
         if !(self.is_kw(Kw::And) || self.tok.tok == Tok::AndAnd) {
             return Ok(first);
@@ -300,16 +372,16 @@ impl<'a> Parser<'a> {
             self.bump()?;
             items.push(self.not_expr()?);
         }
-        Ok(Expr::And(items))
+        Ok(self.build.and(items))
     }
 
-    fn not_expr(&mut self) -> Result<Expr, QueryError> {
+    fn not_expr(&mut self) -> Result<B::Expr, QueryError> {
         if self.is_kw(Kw::Not) {
             self.enter()?;
             self.bump()?;
             let inner = self.not_expr()?;
             self.depth -= 1;
-            return Ok(Expr::Not(Box::new(inner)));
+            return Ok(self.build.not(inner));
         }
         if self.tok.tok == Tok::LParen {
             // Parentheses are taken here rather than in `atom`, so that each
@@ -334,13 +406,13 @@ impl<'a> Parser<'a> {
             // straight to the test without building an operand.
             let t = self.bump()?;
             if self.at_operator() {
-                let name = Ident {
-                    value: self.text(t).to_owned(),
+                let name = NameRef {
+                    value: Cow::Borrowed(self.text(t)),
                     span: Span::new(t.start, t.end),
                 };
                 return self.test(name);
             }
-            let first = self.name_rest(self.text(t).to_owned(), t.start)?;
+            let first = self.name_rest(Cow::Borrowed(self.text(t)), t.start)?;
             let left = self.operand_rest(first)?;
             return self.predicate_rest(left);
         }
@@ -368,7 +440,7 @@ impl<'a> Parser<'a> {
         )
     }
 
-    fn predicate_rest(&mut self, left: Operand) -> Result<Expr, QueryError> {
+    fn predicate_rest(&mut self, left: Operand<'a, B::Expr>) -> Result<B::Expr, QueryError> {
         if !self.at_operator() {
             return Ok(self.bare_condition(left));
         }
@@ -378,7 +450,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The operator and value(s) of a predicate on `name`; the current token is an operator.
-    fn test(&mut self, name: Ident) -> Result<Expr, QueryError> {
+    fn test(&mut self, name: NameRef<'a>) -> Result<B::Expr, QueryError> {
         let op_at = self.tok.start;
         let cmp = match self.tok.tok {
             Tok::Eq => Some(CompareOp::Eq),
@@ -392,13 +464,15 @@ impl<'a> Parser<'a> {
         if let Some(op) = cmp {
             self.bump()?;
             let v = self.value()?;
-            return Ok(pred(name, Test::Compare(op, v)));
+            return Ok(self.build.predicate(name, TestRef::Compare(op, v)));
         }
         if self.tok.tok == Tok::NullSafeEq {
             self.bump()?;
             self.defer(K::NotSupported, "operator '<=>' is not supported", op_at);
             self.value()?;
-            return Ok(pred(name, Test::IsNull { negated: false }));
+            return Ok(self
+                .build
+                .predicate(name, TestRef::IsNull { negated: false }));
         }
         let negated = self.eat_kw(Kw::Not)?;
         let test = if self.eat_kw(Kw::In)? {
@@ -409,14 +483,14 @@ impl<'a> Parser<'a> {
                 list.push(self.value()?);
             }
             self.expect(Tok::RParen)?;
-            Test::In { negated, list }
+            TestRef::In { negated, list }
         } else if self.eat_kw(Kw::Between)? {
             let low = self.value()?;
             self.expect_kw(Kw::And)?;
             let high = self.value()?;
-            Test::Between { negated, low, high }
+            TestRef::Between { negated, low, high }
         } else if self.eat_kw(Kw::StartsWith)? {
-            Test::StartsWith {
+            TestRef::StartsWith {
                 negated,
                 prefix: self.value()?,
             }
@@ -433,7 +507,7 @@ impl<'a> Parser<'a> {
             if word == "LIKE" && self.eat_kw(Kw::Escape)? {
                 self.value()?;
             }
-            Test::StartsWith { negated, prefix }
+            TestRef::StartsWith { negated, prefix }
         } else if negated {
             return Err(self.syntax_error());
         } else if self.eat_kw(Kw::Is)? {
@@ -450,15 +524,16 @@ impl<'a> Parser<'a> {
                     return Err(self.syntax_error());
                 }
             }
-            Test::IsNull { negated }
+            TestRef::IsNull { negated }
         } else {
             return Err(self.syntax_error());
         };
-        Ok(pred(name, test))
+        Ok(self.build.predicate(name, test))
     }
 
     /// An operand with no operator after it, used as a condition.
-    fn bare_condition(&mut self, left: Operand) -> Expr {
+    fn bare_condition(&mut self, left: Operand<'a, B::Expr>) -> B::Expr {
+        let placeholder = TestRef::IsNull { negated: false };
         match left {
             Operand::Cond(e, _) => *e,
             Operand::Name(id) => {
@@ -467,7 +542,7 @@ impl<'a> Parser<'a> {
                     format!("incomplete expression: '{}' needs an operator", id.value),
                     id.span.start,
                 );
-                pred(id, Test::IsNull { negated: true })
+                self.build.predicate(id, TestRef::IsNull { negated: true })
             }
             Operand::Lit(l) => {
                 self.defer(
@@ -475,17 +550,17 @@ impl<'a> Parser<'a> {
                     "a literal is not a condition",
                     l.span.start,
                 );
-                pred(Ident::new(""), Test::IsNull { negated: false })
+                self.build.predicate(NameRef::placeholder(), placeholder)
             }
             Operand::Other { what, kind, span } => {
                 self.defer(kind, format!("{what} is not a condition"), span.start);
-                pred(Ident::new(""), Test::IsNull { negated: false })
+                self.build.predicate(NameRef::placeholder(), placeholder)
             }
         }
     }
 
     /// The attribute of a predicate; anything but a name is refused.
-    fn left_name(&mut self, left: Operand) -> Ident {
+    fn left_name(&mut self, left: Operand<'a, B::Expr>) -> NameRef<'a> {
         match left {
             Operand::Name(id) => id,
             Operand::Lit(l) => {
@@ -494,7 +569,7 @@ impl<'a> Parser<'a> {
                     "must be a column name but was a literal",
                     l.span.start,
                 );
-                Ident::new("")
+                NameRef::placeholder()
             }
             Operand::Cond(_, span) => {
                 self.defer(
@@ -502,7 +577,7 @@ impl<'a> Parser<'a> {
                     "must be a column name but was a condition",
                     span.start,
                 );
-                Ident::new("")
+                NameRef::placeholder()
             }
             Operand::Other { what, kind, span } => {
                 let kind = if kind == K::NotSupported {
@@ -515,23 +590,23 @@ impl<'a> Parser<'a> {
                     format!("must be a column name but was {what}"),
                     span.start,
                 );
-                Ident::new("")
+                NameRef::placeholder()
             }
         }
     }
 
     /// A right-hand side: only a literal is accepted.
-    fn value(&mut self) -> Result<Literal, QueryError> {
+    fn value(&mut self) -> Result<Lit<'a>, QueryError> {
         // The usual value, one string, number or boolean token, is taken
         // without building an operand.
         let t = self.tok;
         let value = match t.tok {
-            Tok::Str { escaped } => Value::String(decode_string(self.text(t), escaped)),
-            Tok::Kw(Kw::True) => Value::Boolean(true),
-            Tok::Kw(Kw::False) => Value::Boolean(false),
+            Tok::Str { escaped } => Val::Str(decode_string(self.text(t), escaped)),
+            Tok::Kw(Kw::True) => Val::Bool(true),
+            Tok::Kw(Kw::False) => Val::Bool(false),
             Tok::Int => unsigned(self.text(t)),
             Tok::Float => match self.text(t).parse::<f64>() {
-                Ok(x) if x.is_finite() => Value::Float(x),
+                Ok(x) if x.is_finite() => Val::Float(x),
                 _ => {
                     let o = self.operand()?;
                     return Ok(self.operand_value(o));
@@ -543,7 +618,7 @@ impl<'a> Parser<'a> {
             }
         };
         self.bump()?;
-        let lit = Literal {
+        let lit = Lit {
             value,
             span: Span::new(t.start, t.end),
         };
@@ -555,7 +630,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A value position's operand as a literal; anything else is refused (deferred).
-    fn operand_value(&mut self, o: Operand) -> Literal {
+    fn operand_value(&mut self, o: Operand<'a, B::Expr>) -> Lit<'a> {
         match o {
             Operand::Lit(l) => l,
             Operand::Name(id) => {
@@ -564,7 +639,7 @@ impl<'a> Parser<'a> {
                     format!("column name on the right side of comparison expression (did you forget to quote \"{}\"?)", id.value),
                     id.span.start,
                 );
-                Literal::new(Value::Boolean(false))
+                Lit::placeholder()
             }
             Operand::Cond(_, span) => {
                 self.defer(
@@ -572,17 +647,17 @@ impl<'a> Parser<'a> {
                     "unexpected value: a condition",
                     span.start,
                 );
-                Literal::new(Value::Boolean(false))
+                Lit::placeholder()
             }
             Operand::Other { what, kind, span } => {
                 self.defer(kind, format!("unexpected value: {what}"), span.start);
-                Literal::new(Value::Boolean(false))
+                Lit::placeholder()
             }
         }
     }
 
     /// An operand with MySQL's arithmetic and JSON operators, which are parsed only to be refused.
-    fn operand(&mut self) -> Result<Operand, QueryError> {
+    fn operand(&mut self) -> Result<Operand<'a, B::Expr>, QueryError> {
         let first = self.unary()?;
         self.operand_rest(first)
     }
@@ -595,7 +670,10 @@ impl<'a> Parser<'a> {
     }
 
     /// Arithmetic after a first operand, if any.
-    fn operand_rest(&mut self, first: Operand) -> Result<Operand, QueryError> {
+    fn operand_rest(
+        &mut self,
+        first: Operand<'a, B::Expr>,
+    ) -> Result<Operand<'a, B::Expr>, QueryError> {
         if !self.at_arith() {
             return Ok(first);
         }
@@ -612,7 +690,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn unary(&mut self) -> Result<Operand, QueryError> {
+    fn unary(&mut self) -> Result<Operand<'a, B::Expr>, QueryError> {
         if !matches!(self.tok.tok, Tok::Plus | Tok::Minus | Tok::Bang) {
             return self.atom();
         }
@@ -640,9 +718,9 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn integer(&self, digits: &str, negative: bool, span: Span) -> Operand {
+    fn integer(&self, digits: &str, negative: bool, span: Span) -> Operand<'a, B::Expr> {
         if !negative {
-            return Operand::Lit(Literal {
+            return Operand::Lit(Lit {
                 value: unsigned(digits),
                 span,
             });
@@ -655,8 +733,8 @@ impl<'a> Parser<'a> {
             format!("-{trimmed}").parse::<i64>().ok()
         };
         match parsed {
-            Some(n) => Operand::Lit(Literal {
-                value: Value::Integer(n),
+            Some(n) => Operand::Lit(Lit {
+                value: Val::Int(n),
                 span,
             }),
             None => Operand::Other {
@@ -667,14 +745,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn atom(&mut self) -> Result<Operand, QueryError> {
+    fn atom(&mut self) -> Result<Operand<'a, B::Expr>, QueryError> {
         let t = self.tok;
         let span = Span::new(t.start, t.end);
         match t.tok {
             Tok::Str { escaped } => {
                 self.bump()?;
-                Ok(Operand::Lit(Literal {
-                    value: Value::String(decode_string(self.text(t), escaped)),
+                Ok(Operand::Lit(Lit {
+                    value: Val::Str(decode_string(self.text(t), escaped)),
                     span,
                 }))
             }
@@ -685,8 +763,8 @@ impl<'a> Parser<'a> {
             Tok::Float => {
                 self.bump()?;
                 match self.text(t).parse::<f64>() {
-                    Ok(x) if x.is_finite() => Ok(Operand::Lit(Literal {
-                        value: Value::Float(x),
+                    Ok(x) if x.is_finite() => Ok(Operand::Lit(Lit {
+                        value: Val::Float(x),
                         span,
                     })),
                     _ => Ok(Operand::Other {
@@ -727,8 +805,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Kw(kw @ (Kw::True | Kw::False)) => {
                 self.bump()?;
-                let value = Value::Boolean(kw == Kw::True);
-                Ok(Operand::Lit(Literal { value, span }))
+                let value = Val::Bool(kw == Kw::True);
+                Ok(Operand::Lit(Lit { value, span }))
             }
             Tok::Kw(Kw::Null) => {
                 self.bump()?;
@@ -749,14 +827,18 @@ impl<'a> Parser<'a> {
             }
             Tok::Word => {
                 self.bump()?;
-                self.name_rest(self.text(t).to_owned(), t.start)
+                self.name_rest(Cow::Borrowed(self.text(t)), t.start)
             }
             _ => Err(self.syntax_error()),
         }
     }
 
     /// Qualified names (`t.WorkflowId`) and function calls after a first name part.
-    fn name_rest(&mut self, mut value: String, start: usize) -> Result<Operand, QueryError> {
+    fn name_rest(
+        &mut self,
+        mut value: Cow<'a, str>,
+        start: usize,
+    ) -> Result<Operand<'a, B::Expr>, QueryError> {
         if self.tok.tok == Tok::LParen {
             return self.function(start);
         }
@@ -765,25 +847,27 @@ impl<'a> Parser<'a> {
             let part = self.tok;
             match part.tok {
                 Tok::Word | Tok::Kw(_) => {
+                    let value = value.to_mut();
                     value.push('.');
                     value.push_str(self.text(part));
                 }
-                Tok::Quoted { escaped } => value.push_str(&format!(
-                    ".{}",
-                    decode_quoted_name(self.text(part), escaped)
-                )),
+                Tok::Quoted { escaped } => {
+                    let value = value.to_mut();
+                    value.push('.');
+                    value.push_str(&decode_quoted_name(self.text(part), escaped));
+                }
                 _ => return Err(self.syntax_error()),
             }
             self.bump()?;
         }
-        Ok(Operand::Name(Ident {
+        Ok(Operand::Name(NameRef {
             value,
             span: Span::new(start, self.prev_end),
         }))
     }
 
     /// Skips a call's balanced parentheses without recursion.
-    fn function(&mut self, start: usize) -> Result<Operand, QueryError> {
+    fn function(&mut self, start: usize) -> Result<Operand<'a, B::Expr>, QueryError> {
         let mut open = 0usize;
         loop {
             match self.tok.tok {
@@ -805,22 +889,17 @@ impl<'a> Parser<'a> {
 }
 
 /// An unsigned integer literal; Go's ParseValue falls back to float64 beyond int64.
-fn unsigned(digits: &str) -> Value {
+fn unsigned(digits: &str) -> Val<'static> {
     match digits.parse::<i64>() {
-        Ok(n) => Value::Integer(n),
-        Err(_) => Value::Float(digits.parse::<f64>().unwrap_or(f64::INFINITY)),
+        Ok(n) => Val::Int(n),
+        Err(_) => Val::Float(digits.parse::<f64>().unwrap_or(f64::INFINITY)),
     }
 }
 
-fn span_of(o: &Operand) -> Span {
+fn span_of<E>(o: &Operand<'_, E>) -> Span {
     match o {
         Operand::Name(id) => id.span,
         Operand::Lit(l) => l.span,
         Operand::Cond(_, s) | Operand::Other { span: s, .. } => *s,
     }
-}
-
-/// Builds a predicate node; with a placeholder name when a deferred error already refuses it.
-fn pred(name: Ident, test: Test) -> Expr {
-    Expr::Predicate(Predicate { name, test })
 }
