@@ -99,9 +99,9 @@ const GOLDEN: &[(&str, [&str; 3])] = &[
     (
         r#"CloseTime BETWEEN '2024-01-01T00:00:00Z' AND '2024-01-02T00:00:00.0000005Z'"#,
         [
-            r#"TemporalNamespaceDivision IS NULL AND (close_time >= ?2 AND close_time <= ?3)"#,
-            r#"TemporalNamespaceDivision IS NULL AND (close_time >= $2::timestamp AND close_time <= $3::timestamp)"#,
-            r#"TemporalNamespaceDivision IS NULL AND (close_time >= CAST(? AS DATETIME(6)) AND close_time <= CAST(? AS DATETIME(6)))"#,
+            r#"TemporalNamespaceDivision IS NULL AND (close_time >= ?2 AND close_time <= ?3) AND close_time_or_max >= ?4 AND close_time_or_max <= ?5"#,
+            r#"TemporalNamespaceDivision IS NULL AND (close_time >= $2::timestamp AND close_time <= $3::timestamp) AND close_time_or_max >= $4::timestamp AND close_time_or_max <= $5::timestamp"#,
+            r#"TemporalNamespaceDivision IS NULL AND (close_time >= CAST(? AS DATETIME(6)) AND close_time <= CAST(? AS DATETIME(6))) AND close_time_or_max >= CAST(? AS DATETIME(6)) AND close_time_or_max <= CAST(? AS DATETIME(6))"#,
         ],
     ),
     (
@@ -139,9 +139,9 @@ const GOLDEN: &[(&str, [&str; 3])] = &[
     (
         r#"CloseTime = '2020-02-05T11:00:00Z' AND SearchPrecision = 'Day'"#,
         [
-            r#"TemporalNamespaceDivision IS NULL AND (close_time >= ?2 AND close_time < ?3)"#,
-            r#"TemporalNamespaceDivision IS NULL AND (close_time >= $2::timestamp AND close_time < $3::timestamp)"#,
-            r#"TemporalNamespaceDivision IS NULL AND (close_time >= CAST(? AS DATETIME(6)) AND close_time < CAST(? AS DATETIME(6)))"#,
+            r#"TemporalNamespaceDivision IS NULL AND (close_time >= ?2 AND close_time < ?3) AND close_time_or_max >= ?4 AND close_time_or_max < ?5"#,
+            r#"TemporalNamespaceDivision IS NULL AND (close_time >= $2::timestamp AND close_time < $3::timestamp) AND close_time_or_max >= $4::timestamp AND close_time_or_max < $5::timestamp"#,
+            r#"TemporalNamespaceDivision IS NULL AND (close_time >= CAST(? AS DATETIME(6)) AND close_time < CAST(? AS DATETIME(6))) AND close_time_or_max >= CAST(? AS DATETIME(6)) AND close_time_or_max < CAST(? AS DATETIME(6))"#,
         ],
     ),
 ];
@@ -172,10 +172,9 @@ fn ref_example_binds_values() {
         "CloseTime > '2020-02-15T20:30:40.123456789+01:00'",
         Dialect::Sqlite,
     );
-    assert_eq!(
-        params,
-        [SqlParam::Text("2020-02-15 19:30:40.123456+00:00".into())]
-    );
+    // The filter, then the same bound repeated for the order index.
+    let t = SqlParam::Text("2020-02-15 19:30:40.123456+00:00".into());
+    assert_eq!(params, [t.clone(), t]);
 }
 
 #[test]

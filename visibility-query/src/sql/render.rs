@@ -37,7 +37,7 @@ pub(crate) struct Sql<'a> {
     pub(crate) params: Vec<SqlParam>,
 }
 
-fn op_text(op: CompareOp) -> &'static str {
+pub(crate) fn op_text(op: CompareOp) -> &'static str {
     match op {
         CompareOp::Eq => "=",
         CompareOp::NotEq => "!=",

@@ -2,11 +2,16 @@
 
 use jiff::Timestamp;
 
+use std::ops::Bound;
+
 use crate::CheckedQuery;
+use crate::ast::CompareOp;
 use crate::attributes::SearchAttributes;
 use crate::check::Cond;
+use crate::plan::TimeRange;
 
-use super::render::{Bind, Sql, mentions_division};
+use super::datetime::{TimeCmp, time_cmp};
+use super::render::{Bind, Sql, mentions_division, op_text};
 use super::{Dialect, SqlError, SqlStatement};
 
 /// The row columns [`list`] selects, in this order. Datetimes come back in the
@@ -157,6 +162,7 @@ fn where_clause(s: &mut Sql<'_>, q: &CheckedQuery, namespace_id: &str) -> Result
     if !division {
         s.push(" AND TemporalNamespaceDivision IS NULL");
     }
+    let plan = q.plan();
     match cond {
         Cond::True => {}
         Cond::And(items) if items.iter().any(|c| *c != Cond::True) => {
@@ -167,6 +173,40 @@ fn where_clause(s: &mut Sql<'_>, q: &CheckedQuery, namespace_id: &str) -> Result
         c => {
             s.push(" AND ");
             s.nested(c)?;
+        }
+    }
+    // Every match lies in the plan's time ranges; saying so at the top level
+    // changes no result and lets an engine seek its index instead of
+    // testing rows one by one (a bounded close time also means "closed", so
+    // `close_time_or_max` equals `close_time` for every match).
+    implied_range(s, "close_time_or_max", &plan.close_time)?;
+    implied_range(s, "start_time", &plan.start_time)?;
+    Ok(())
+}
+
+/// ` AND column >= ? AND column < ?` for a range every match satisfies.
+fn implied_range(s: &mut Sql<'_>, column: &str, r: &TimeRange) -> Result<(), SqlError> {
+    let bounds = [
+        match r.start {
+            Bound::Included(t) => Some((CompareOp::GtEq, t)),
+            Bound::Excluded(t) => Some((CompareOp::Gt, t)),
+            Bound::Unbounded => None,
+        },
+        match r.end {
+            Bound::Included(t) => Some((CompareOp::LtEq, t)),
+            Bound::Excluded(t) => Some((CompareOp::Lt, t)),
+            Bound::Unbounded => None,
+        },
+    ];
+    for (op, t) in bounds.into_iter().flatten() {
+        // Stored times are whole microseconds: restate against the floored bound.
+        if let TimeCmp::Cmp(op, t) = time_cmp(op, t) {
+            s.push(" AND ");
+            s.push(column);
+            s.push(" ");
+            s.push(op_text(op));
+            s.push(" ");
+            s.bind(Bind::Time(t))?;
         }
     }
     Ok(())
