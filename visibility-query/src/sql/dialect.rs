@@ -105,11 +105,12 @@ impl Dialect {
         }
         cols.push("PRIMARY KEY (namespace_id, run_id)".to_owned());
         let indexes = [
+            // The list order itself, so that a page is read off the index.
             (
                 "by_close_time",
-                "namespace_id, close_time_or_max, start_time, run_id",
+                "namespace_id, close_time_or_max DESC, start_time DESC, run_id, workflow_id",
             ),
-            ("by_start_time", "namespace_id, start_time, run_id"),
+            ("by_start_time", "namespace_id, start_time DESC, run_id"),
             ("by_workflow_id", "namespace_id, workflow_id"),
             ("by_workflow_type", "namespace_id, workflow_type_name"),
             ("by_status", "namespace_id, status"),
