@@ -238,8 +238,29 @@ fn keyword(word: &str) -> Option<Kw> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Token {
     pub(crate) tok: Tok,
-    pub(crate) start: usize,
-    pub(crate) end: usize,
+    // u32 (filters are at most 1 MiB) so that a token fits two registers:
+    // copying a wider one byte-wise after each call stalled store forwarding.
+    start: u32,
+    end: u32,
+}
+
+impl Token {
+    fn new(tok: Tok, start: usize, end: usize) -> Self {
+        debug_assert!(end <= crate::MAX_FILTER_LEN);
+        Token {
+            tok,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    pub(crate) fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    pub(crate) fn end(&self) -> usize {
+        self.end as usize
+    }
 }
 
 #[derive(Debug)]
@@ -336,11 +357,7 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         let b = self.src.as_bytes();
         let Some(&c) = b.get(start) else {
-            return Ok(Token {
-                tok: Tok::Eof,
-                start,
-                end: start,
-            });
+            return Ok(Token::new(Tok::Eof, start, start));
         };
         let next = self.peek_at(start + 1);
         let (tok, len) = match c {
@@ -411,11 +428,7 @@ impl<'a> Lexer<'a> {
             }
         };
         self.pos = start + len;
-        Ok(Token {
-            tok,
-            start,
-            end: self.pos,
-        })
+        Ok(Token::new(tok, start, self.pos))
     }
 
     fn string(&mut self, quote: u8) -> Result<Token, QueryError> {
@@ -443,11 +456,7 @@ impl<'a> Lexer<'a> {
                         i += 2;
                     } else {
                         self.pos = i + 1;
-                        return Ok(Token {
-                            tok: Tok::Str { escaped },
-                            start,
-                            end: self.pos,
-                        });
+                        return Ok(Token::new(Tok::Str { escaped }, start, self.pos));
                     }
                 }
             }
@@ -472,11 +481,7 @@ impl<'a> Lexer<'a> {
                             return Err(self.err("empty quoted name", start));
                         }
                         self.pos = i + 1;
-                        return Ok(Token {
-                            tok: Tok::Quoted { escaped },
-                            start,
-                            end: self.pos,
-                        });
+                        return Ok(Token::new(Tok::Quoted { escaped }, start, self.pos));
                     }
                 }
             }
@@ -535,7 +540,7 @@ impl<'a> Lexer<'a> {
             ));
         }
         self.pos = end;
-        Ok(Token { tok, start, end })
+        Ok(Token::new(tok, start, end))
     }
 }
 

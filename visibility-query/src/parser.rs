@@ -144,12 +144,12 @@ pub(crate) fn parse_with<'a, B: Build<'a>>(
 
 impl<'a, B: Build<'a>> Parser<'a, '_, B> {
     fn text(&self, t: Token) -> &'a str {
-        &self.src[t.start..t.end]
+        &self.src[t.start()..t.end()]
     }
 
     fn bump(&mut self) -> Result<Token, QueryError> {
         let t = self.tok;
-        self.prev_end = t.end;
+        self.prev_end = t.end();
         self.tok = self.lexer.next_token()?;
         Ok(t)
     }
@@ -184,7 +184,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
             Tok::Eof => "syntax error at end of input".to_owned(),
             _ => format!("syntax error near '{}'", self.text(self.tok)),
         };
-        QueryError::new(K::Malformed, msg, self.src, self.tok.start)
+        QueryError::new(K::Malformed, msg, self.src, self.tok.start())
     }
 
     fn expect_kw(&mut self, kw: Kw) -> Result<(), QueryError> {
@@ -219,7 +219,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
                     self.text(self.tok)
                 ),
                 self.src,
-                self.tok.start,
+                self.tok.start(),
             ));
         }
         Ok(())
@@ -243,7 +243,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
             self.expect_kw(Kw::By)?;
             q.group_by = Some(self.clause_name("GROUP BY")?);
             while self.tok.tok == Tok::Comma {
-                let at = self.bump()?.start;
+                let at = self.bump()?.start();
                 self.defer(
                     K::NotSupported,
                     "'GROUP BY' clause supports only a single field",
@@ -254,7 +254,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
             self.having()?;
         }
         if self.is_kw(Kw::Order) {
-            let at = self.bump()?.start;
+            let at = self.bump()?.start();
             self.expect_kw(Kw::By)?;
             if q.group_by.is_some() {
                 self.defer(
@@ -279,7 +279,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
             }
         }
         if self.is_kw(Kw::Limit) {
-            let at = self.bump()?.start;
+            let at = self.bump()?.start();
             self.defer(K::NotSupported, "'LIMIT' clause is not supported", at);
             self.expect(Tok::Int)?;
             if self.tok.tok == Tok::Comma || self.is_word("offset") {
@@ -288,7 +288,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
             }
         }
         if self.is_kw(Kw::For) || self.is_kw(Kw::Lock) {
-            let at = self.tok.start;
+            let at = self.tok.start();
             self.defer(
                 K::NotSupported,
                 "locking clauses (FOR UPDATE, LOCK IN SHARE MODE) are not supported",
@@ -308,7 +308,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
                 K::NotSupported,
                 "'UNION' is not supported",
                 self.src,
-                self.tok.start,
+                self.tok.start(),
             ));
         }
         if self.tok.tok == Tok::Semicolon {
@@ -324,7 +324,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
     /// dropping a condition would widen results, so it is refused here.
     fn having(&mut self) -> Result<(), QueryError> {
         if self.is_kw(Kw::Having) {
-            let at = self.bump()?.start;
+            let at = self.bump()?.start();
             self.defer(K::NotSupported, "'HAVING' clause is not supported", at);
             self.or_expr()?;
         }
@@ -386,7 +386,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
         if self.tok.tok == Tok::LParen {
             // Parentheses are taken here rather than in `atom`, so that each
             // nesting level costs three stack frames, not seven.
-            let open = self.tok.start;
+            let open = self.tok.start();
             self.enter()?;
             self.bump()?;
             let inner = self.or_expr()?;
@@ -398,7 +398,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
             if !self.at_operator() {
                 return Ok(inner);
             }
-            let span = Span::new(open, close.end);
+            let span = Span::new(open, close.end());
             return self.predicate_rest(Operand::Cond(Box::new(inner), span));
         }
         if self.tok.tok == Tok::Word {
@@ -408,11 +408,11 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
             if self.at_operator() {
                 let name = NameRef {
                     value: Cow::Borrowed(self.text(t)),
-                    span: Span::new(t.start, t.end),
+                    span: Span::new(t.start(), t.end()),
                 };
                 return self.test(name);
             }
-            let first = self.name_rest(Cow::Borrowed(self.text(t)), t.start)?;
+            let first = self.name_rest(Cow::Borrowed(self.text(t)), t.start())?;
             let left = self.operand_rest(first)?;
             return self.predicate_rest(left);
         }
@@ -451,7 +451,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
 
     /// The operator and value(s) of a predicate on `name`; the current token is an operator.
     fn test(&mut self, name: NameRef<'a>) -> Result<B::Expr, QueryError> {
-        let op_at = self.tok.start;
+        let op_at = self.tok.start();
         let cmp = match self.tok.tok {
             Tok::Eq => Some(CompareOp::Eq),
             Tok::NotEq => Some(CompareOp::NotEq),
@@ -620,7 +620,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
         self.bump()?;
         let lit = Lit {
             value,
-            span: Span::new(t.start, t.end),
+            span: Span::new(t.start(), t.end()),
         };
         if !self.at_arith() {
             return Ok(lit);
@@ -699,7 +699,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
         if sign.tok != Tok::Bang && self.tok.tok == Tok::Int {
             let t = self.bump()?;
             let digits = self.text(t);
-            let span = Span::new(sign.start, t.end);
+            let span = Span::new(sign.start(), t.end());
             let neg = sign.tok == Tok::Minus;
             return Ok(self.integer(digits, neg, span));
         }
@@ -714,7 +714,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
         Ok(Operand::Other {
             what,
             kind: K::InvalidExpression,
-            span: Span::new(sign.start, span_of(&inner).end),
+            span: Span::new(sign.start(), span_of(&inner).end),
         })
     }
 
@@ -747,7 +747,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
 
     fn atom(&mut self) -> Result<Operand<'a, B::Expr>, QueryError> {
         let t = self.tok;
-        let span = Span::new(t.start, t.end);
+        let span = Span::new(t.start(), t.end());
         match t.tok {
             Tok::Str { escaped } => {
                 self.bump()?;
@@ -796,12 +796,15 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
                 let e = self.or_expr()?;
                 let close = self.expect(Tok::RParen)?;
                 self.depth -= 1;
-                Ok(Operand::Cond(Box::new(e), Span::new(t.start, close.end)))
+                Ok(Operand::Cond(
+                    Box::new(e),
+                    Span::new(t.start(), close.end()),
+                ))
             }
             Tok::Quoted { escaped } => {
                 self.bump()?;
                 let first = decode_quoted_name(self.text(t), escaped);
-                self.name_rest(first, t.start)
+                self.name_rest(first, t.start())
             }
             Tok::Kw(kw @ (Kw::True | Kw::False)) => {
                 self.bump()?;
@@ -820,14 +823,14 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
                 // Reserved words are never names, but `if(...)`, `left(...)` ... are functions.
                 self.bump()?;
                 if self.tok.tok == Tok::LParen {
-                    return self.function(t.start);
+                    return self.function(t.start());
                 }
                 let msg = format!("syntax error near '{}'", self.text(t));
-                Err(QueryError::new(K::Malformed, msg, self.src, t.start))
+                Err(QueryError::new(K::Malformed, msg, self.src, t.start()))
             }
             Tok::Word => {
                 self.bump()?;
-                self.name_rest(Cow::Borrowed(self.text(t)), t.start)
+                self.name_rest(Cow::Borrowed(self.text(t)), t.start())
             }
             _ => Err(self.syntax_error()),
         }
@@ -881,7 +884,7 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
                 return Ok(Operand::Other {
                     what: "a function call",
                     kind: K::NotSupported,
-                    span: Span::new(start, t.end),
+                    span: Span::new(start, t.end()),
                 });
             }
         }
