@@ -177,6 +177,24 @@ fn ref_example_binds_values() {
     assert_eq!(params, [t.clone(), t]);
 }
 
+/// Ref §10.3: aliases resolve to system columns; statuses bind as integers.
+#[test]
+fn aliases_and_statuses() {
+    let (sql, params) = filter_sql(
+        "ScheduleId = 'foo' AND ExecutionStatus != 'Completed'",
+        Dialect::Sqlite,
+    );
+    assert_eq!(
+        sql,
+        " AND TemporalNamespaceDivision IS NULL AND workflow_id = ?2 AND status != ?3"
+    );
+    assert_eq!(params, [SqlParam::Text("foo".into()), SqlParam::Int(2)]);
+    // A range over statuses compares names in the evaluator: the set is spelled out.
+    let (sql, params) = filter_sql("ExecutionStatus < 'Completed'", Dialect::MySql);
+    assert_eq!(sql, " AND TemporalNamespaceDivision IS NULL AND status = ?");
+    assert_eq!(params, [SqlParam::Int(4)]); // only Canceled sorts before Completed
+}
+
 #[test]
 fn list_statement() {
     let a = attrs();

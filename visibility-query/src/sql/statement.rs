@@ -103,7 +103,8 @@ pub fn list(
 
 /// `SELECT COUNT(*) AS row_count ...`, or with `GROUP BY ExecutionStatus`
 /// `SELECT status, COUNT(*) AS row_count ... GROUP BY status` (likewise for
-/// `TemporalNamespaceDivision`): one row per group, the group's value first.
+/// `TemporalNamespaceDivision`): one row per group (in no particular order),
+/// the group's value first.
 /// Other GROUP BY attributes and ORDER BY are [`SqlError::NotSupported`].
 ///
 /// ```
