@@ -119,7 +119,12 @@ impl Pool {
                     .map_err(bad_url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // Planner statistics kept fresh cheaply (bounded ANALYZE when a
+                    // connection closes); without them SQLite sorts by the close-time
+                    // index even for a WorkflowId lookup.
+                    .analysis_limit(1000)
+                    .optimize_on_close(true, 1000);
                 // Every connection to `:memory:` is its own database: keep exactly one, forever.
                 let memory = url.contains(":memory:") || url.contains("mode=memory");
                 let pool = SqlitePoolOptions::new()

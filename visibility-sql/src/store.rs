@@ -174,6 +174,27 @@ impl SqlVisibilityStore {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics (`ANALYZE`; bounded on SQLite). Run it after a
+    /// bulk load: without statistics SQLite may pick the order's index over a selective one.
+    /// PostgreSQL's autovacuum and SQLite's optimize-on-close also keep them current over time.
+    pub async fn optimize(&self) -> Result<()> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => "ANALYZE",
+            Dialect::Postgres => "ANALYZE executions_visibility",
+            Dialect::MySql => "ANALYZE TABLE executions_visibility",
+        };
+        // SQLite connections carry `analysis_limit`, so its ANALYZE reads a bounded sample.
+        let stmt = SqlStatement {
+            sql: sql.to_owned(),
+            params: vec![],
+        };
+        self.pool
+            .execute(&stmt)
+            .await
+            .map_err(Error::db("optimize", ""))?;
+        Ok(())
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

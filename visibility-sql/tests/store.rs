@@ -269,6 +269,7 @@ async fn paging_tokens_upsert_and_delete() {
         assert!(s.delete(&ns, "run-0").await.unwrap());
         assert!(!s.delete(&ns, "run-0").await.unwrap());
         assert_eq!(s.count(&ns, "").await.unwrap(), Count::Total(4));
+        s.optimize().await.unwrap();
         let no_start = RecordValues::new("w", "r", "t");
         assert!(matches!(
             s.upsert(&ns, &no_start).await,
