@@ -202,7 +202,7 @@ fn schema_runs_for_several_layouts() {
 // ---- generated records and filters ----
 
 const WORDS: &[&str] = &[
-    "a", "A", "a ", "ab", "b", "é", "a_b", "a%", "", "b\0c", "zz",
+    "a", "A", "a ", "ab", "b", "é", "a_b", "a%", "", "b\0c", "zz", "a\\", "a\\%", "a!", "a'", "a\t",
 ];
 const PHRASES: &[&str] = &[
     "hello world",
