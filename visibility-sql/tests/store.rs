@@ -62,7 +62,7 @@ async fn hostile_values_round_trip_and_match_exactly() {
             .unwrap();
         let mut stored = Vec::new();
         for (i, v) in values.iter().enumerate() {
-            let rec = RecordValues::new(*v, format!("run-{i:02}-{v}"), *v)
+            let rec = RecordValues::new(*v, format!("run-{i:02}"), *v)
                 .with_start_time(at("2024-01-01T00:00:00Z"))
                 .with_attribute("Kw", *v)
                 .with_attribute("Lst", serde_json::to_string(&[*v, "other"]).unwrap())
@@ -76,10 +76,19 @@ async fn hostile_values_round_trip_and_match_exactly() {
                 {
                     assert!(!err.is_retryable());
                 }
+                // MySQL's indexed workflow_id is VARBINARY(1020): the same typed refusal.
+                Err(err @ Error::InvalidRecord { .. }) if e.name == "mysql" && v.len() > 1020 => {
+                    assert!(!err.is_retryable());
+                }
                 Err(err) => panic!("{}: upsert {v:?}: {err}", e.name),
             }
         }
-        assert!(stored.len() >= values.len() - 1, "{}", e.name);
+        assert!(
+            stored.len() >= values.len() - 1,
+            "{}: {} stored",
+            e.name,
+            stored.len()
+        );
         for rec in &stored {
             let v = rec.workflow_id.as_str();
             let ctx = format!("{} value {v:?}", e.name);

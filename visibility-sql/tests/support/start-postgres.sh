@@ -47,6 +47,8 @@ if [ -f "$dir/data/postmaster.pid" ] && as_pg "$bin/pg_ctl" -D "$dir/data" statu
   exit 0
 fi
 
+(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
+  && die "port $port is taken by another server: set VISIBILITY_SQL_PG_PORT"
 mkdir -p "$dir"
 [ "$(id -u)" = 0 ] && chown postgres "$dir"
 if [ ! -f "$dir/data/PG_VERSION" ]; then
