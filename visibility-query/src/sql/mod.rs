@@ -66,11 +66,14 @@
 //! double; times before year 0000 are clamped to its start in
 //! [`datetime_text`].
 
+mod builder;
 mod column;
 mod datetime;
 mod dialect;
 mod error;
+mod list;
 mod render;
+mod scalar;
 mod statement;
 mod values;
 

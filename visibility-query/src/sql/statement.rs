@@ -10,8 +10,9 @@ use crate::attributes::SearchAttributes;
 use crate::check::Cond;
 use crate::plan::TimeRange;
 
+use super::builder::{Bind, Sql, op_text};
 use super::datetime::{TimeCmp, time_cmp};
-use super::render::{Bind, Sql, mentions_division, op_text};
+use super::render::mentions_division;
 use super::{Dialect, SqlError, SqlStatement};
 
 /// The row columns [`list`] selects, in this order. Datetimes come back in the
