@@ -477,7 +477,10 @@ impl<'a, B: Build<'a>> Parser<'a, '_, B> {
         let negated = self.eat_kw(Kw::Not)?;
         let test = if self.eat_kw(Kw::In)? {
             self.expect(Tok::LParen)?;
-            let mut list = vec![self.value()?];
+            // Most lists are short: grown from one value, a list is copied at
+            // the 2nd, 5th and 9th.
+            let mut list = Vec::with_capacity(8);
+            list.push(self.value()?);
             while self.tok.tok == Tok::Comma {
                 self.bump()?;
                 list.push(self.value()?);
