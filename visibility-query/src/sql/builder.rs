@@ -1,6 +1,8 @@
 //! A statement under construction: SQL text plus parameters, with the
 //! placeholder syntax and casts of each dialect.
 
+use std::fmt::Debug;
+
 use jiff::Timestamp;
 
 use crate::ast::CompareOp;
@@ -139,4 +141,10 @@ impl<'a> Sql<'a> {
             self.push(&col.name);
         }
     }
+}
+
+/// A test the checker never pairs with this column's type; reported rather
+/// than guessed at.
+pub(crate) fn unexpected(what: impl Debug, col: &Column) -> SqlError {
+    SqlError::NotSupported(format!("{what:?} on column {}", col.name))
 }

@@ -2,7 +2,7 @@
 
 use crate::check::Check;
 
-use super::builder::{Bind, Sql};
+use super::builder::{Bind, Sql, unexpected};
 use super::column::Column;
 use super::{Dialect, SqlError};
 
@@ -13,12 +13,7 @@ impl Sql<'_> {
         let (negated, values) = match check {
             Check::Contains { negated, values } => (*negated, values),
             Check::TextMatch { negated, tokens } => (*negated, tokens),
-            other => {
-                return Err(SqlError::NotSupported(format!(
-                    "{other:?} on column {}",
-                    col.name
-                )));
-            }
+            other => return Err(unexpected(other, col)),
         };
         let values: Vec<Bind> = values
             .iter()

@@ -5,7 +5,7 @@
 use crate::ast::CompareOp;
 use crate::check::{Check, Scalar};
 
-use super::builder::{Bind, Sql, op_text};
+use super::builder::{Bind, Sql, op_text, unexpected};
 use super::column::{Column, Kind};
 use super::datetime::{TimeCmp, time_cmp};
 use super::{Dialect, SqlError};
@@ -59,7 +59,7 @@ impl Sql<'_> {
                 TimeCmp::Always(b) => Atom::Always(b),
                 TimeCmp::Cmp(op, f) => cmp(op, Bind::Time(f)),
             },
-            _ => return Err(mismatch(col, v)),
+            _ => return Err(unexpected(v, col)),
         })
     }
 
@@ -111,10 +111,7 @@ impl Sql<'_> {
             Check::StartsWith { negated, prefix } if col.kind == Kind::Keyword => {
                 self.starts_with(col, *negated, prefix)
             }
-            other => Err(SqlError::NotSupported(format!(
-                "{other:?} on column {}",
-                col.name
-            ))),
+            other => Err(unexpected(other, col)),
         }
     }
 
@@ -209,8 +206,4 @@ pub(crate) fn like_prefix(p: &str) -> String {
     }
     out.push('%');
     out
-}
-
-fn mismatch(col: &Column, v: &Scalar) -> SqlError {
-    SqlError::NotSupported(format!("comparing column {} with {v:?}", col.name))
 }
