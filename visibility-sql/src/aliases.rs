@@ -115,34 +115,41 @@ pub(crate) async fn create(
     name: &str,
     ty: SearchAttributeType,
 ) -> Result<FieldAssignment> {
-    let Loaded {
-        mut attrs,
-        next_seq,
-    } = load(pool, layout, ns).await?;
-    let assigned = attrs.create(name, ty).map_err(|source| Error::Attribute {
-        namespace: ns.to_owned(),
-        name: name.to_owned(),
-        source,
-    })?;
-    // A layout is always set, so a field is always assigned.
-    let field = assigned.field.clone().unwrap_or_default();
-    // Two concurrent creators race for the same (namespace, seq): the loser gets a
-    // unique violation and nothing is written.
-    pool.execute(&stmt(
-        pool.dialect(),
-        "INSERT INTO custom_search_attributes (namespace_id, seq, name, type, field, removed_seq) \
-         VALUES (?, ?, ?, ?, ?, NULL)",
-        vec![
-            SqlParam::Text(ns.to_owned()),
-            SqlParam::Int(next_seq),
-            SqlParam::Text(name.to_owned()),
-            SqlParam::Text(ty.name().to_owned()),
-            SqlParam::Text(field),
-        ],
-    ))
-    .await
-    .map_err(Error::db("create search attribute", ns))?;
-    Ok(assigned)
+    // Two concurrent creators race for the same (namespace, seq): the loser's insert is a
+    // unique violation that writes nothing, so it replays the log again and retries.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let Loaded {
+            mut attrs,
+            next_seq,
+        } = load(pool, layout, ns).await?;
+        let assigned = attrs.create(name, ty).map_err(|source| Error::Attribute {
+            namespace: ns.to_owned(),
+            name: name.to_owned(),
+            source,
+        })?;
+        // A layout is always set, so a field is always assigned.
+        let field = assigned.field.clone().unwrap_or_default();
+        let insert = stmt(
+            pool.dialect(),
+            "INSERT INTO custom_search_attributes (namespace_id, seq, name, type, field, removed_seq) \
+             VALUES (?, ?, ?, ?, ?, NULL)",
+            vec![
+                SqlParam::Text(ns.to_owned()),
+                SqlParam::Int(next_seq),
+                SqlParam::Text(name.to_owned()),
+                SqlParam::Text(ty.name().to_owned()),
+                SqlParam::Text(field),
+            ],
+        );
+        match pool.execute(&insert).await {
+            Ok(_) => return Ok(assigned),
+            Err(sqlx::Error::Database(db))
+                if db.kind() == sqlx::error::ErrorKind::UniqueViolation && attempts < 5 => {}
+            Err(e) => return Err(Error::db("create search attribute", ns)(e)),
+        }
+    }
 }
 
 pub(crate) async fn remove(

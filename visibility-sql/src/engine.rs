@@ -106,7 +106,11 @@ fn config(url: &str, reason: impl Into<String>) -> Error {
 impl Pool {
     /// Connects to `url`: `sqlite:path` / `sqlite::memory:`, `postgres://...`, `mysql://...`
     /// (or `mariadb://...`).
-    pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<Pool> {
+    pub(crate) async fn connect(
+        url: &str,
+        max_connections: u32,
+        timeout: Duration,
+    ) -> Result<Pool> {
         let scheme = url.split(':').next().unwrap_or_default();
         // The driver's parse errors may quote the URL: report the scheme only.
         let bad_url = |_| config(url, format!("cannot parse the {scheme} URL"));
@@ -132,6 +136,7 @@ impl Pool {
                     .min_connections(u32::from(memory))
                     .idle_timeout((!memory).then_some(Duration::from_secs(600)))
                     .max_lifetime((!memory).then_some(Duration::from_secs(1800)))
+                    .acquire_timeout(timeout)
                     .connect_with(opts)
                     .await
                     .map_err(connect)?;
@@ -142,7 +147,7 @@ impl Pool {
                 let opts = sqlx::postgres::PgConnectOptions::from_str(url).map_err(bad_url)?;
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(timeout)
                     .connect_with(opts)
                     .await
                     .map_err(connect)?;
@@ -154,7 +159,7 @@ impl Pool {
                 let opts = sqlx::mysql::MySqlConnectOptions::from_str(&url2).map_err(bad_url)?;
                 let pool = sqlx::mysql::MySqlPoolOptions::new()
                     .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(timeout)
                     .connect_with(opts)
                     .await
                     .map_err(connect)?;

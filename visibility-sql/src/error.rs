@@ -84,7 +84,7 @@ pub enum Error {
         reason: String,
     },
     /// The database refused or failed an operation.
-    #[error("{operation} failed (namespace {namespace}): {source}")]
+    #[error("{operation} failed{}: {source}", in_namespace(.namespace))]
     Database {
         /// What the store was doing (`upsert`, `list`, `setup` ...).
         operation: &'static str,
@@ -113,6 +113,14 @@ impl Error {
             namespace: namespace.to_owned(),
             source,
         }
+    }
+}
+
+fn in_namespace(ns: &str) -> String {
+    if ns.is_empty() {
+        String::new()
+    } else {
+        format!(" in namespace {ns}")
     }
 }
 
@@ -150,7 +158,11 @@ mod tests {
     fn classification() {
         let timeout = Error::db("list", "ns")(sqlx::Error::PoolTimedOut);
         assert!(timeout.is_retryable());
-        assert!(timeout.to_string().contains("list failed (namespace ns)"));
+        assert!(
+            timeout
+                .to_string()
+                .contains("list failed in namespace ns: ")
+        );
         let missing = Error::db("list", "ns")(sqlx::Error::RowNotFound);
         assert!(!missing.is_retryable());
         let bad = Error::PageToken {

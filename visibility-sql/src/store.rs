@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use visibility_query::{
     CustomAttribute, ExecutionStatus, FieldAssignment, FieldLayout, RecordValues,
@@ -33,6 +34,7 @@ pub struct SqlVisibilityStoreBuilder {
     url: String,
     layout: FieldLayout,
     max_connections: u32,
+    timeout: Duration,
 }
 
 impl fmt::Debug for SqlVisibilityStoreBuilder {
@@ -41,6 +43,7 @@ impl fmt::Debug for SqlVisibilityStoreBuilder {
             .field("url", &redact(&self.url))
             .field("layout", &self.layout)
             .field("max_connections", &self.max_connections)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -51,6 +54,7 @@ impl Default for SqlVisibilityStoreBuilder {
             url: "sqlite::memory:".to_owned(),
             layout: FieldLayout::temporal_sql(),
             max_connections: 8,
+            timeout: Duration::from_secs(30),
         }
     }
 }
@@ -77,9 +81,16 @@ impl SqlVisibilityStoreBuilder {
         self
     }
 
+    /// How long to wait for a connection (connecting or from a busy pool) before failing
+    /// with a retryable error (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// Connects. Tables are not touched until [`SqlVisibilityStore::setup`].
     pub async fn build(self) -> Result<SqlVisibilityStore> {
-        let pool = Pool::connect(&self.url, self.max_connections).await?;
+        let pool = Pool::connect(&self.url, self.max_connections, self.timeout).await?;
         Ok(SqlVisibilityStore {
             dialect: pool.dialect(),
             columns: Arc::new(Columns::of(pool.dialect(), &self.layout)),

@@ -397,3 +397,53 @@ async fn custom_attributes_persist_with_limits_and_reuse_hazard() {
         .collect();
     assert_eq!(names, ["A", "C", "E"]);
 }
+
+#[tokio::test]
+async fn passwords_stay_out_of_debug_and_errors() {
+    let b = SqlVisibilityStore::builder()
+        .url("postgres://user:hunter2@127.0.0.1:1/db?password=hunter3")
+        .timeout(std::time::Duration::from_secs(1));
+    let shown = format!("{b:?}");
+    assert!(!shown.contains("hunter"), "{shown}");
+    // Nothing listens on port 1: a retryable connection error, without the password.
+    if cfg!(feature = "postgres") {
+        let err = b.build().await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert!(!format!("{err} {err:?}").contains("hunter"), "{err:?}");
+    }
+    let err = SqlVisibilityStore::builder()
+        .url("oracle://u:hunter2@h/db")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }));
+    assert!(!format!("{err} {err:?}").contains("hunter"), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creators_get_distinct_fields() {
+    for e in support::engines().await {
+        let ns = support::unique_ns("race");
+        let tasks: Vec<_> = (0..3)
+            .map(|i| {
+                let s = e.store.clone();
+                let ns = ns.clone();
+                tokio::spawn(async move {
+                    s.create_search_attribute(&ns, &format!("K{i}"), T::Keyword)
+                        .await
+                })
+            })
+            .collect();
+        let mut fields = Vec::new();
+        for t in tasks {
+            fields.push(t.await.unwrap().unwrap().field.unwrap());
+        }
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["Keyword01", "Keyword02", "Keyword03"],
+            "{}",
+            e.name
+        );
+    }
+}
