@@ -5,7 +5,7 @@
 //! - `memory_provider`: core's in-memory provider archiving the same history (same iterator
 //!   and JSON encoding, no disk): the CPU floor.
 //!
-//! The timed archives read from a [`TakenSource`]: pages are *moved* out of batches built
+//! The timed archives read from a [`TakenSource`](common::taken::TakenSource): pages are *moved* out of batches built
 //! before the timer starts. (`MemoryHistorySource` deep-clones every batch it returns, which
 //! costs more than the archiving itself; the line `source/memory_history_source_read` prints
 //! that cost for reference.)
@@ -18,21 +18,18 @@
 #[allow(dead_code)]
 mod common;
 
-use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use archiver::filestore::FilestoreHistoryArchiver;
-use archiver::history::{
-    History, HistoryPage, MemoryHistorySource, ReadHistoryRequest, RunKey, encode_batch,
-};
+use archiver::history::{History, MemoryHistorySource, ReadHistoryRequest, RunKey};
 use archiver::testing::GeneratedHistorySource;
 use archiver::{
-    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, HistoryArchiver,
-    HistorySource, MemoryHistoryArchiver, Result,
+    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, GetHistoryRequest, HistoryArchiver,
+    HistorySource, MemoryHistoryArchiver,
 };
-use async_trait::async_trait;
+use common::taken::{GeneratedBatches, time_archives};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn sizes_mb() -> Vec<usize> {
@@ -42,62 +39,8 @@ fn sizes_mb() -> Vec<usize> {
         .unwrap_or_else(|| vec![1, 64, 512])
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn uri_of(dir: &std::path::Path) -> ArchiveUri {
     format!("file://{}", dir.display()).parse().expect("uri")
-}
-
-/// One run's batches, handed out by moving them: a source that costs (almost) nothing, so the
-/// timing is the archiver's. Single use: reads must follow each other in event order.
-#[derive(Debug)]
-struct TakenSource {
-    batches: Mutex<VecDeque<History>>,
-}
-
-impl TakenSource {
-    fn new(batches: Vec<History>) -> Arc<Self> {
-        Arc::new(Self {
-            batches: Mutex::new(batches.into()),
-        })
-    }
-}
-
-#[async_trait]
-impl HistorySource for TakenSource {
-    async fn read_history(&self, request: &ReadHistoryRequest) -> Result<HistoryPage> {
-        let start = request.start_event_id()?;
-        let mut batches = self.batches.lock().expect("lock");
-        let out_of_order = || Error::Source {
-            source: format!("TakenSource read at event {start} out of order").into(),
-            retryable: false,
-        };
-        let mut page = HistoryPage::default();
-        match batches.front() {
-            None => return Ok(page),
-            Some(front) if front.first_event_id() != Some(start) => return Err(out_of_order()),
-            Some(_) => {}
-        }
-        let mut events = 0;
-        while let Some(batch) = batches.pop_front() {
-            events += batch.events.len();
-            page.batches.push(batch);
-            if events >= request.page_size.max(1) {
-                break;
-            }
-        }
-        page.next_page_token = batches
-            .front()
-            .and_then(History::first_event_id)
-            .map(|id| id.to_be_bytes().to_vec());
-        Ok(page)
-    }
 }
 
 /// Writes `bytes` bytes in 1 MiB writes and fsyncs: the disk's own rate for what we archive.
@@ -112,44 +55,17 @@ fn plain_write_fsync(path: &std::path::Path, chunk: &[u8], bytes: u64) {
     file.sync_all().expect("fsync");
 }
 
-/// Times `iters` archives of `batches` by the archiver `make` builds over a fresh
-/// [`TakenSource`] (built, and later dropped, outside the timed region).
-fn time_archives<A: HistoryArchiver>(
-    rt: &tokio::runtime::Runtime,
-    iters: u64,
-    batches: &[History],
-    request: &ArchiveHistoryRequest,
-    mut make: impl FnMut(Arc<dyn HistorySource>, u64) -> (A, ArchiveUri),
-    mut cleanup: impl FnMut(u64),
-) -> Duration {
-    let mut total = Duration::ZERO;
-    for run in 0..iters {
-        let (archiver, uri) = make(TakenSource::new(batches.to_vec()), run);
-        let started = Instant::now();
-        rt.block_on(archiver.archive(&uri, request, &ArchiveOptions::default()))
-            .expect("archive");
-        total += started.elapsed();
-        drop(archiver);
-        cleanup(run);
-    }
-    total
-}
-
 fn archive(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = common::runtime();
     let dir = common::bench_dir("history");
     let mut group = c.benchmark_group("history_archive");
     group.sample_size(10).warm_up_time(Duration::from_secs(1));
     for mb in sizes_mb().into_iter().filter(|&mb| mb <= 64) {
-        let generated = GeneratedHistorySource::with_approx_bytes(1, mb << 20);
-        let request = generated.request("bench-ns", "bench-wf", "run", 1);
-        let batches: Vec<_> = (0..(generated.events() / 3))
-            .map(|i| generated.batch(i))
-            .collect();
-        let bytes: u64 = batches
-            .iter()
-            .map(|b| encode_batch(b).expect("encode").len() as u64 + 1)
-            .sum();
+        let GeneratedBatches {
+            batches,
+            request,
+            bytes,
+        } = GeneratedBatches::new(mb, "bench-wf");
         source_read_cost(&rt, &request, &batches, bytes, mb);
         let chunk: Vec<u8> = (0..(1 << 20)).map(|i| (i * 131 % 251) as u8).collect();
         group.throughput(Throughput::Bytes(bytes));
@@ -249,7 +165,7 @@ fn source_read_cost(
 /// One archive of the largest size straight from the lazy generator, outside criterion: peak
 /// memory (resident set) while archiving, then get-first-page latency on that archive.
 fn memory_and_first_page(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = common::runtime();
     let mb = *sizes_mb().iter().max().expect("a size");
     let dir = common::bench_dir("history-large");
     let uri = uri_of(&dir.join(format!("archive-{mb}")));

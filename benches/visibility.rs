@@ -31,20 +31,12 @@ const CALLERS: u64 = 8;
 /// index v1).
 const LAYOUT_TAG: &str = "v1-idx1";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn uri_of(dir: &std::path::Path) -> ArchiveUri {
     format!("file://{}", dir.display()).parse().expect("uri")
 }
 
 fn archive(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = common::runtime();
     let dir = common::bench_dir("visibility-archive");
     let uri = uri_of(&dir);
     let archiver = Arc::new(FilestoreVisibilityArchiver::new());
@@ -143,7 +135,7 @@ fn dataset(
 }
 
 fn query(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = common::runtime();
     let count = std::env::var("ARCHIVER_BENCH_RECORDS")
         .ok()
         .and_then(|n| n.parse().ok())

@@ -1,6 +1,19 @@
-//! What the benches share: peak-memory readings and a place for their data.
+//! What the benches share: a runtime, peak-memory readings, a place for their data, timed
+//! history archives ([`taken`]) and request counting ([`counting_proxy`]).
+
+pub(crate) mod counting_proxy;
+pub(crate) mod taken;
 
 use std::path::PathBuf;
+
+/// The runtime every bench drives its archivers on: 2 workers, like the machine's cores.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
 
 /// Resets the process's peak resident set size (Linux `clear_refs`), so the next
 /// [`peak_rss_bytes`] reports the peak from now on. Returns the resident size now.
@@ -39,4 +52,12 @@ pub(crate) fn bench_dir(name: &str) -> PathBuf {
 /// MB (10^6 bytes) per second.
 pub(crate) fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
     bytes as f64 / 1e6 / seconds
+}
+
+/// `load 1.23 0.98 0.70`: the machine's load averages (1, 5, 15 min), to print beside figures
+/// measured on a shared machine.
+pub(crate) fn load() -> String {
+    let averages = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let averages: Vec<&str> = averages.split_whitespace().take(3).collect();
+    format!("load {}", averages.join(" "))
 }
