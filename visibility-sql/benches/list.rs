@@ -6,14 +6,18 @@
 //! `cargo bench -p visibility-sql --all-features --bench list`
 //!
 //! Loading is done once: the SQLite file is kept in Cargo's target tmp dir
-//! (renamed into place only when complete), and PostgreSQL keeps the data in a
-//! namespace named after N, reused when it already holds N rows.
+//! (named after N and the schema, renamed into place only when complete), and
+//! PostgreSQL keeps the data in a namespace named after N, reused when it
+//! already holds N rows (after a schema change, use a fresh database: `CREATE
+//! INDEX IF NOT EXISTS` keeps old index definitions).
 
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::{SignedDuration, Timestamp};
-use visibility_query::{ExecutionStatus, RecordValues, SearchAttributeType};
+use visibility_query::sql::Dialect;
+use visibility_query::{ExecutionStatus, FieldLayout, RecordValues, SearchAttributeType};
 use visibility_sql::{Count, SqlVisibilityStore};
 
 const CHUNK: usize = 20_000;
@@ -83,9 +87,15 @@ async fn load(store: &SqlVisibilityStore, ns: &str, n: usize) {
 
 async fn sqlite(n: usize) -> SqlVisibilityStore {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let path = dir.join(format!("visibility-sql-bench-{n}.db"));
+    // Keyed by the schema too: a changed index set means a fresh load.
+    let mut h = std::hash::DefaultHasher::new();
+    Dialect::Sqlite
+        .schema(&FieldLayout::temporal_sql())
+        .hash(&mut h);
+    let name = format!("visibility-sql-bench-{n}-{:016x}.db", h.finish());
+    let path = dir.join(&name);
     if !path.exists() {
-        let tmp = dir.join(format!("visibility-sql-bench-{n}.db.loading"));
+        let tmp = dir.join(format!("{name}.loading"));
         for suffix in ["", "-wal", "-shm"] {
             let _absent = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
         }
