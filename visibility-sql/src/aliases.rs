@@ -16,15 +16,24 @@ use crate::engine::Pool;
 use crate::error::{Error, Result};
 use visibility_query::sql::{Dialect, SqlParam, SqlStatement};
 
-/// The alias table. Portable DDL: the same text runs on every engine.
-pub(crate) const TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS custom_search_attributes (\
-namespace_id VARCHAR(255) NOT NULL, \
-seq BIGINT NOT NULL, \
-name VARCHAR(255) NOT NULL, \
-type VARCHAR(32) NOT NULL, \
-field VARCHAR(32) NOT NULL, \
-removed_seq BIGINT NULL, \
-PRIMARY KEY (namespace_id, seq))";
+/// The alias table. Names compare byte-wise on every engine (attribute names are
+/// case-sensitive): MySQL gets binary strings, whatever the server's collation.
+pub(crate) fn table_ddl(d: Dialect) -> String {
+    let (text, short) = match d {
+        Dialect::MySql => ("VARBINARY(255)", "VARBINARY(32)"),
+        Dialect::Sqlite | Dialect::Postgres => ("TEXT", "TEXT"),
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS custom_search_attributes (\
+         namespace_id {text} NOT NULL, \
+         seq BIGINT NOT NULL, \
+         name {text} NOT NULL, \
+         type {short} NOT NULL, \
+         field {short} NOT NULL, \
+         removed_seq BIGINT NULL, \
+         PRIMARY KEY (namespace_id, seq))"
+    )
+}
 
 /// A namespace's attributes as stored, with the next sequence number.
 pub(crate) struct Loaded {

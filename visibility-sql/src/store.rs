@@ -172,7 +172,7 @@ impl SqlVisibilityStore {
             .dialect
             .schema(&self.layout)
             .into_iter()
-            .chain([aliases::TABLE_DDL.to_owned()])
+            .chain([aliases::table_ddl(self.dialect)])
             .map(|sql| SqlStatement {
                 sql,
                 params: vec![],

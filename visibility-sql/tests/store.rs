@@ -447,3 +447,31 @@ async fn concurrent_creators_get_distinct_fields() {
         );
     }
 }
+
+#[tokio::test]
+async fn attribute_names_are_case_sensitive() {
+    for e in support::engines().await {
+        let ns = support::unique_ns("case");
+        let s = &e.store;
+        s.create_search_attribute(&ns, "Region", T::Keyword)
+            .await
+            .unwrap();
+        s.create_search_attribute(&ns, "region", T::Keyword)
+            .await
+            .unwrap();
+        s.remove_search_attribute(&ns, "region").await.unwrap();
+        let left: Vec<_> = s
+            .list_search_attributes(&ns)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.field))
+            .collect();
+        assert_eq!(
+            left,
+            [("Region".to_owned(), Some("Keyword01".to_owned()))],
+            "{}",
+            e.name
+        );
+    }
+}

@@ -49,7 +49,7 @@ fi
 nohup mariadbd --no-defaults --datadir="$dir/data" --user="$user" --port="$port" \
   --bind-address=127.0.0.1 --socket="$sock" --pid-file="$dir/mysqld.pid" \
   --skip-log-bin --innodb-flush-log-at-trx-commit=0 --max-connections=200 \
-  --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+  --character-set-server=utf8mb4 \
   >"$dir/server.log" 2>&1 &
 for _ in $(seq 1 60); do
   mariadb-admin --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1 && break
