@@ -212,13 +212,12 @@ fn list_statement() {
          close_time, history_length, execution_duration, search_attributes \
          FROM executions_visibility WHERE namespace_id = ?1 AND TemporalNamespaceDivision IS NULL \
          AND workflow_type_name = ?2 AND close_time_or_max <= ?3 AND (close_time_or_max < ?4 \
-         OR (close_time_or_max = ?5 AND (start_time < ?6 OR (start_time = ?7 AND (run_id > ?8 \
-         OR (run_id = ?9 AND workflow_id > ?10)))))) \
-         ORDER BY close_time_or_max DESC, start_time DESC, run_id ASC, workflow_id ASC LIMIT ?11"
+         OR (close_time_or_max = ?5 AND (start_time < ?6 OR (start_time = ?7 AND run_id > ?8)))) \
+         ORDER BY close_time_or_max DESC, start_time DESC, run_id ASC LIMIT ?9"
     );
     let max = SqlParam::Text("9999-12-31 23:59:59.999999+00:00".into());
     assert_eq!(st.params[2..5], [max.clone(), max.clone(), max]);
-    assert_eq!(st.params[10], SqlParam::Int(10));
+    assert_eq!(st.params[8], SqlParam::Int(10));
     assert!(
         st.sql
             .starts_with(&format!("SELECT {} FROM", sql::ROW_COLUMNS.join(", ")))

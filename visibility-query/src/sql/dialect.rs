@@ -108,12 +108,22 @@ impl Dialect {
             // The list order itself, so that a page is read off the index.
             (
                 "by_close_time",
-                "namespace_id, close_time_or_max DESC, start_time DESC, run_id, workflow_id",
+                "namespace_id, close_time_or_max DESC, start_time DESC, run_id",
             ),
             ("by_start_time", "namespace_id, start_time DESC, run_id"),
-            ("by_workflow_id", "namespace_id, workflow_id"),
-            ("by_workflow_type", "namespace_id, workflow_type_name"),
-            ("by_status", "namespace_id, status"),
+            // An equality on the first column leaves the rows in list order.
+            (
+                "by_workflow_id",
+                "namespace_id, workflow_id, close_time_or_max DESC, start_time DESC, run_id",
+            ),
+            (
+                "by_workflow_type",
+                "namespace_id, workflow_type_name, close_time_or_max DESC, start_time DESC, run_id",
+            ),
+            (
+                "by_status",
+                "namespace_id, status, close_time_or_max DESC, start_time DESC, run_id",
+            ),
         ];
         let mut out = Vec::new();
         match self {
