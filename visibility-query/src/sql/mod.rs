@@ -5,7 +5,8 @@
 //! [`list`] and [`count`] turn a [`CheckedQuery`] into a [`SqlStatement`]: SQL
 //! text plus bind parameters. The rows a statement selects are exactly the
 //! records [`CheckedQuery::matches`] accepts (after the implicit scoping below),
-//! in the order of [`CheckedQuery::compare`] without `ORDER BY`.
+//! in the order of [`CheckedQuery::compare`] (a filter's own `ORDER BY` is
+//! refused, as by Temporal's SQL stores).
 //!
 //! ```
 //! use visibility_query::sql::{self, Dialect, SqlParam};
@@ -30,7 +31,8 @@
 //!   order of [`SqlStatement::params`]: `?1, ?2, ...` on SQLite, `$1, $2, ...`
 //!   on PostgreSQL (each with an explicit cast: `::text`, `::bigint`,
 //!   `::double precision`, `::boolean`, `::timestamp`), plain `?` on MySQL. Each
-//!   placeholder appears exactly once. Bind [`SqlParam::Int`] as a 64-bit
+//!   placeholder appears exactly once; MySQL datetimes read
+//!   `CAST(? AS DATETIME(6))`. Bind [`SqlParam::Int`] as a 64-bit
 //!   integer, [`SqlParam::Float`] as a double, [`SqlParam::Bool`] as a boolean
 //!   (SQLite/MySQL: 0/1), [`SqlParam::Text`] as text.
 //! * **Column values.** Write every column the way [`column_value`] says (it
@@ -56,8 +58,10 @@
 //! * **Indexes.** The order index is the list order itself; a CloseTime or
 //!   StartTime range that every match satisfies (from
 //!   [`CheckedQuery::plan`]) is repeated on `close_time_or_max` / `start_time`
-//!   at the top level so that engines seek it (300k rows, one-day CloseTime
-//!   page of 100: 0.5 ms on SQLite, 1.4 ms on PostgreSQL 15).
+//!   at the top level so that engines seek it; the other indexes end in the
+//!   list order too. On 1M rows a page of 100 for a one-day CloseTime range
+//!   takes 0.7 ms on SQLite and 0.8 ms on PostgreSQL 15, for WorkflowType and
+//!   ExecutionStatus 11 ms and 0.8 ms.
 //! * **Errors** ([`SqlError`]) are about the query, never about the engine, so
 //!   they are never retryable.
 //!
