@@ -324,3 +324,39 @@ fn schema_has_every_field() {
         assert!(ddl.contains("close_time_or_max"), "{ddl}");
     }
 }
+
+/// What a store writes is what the evaluator reads, type by type.
+#[test]
+fn column_values() {
+    use visibility_query::sql::column_value as cv;
+    let text = |s: &str| Some(SqlParam::Text(s.into()));
+    let d = Dialect::Sqlite;
+    assert_eq!(cv(d, T::Keyword, ""), text(""));
+    assert_eq!(cv(d, T::KeywordList, "plain"), text(r#"["plain"]"#));
+    assert_eq!(
+        cv(d, T::KeywordList, r#"["a\"b", "\u00e9\n"]"#),
+        text(r#"["a\"b","é\n"]"#)
+    );
+    assert_eq!(cv(d, T::KeywordList, "[]"), text("[]"));
+    assert_eq!(cv(d, T::Text, "  "), text("[]"));
+    assert_eq!(cv(d, T::Double, "5"), Some(SqlParam::Float(5.0)));
+    assert_eq!(cv(d, T::Double, " 2.5 "), Some(SqlParam::Float(2.5)));
+    assert_eq!(cv(d, T::Double, "NaN"), None);
+    assert_eq!(cv(d, T::Int, "-7"), Some(SqlParam::Int(-7)));
+    assert_eq!(cv(d, T::Int, "5.5"), None);
+    assert_eq!(cv(d, T::Bool, "False"), Some(SqlParam::Bool(false)));
+    assert_eq!(cv(d, T::Bool, "maybe"), None);
+    assert_eq!(
+        cv(d, T::Datetime, "1700000000000000999"),
+        text("2023-11-14 22:13:20.000000+00:00")
+    );
+    assert_eq!(
+        cv(
+            Dialect::Postgres,
+            T::Datetime,
+            "2024-02-29T23:59:59.9999999-01:00"
+        ),
+        text("2024-03-01 00:59:59.999999")
+    );
+    assert_eq!(cv(d, T::Datetime, "yesterday"), None);
+}
