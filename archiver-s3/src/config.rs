@@ -103,6 +103,10 @@ pub struct S3Settings {
     pub retry: RetrySettings,
     /// Time limits.
     pub timeouts: TimeoutSettings,
+    /// Log one line per request attempt (method, path and query, status) at `DEBUG` under the
+    /// `tracing` target `archiver_s3::request`; never headers or bodies. Temporal's `logLevel`
+    /// turns it on.
+    pub log_requests: bool,
 }
 
 impl fmt::Debug for S3Settings {
@@ -114,6 +118,7 @@ impl fmt::Debug for S3Settings {
             .field("credentials", &self.credentials)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
+            .field("log_requests", &self.log_requests)
             .finish()
     }
 }
@@ -154,14 +159,27 @@ impl S3Settings {
         settings
     }
 
-    /// Settings from Temporal's `s3store` section (`region`, `endpoint`, `s3ForcePathStyle`);
-    /// credentials come from the standard chain, as in Temporal.
+    /// Settings from Temporal's `s3store` section (`region`, `endpoint`, `s3ForcePathStyle`,
+    /// `logLevel`); credentials come from the standard chain, as in Temporal.
+    ///
+    /// `logLevel` is an aws-sdk-go log mode; any value but 0 (off) turns on
+    /// [`log_requests`](Self::log_requests). The Go modes that also log request signing or
+    /// HTTP bodies (`LogDebugWithSigning` 4097, `LogDebugWithHTTPBody` 4098) get the same
+    /// request lines and a warning: signatures and archived data are never logged.
     pub fn from_config(config: &S3Config) -> Self {
+        if config.log_level & GO_SIGNING_OR_BODY != 0 {
+            tracing::warn!(
+                log_level = config.log_level,
+                "s3store logLevel asks for signing or HTTP body logging, which archiver-s3 never \
+                 does (credentials, archived data); logging one line per request instead"
+            );
+        }
         let region = config.region.trim();
         S3Settings {
             region: (!region.is_empty()).then(|| region.to_owned()),
             endpoint: config.endpoint.clone().filter(|e| !e.trim().is_empty()),
             force_path_style: config.s3_force_path_style,
+            log_requests: config.log_level != 0,
             ..Self::default()
         }
     }
@@ -215,7 +233,17 @@ impl S3Settings {
         self.timeouts = timeouts;
         self
     }
+
+    /// Turns the per-request log lines on or off (see [`log_requests`](Self::log_requests)).
+    pub fn with_request_log(mut self, on: bool) -> Self {
+        self.log_requests = on;
+        self
+    }
 }
+
+/// aws-sdk-go v1's `LogDebugWithSigning` and `LogDebugWithHTTPBody` bits (the values
+/// Temporal's documentation lists), whose logs would carry signatures and bodies.
+const GO_SIGNING_OR_BODY: u32 = 0x1 | 0x2;
 
 #[cfg(test)]
 mod tests {
@@ -270,5 +298,14 @@ mod tests {
         assert_eq!(s.region.as_deref(), Some("us-west-2"));
         assert_eq!(s.endpoint.as_deref(), Some("http://localhost:4566"));
         assert!(s.force_path_style && s.credentials.is_none());
+        assert!(!s.log_requests, "logLevel 0 is off");
+    }
+
+    #[test]
+    fn log_level_turns_request_logging_on() {
+        for level in [4096, 4097, 4098, 4100] {
+            let s = S3Settings::from_config(&S3Config::new("us-east-1").with_log_level(level));
+            assert!(s.log_requests, "{level}");
+        }
     }
 }

@@ -61,6 +61,7 @@ mod config;
 mod error;
 mod location;
 mod register;
+mod request_log;
 mod store;
 
 use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};

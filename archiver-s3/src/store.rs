@@ -26,6 +26,7 @@ use tokio::sync::OnceCell;
 use crate::config::S3Settings;
 use crate::error::{classify, dropped, invalid};
 use crate::location::{SCHEME, location};
+use crate::request_log::RequestLog;
 
 /// Where the client comes from.
 enum ClientSource {
@@ -342,6 +343,9 @@ async fn build_client(settings: &S3Settings, interceptors: &[SharedInterceptor])
     let sdk = loader.load().await;
     let mut config =
         aws_sdk_s3::config::Builder::from(&sdk).force_path_style(settings.force_path_style);
+    if settings.log_requests {
+        config = config.interceptor(RequestLog);
+    }
     for interceptor in interceptors {
         config = config.interceptor(interceptor.clone());
     }
