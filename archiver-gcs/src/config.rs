@@ -7,6 +7,10 @@ use std::time::Duration;
 use archiver_core::config::GcsConfig;
 use archiver_core::object::RetrySettings;
 
+/// The variable Google's clients read to reach an emulator (`host:port` or a URL) without
+/// credentials.
+const EMULATOR_HOST: &str = "STORAGE_EMULATOR_HOST";
+
 /// Where the client's credentials come from. A key file's path is not secret; its contents
 /// are never read into anything this crate prints.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,14 +82,8 @@ impl GcsSettings {
     /// [`from_env`](Self::from_env) over any variable source.
     pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
         let mut settings = Self::new();
-        if let Some(host) = var("STORAGE_EMULATOR_HOST") {
-            let endpoint = if host.contains("://") {
-                host
-            } else {
-                format!("http://{host}")
-            };
-            settings.endpoint = Some(endpoint);
-            settings.credentials = Credentials::Anonymous;
+        if let Some(host) = var(EMULATOR_HOST) {
+            settings.use_emulator(host);
         } else if let Some(endpoint) = var("ARCHIVER_GCS_ENDPOINT") {
             settings.endpoint = Some(endpoint);
         }
@@ -95,7 +93,19 @@ impl GcsSettings {
     /// Settings from Temporal's `gstorage` section: `credentialsPath` when set and not blank,
     /// default credentials otherwise (Temporal lets `GOOGLE_APPLICATION_CREDENTIALS` win over
     /// the path; the default credentials read that variable, so an unset path behaves alike).
+    /// `STORAGE_EMULATOR_HOST` wins over both, as in Google's own clients (and Temporal's,
+    /// through them): its endpoint, no credentials.
     pub fn from_config(config: &GcsConfig) -> Self {
+        Self::from_config_and_vars(config, |name| {
+            std::env::var(name).ok().filter(|v| !v.is_empty())
+        })
+    }
+
+    /// [`from_config`](Self::from_config) over any variable source.
+    pub(crate) fn from_config_and_vars(
+        config: &GcsConfig,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Self {
         let mut settings = Self::new();
         if let Some(path) = config
             .credentials_path
@@ -104,7 +114,20 @@ impl GcsSettings {
         {
             settings.credentials = Credentials::File(path.clone());
         }
+        if let Some(host) = var(EMULATOR_HOST) {
+            settings.use_emulator(host);
+        }
         settings
+    }
+
+    /// Points at the emulator `host` (`127.0.0.1:4443` or a URL), anonymously.
+    fn use_emulator(&mut self, host: String) {
+        self.endpoint = Some(if host.contains("://") {
+            host
+        } else {
+            format!("http://{host}")
+        });
+        self.credentials = Credentials::Anonymous;
     }
 
     /// Sets a GCS-compatible endpoint.
@@ -169,5 +192,25 @@ mod tests {
         assert_eq!(s.credentials, Credentials::File("/k.json".into()));
         let blank = GcsSettings::from_config(&GcsConfig::default().with_credentials_path(""));
         assert_eq!(blank.credentials, Credentials::Default);
+    }
+
+    #[test]
+    fn from_config_honours_the_emulator_host() {
+        let config = GcsConfig::default().with_credentials_path("/k.json");
+        let emulator = HashMap::from([("STORAGE_EMULATOR_HOST", "localhost:9023")]);
+        let s = GcsSettings::from_config_and_vars(&config, |k| {
+            emulator.get(k).map(|v| (*v).to_owned())
+        });
+        assert_eq!(s.endpoint.as_deref(), Some("http://localhost:9023"));
+        assert_eq!(s.credentials, Credentials::Anonymous);
+        let url = HashMap::from([("STORAGE_EMULATOR_HOST", "https://gcs.test:443")]);
+        let s = GcsSettings::from_config_and_vars(&GcsConfig::default(), |k| {
+            url.get(k).map(|v| (*v).to_owned())
+        });
+        assert_eq!(s.endpoint.as_deref(), Some("https://gcs.test:443"));
+        // Without the variable, the section alone decides (Google's endpoint, the key file).
+        let s = GcsSettings::from_config_and_vars(&config, |_| None);
+        assert_eq!(s.endpoint, None);
+        assert_eq!(s.credentials, Credentials::File("/k.json".into()));
     }
 }

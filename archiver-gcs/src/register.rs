@@ -10,8 +10,9 @@ use crate::{GcsSettings, GcsStore};
 
 /// A factory building [`GcsHistoryArchiver`](crate::GcsHistoryArchiver) from the `gstorage`
 /// section of the history provider config ([`ProviderNotConfigured`](archiver_core::Error::ProviderNotConfigured) without one).
-/// Credentials come from `credentialsPath`, or the default credentials when it is unset.
-/// The client is built on first use.
+/// Credentials come from `credentialsPath`, or the default credentials when it is unset;
+/// `STORAGE_EMULATOR_HOST` overrides both (see [`GcsSettings::from_config`]). The client is
+/// built on first use.
 pub fn history_factory() -> HistoryArchiverFactory {
     object::history_factory(store)
 }
