@@ -42,6 +42,10 @@ pub use archiver_gcs as gcs;
 /// The `s3://` provider.
 #[cfg(feature = "s3")]
 pub use archiver_s3 as s3;
+/// A SQL visibility store ([`visibility_sql`]): Temporal's `executions_visibility` schema on
+/// SQLite, PostgreSQL or MySQL, queried with the list-filter language.
+#[cfg(feature = "sql")]
+pub use visibility_sql as sql;
 
 /// A registry with every built-in provider of this build: `memory`, and `file`, `s3` and `gs`
 /// with the `filestore`, `s3` and `gcs` features. A built-in scheme whose feature is off is
