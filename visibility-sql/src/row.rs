@@ -43,19 +43,13 @@ impl Source {
 #[derive(Debug, Clone)]
 pub(crate) struct Columns(Vec<Source>);
 
-const SYSTEM: &[&str] = &[
-    "namespace_id",
-    "run_id",
-    "workflow_id",
-    "workflow_type_name",
-    "status",
-    "start_time",
-    "execution_time",
-    "close_time",
-    "history_length",
-    "execution_duration",
-    "search_attributes",
-];
+/// A column written from the record's own fields: the namespace, and the row columns
+/// `list` reads back.
+fn system_column(name: &str) -> Option<&'static str> {
+    std::iter::once("namespace_id")
+        .chain(sql::ROW_COLUMNS.iter().copied())
+        .find(|s| *s == name)
+}
 
 impl Columns {
     pub(crate) fn of(d: Dialect, layout: &FieldLayout) -> Columns {
@@ -74,7 +68,7 @@ impl Columns {
         let mut out = Vec::new();
         for def in body.split(",\n") {
             let name = def.split_whitespace().next().unwrap_or_default();
-            if let Some(sys) = SYSTEM.iter().find(|s| **s == name) {
+            if let Some(sys) = system_column(name) {
                 out.push(Source::System(sys));
             } else if let Some(&ty) = fields.get(name) {
                 out.push(Source::Field(name.to_owned(), ty));
