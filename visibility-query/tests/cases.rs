@@ -9,7 +9,8 @@
 
 use serde::Deserialize;
 use visibility_query::{
-    QueryErrorKind as K, RecordValues, SearchAttributeType as T, SearchAttributes, compile, parse,
+    FieldLayout, QueryErrorKind as K, RecordValues, SearchAttributeType as T, SearchAttributes,
+    compile, parse,
 };
 
 #[derive(Deserialize)]
@@ -81,15 +82,7 @@ const DISAGREE: &[(usize, &str)] = &[
 
 fn sql_test_attrs() -> SearchAttributes {
     let mut a = SearchAttributes::new();
-    for (ty, n) in [
-        (T::Bool, 3),
-        (T::Datetime, 3),
-        (T::Double, 3),
-        (T::Int, 3),
-        (T::Keyword, 10),
-        (T::KeywordList, 3),
-        (T::Text, 3),
-    ] {
+    for (ty, n) in T::ALL.map(|ty| (ty, FieldLayout::temporal_sql().limit(ty))) {
         for i in 1..=n {
             let field = format!("{ty}{i:02}");
             a = a

@@ -503,15 +503,7 @@ fn shared_cases_translate_and_run() {
         .into_iter()
         .fold(FieldLayout::empty(), |l, ty| l.with_limit(ty, 20));
     let mut a = SearchAttributes::new().with_field_layout(layout.clone());
-    for (ty, n) in [
-        (T::Bool, 3),
-        (T::Datetime, 3),
-        (T::Double, 3),
-        (T::Int, 3),
-        (T::Keyword, 10),
-        (T::KeywordList, 3),
-        (T::Text, 3),
-    ] {
+    for (ty, n) in T::ALL.map(|ty| (ty, FieldLayout::temporal_sql().limit(ty))) {
         for i in 1..=n {
             a = a.with_custom(format!("AliasFor{ty}{i:02}"), ty);
         }

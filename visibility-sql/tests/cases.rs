@@ -7,7 +7,7 @@ mod support;
 
 use jiff::Timestamp;
 use serde::Deserialize;
-use visibility_query::{ExecutionStatus, RecordValues, SearchAttributeType as T};
+use visibility_query::{ExecutionStatus, FieldLayout, RecordValues, SearchAttributeType as T};
 use visibility_sql::SqlVisibilityStore;
 
 use support::diff::{Outcome, check};
@@ -36,15 +36,7 @@ const ES_ATTRS: &[(&str, T)] = &[
 /// `AliasFor<Field>` lands on `<Field>` because fields are handed out in order.
 fn attributes(context: &str) -> Vec<(String, T)> {
     if context.contains("sqltest") {
-        let layout = [
-            (T::Bool, 3),
-            (T::Datetime, 3),
-            (T::Double, 3),
-            (T::Int, 3),
-            (T::Keyword, 10),
-            (T::KeywordList, 3),
-            (T::Text, 3),
-        ];
+        let layout = T::ALL.map(|ty| (ty, FieldLayout::temporal_sql().limit(ty)));
         layout
             .into_iter()
             .flat_map(|(ty, n)| (1..=n).map(move |i| (format!("AliasFor{ty}{i:02}"), ty)))
