@@ -75,16 +75,7 @@ fn kind_of(status: u16, reason: Option<&str>) -> Kind {
         Some("rateLimitExceeded" | "userRateLimitExceeded") => return Kind::Throttled,
         _ => {}
     }
-    match status {
-        401 | 403 => Kind::AccessDenied,
-        404 => Kind::NotFound,
-        408 => Kind::Timeout,
-        409 => Kind::Conflict,
-        412 => Kind::PreconditionFailed,
-        429 => Kind::Throttled,
-        500..=599 => Kind::ServerError,
-        _ => Kind::BadRequest,
-    }
+    Kind::from_http_status(status)
 }
 
 #[cfg(test)]

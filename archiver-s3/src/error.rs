@@ -87,15 +87,9 @@ fn kind_of(status: u16, code: Option<&str>) -> Kind {
         _ => {}
     }
     match status {
-        401 | 403 => Kind::AccessDenied,
-        404 => Kind::NotFound,
-        408 => Kind::Timeout,
-        409 => Kind::Conflict,
-        412 => Kind::PreconditionFailed,
-        429 => Kind::Throttled,
+        // S3 answers 503 to say slow down, even without the SlowDown code.
         503 => Kind::Throttled,
-        500..=599 => Kind::ServerError,
-        _ => Kind::BadRequest,
+        _ => Kind::from_http_status(status),
     }
 }
 

@@ -54,6 +54,28 @@ impl FailureKind {
         )
     }
 
+    /// The kind an HTTP status implies, for an answer whose body names no more telling
+    /// error code.
+    ///
+    /// ```
+    /// use archiver_core::object::FailureKind;
+    /// assert_eq!(FailureKind::from_http_status(429), FailureKind::Throttled);
+    /// assert_eq!(FailureKind::from_http_status(502), FailureKind::ServerError);
+    /// assert_eq!(FailureKind::from_http_status(400), FailureKind::BadRequest);
+    /// ```
+    pub fn from_http_status(status: u16) -> FailureKind {
+        match status {
+            401 | 403 => FailureKind::AccessDenied,
+            404 => FailureKind::NotFound,
+            408 => FailureKind::Timeout,
+            409 => FailureKind::Conflict,
+            412 => FailureKind::PreconditionFailed,
+            429 => FailureKind::Throttled,
+            500..=599 => FailureKind::ServerError,
+            _ => FailureKind::BadRequest,
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             FailureKind::NoSuchBucket => "the bucket does not exist",
