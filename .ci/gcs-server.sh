@@ -7,9 +7,10 @@
 #   source .ci/gcs-server.sh     # leaves ARCHIVER_GCS_* exported in the calling shell
 #   .ci/gcs-server.sh            # prints the same as `export ...` lines (eval-able)
 #
-# Exported: ARCHIVER_GCS_ENDPOINT, ARCHIVER_GCS_BUCKET, and ARCHIVER_GCS_PIDFILE when this script
-# started the emulator (stop it with `kill $(cat "$ARCHIVER_GCS_PIDFILE")`). If an emulator
-# already answers on the port it is reused (the bucket is created if missing).
+# Exported: ARCHIVER_GCS_ENDPOINT, ARCHIVER_GCS_BUCKET, and, when this script started the
+# emulator, ARCHIVER_GCS_PIDFILE and ARCHIVER_GCS_LOG (stop it with
+# `kill $(cat "$ARCHIVER_GCS_PIDFILE")`). If an emulator already answers on the port it is reused
+# (the bucket is created if missing).
 # The Python venv with the binary lives outside the repository, in
 # ${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}/venv-gcs, so the work tree stays clean (without
 # the venv module, pip's user site is used). ARCHIVER_GCS_PORT moves the port (default 4443).
@@ -51,6 +52,7 @@ archiver_gcs_server() {
       >"$dir/fake-gcs-server.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"
     export ARCHIVER_GCS_PIDFILE="$dir/pid"
+    export ARCHIVER_GCS_LOG="$dir/fake-gcs-server.log"
     local i ready=
     for i in $(seq 150); do
       if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$endpoint/storage/v1/b")" = 200 ]; then
@@ -83,7 +85,7 @@ archiver_gcs_server() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   archiver_gcs_server || exit 1
-  for v in ARCHIVER_GCS_ENDPOINT ARCHIVER_GCS_BUCKET ARCHIVER_GCS_PIDFILE; do
+  for v in ARCHIVER_GCS_ENDPOINT ARCHIVER_GCS_BUCKET ARCHIVER_GCS_PIDFILE ARCHIVER_GCS_LOG; do
     [ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
   done
 else

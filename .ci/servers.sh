@@ -7,14 +7,36 @@
 #   .ci/servers.sh            # prints the same as `export ...` lines (eval-able)
 #
 # Exported: ARCHIVER_S3_ENDPOINT, ARCHIVER_S3_BUCKET, ARCHIVER_S3_REGION, AWS_ACCESS_KEY_ID,
-# AWS_SECRET_ACCESS_KEY, AWS_REGION, and ARCHIVER_S3_PIDFILE (stop the server with
-# `kill $(cat "$ARCHIVER_S3_PIDFILE")`). If a server already answers on the S3 port it is reused.
+# AWS_SECRET_ACCESS_KEY, AWS_REGION, ARCHIVER_S3_LOG (the server's log; `archiver_s3_diagnose
+# "$ARCHIVER_S3_LOG"` prints it with the disk and listeners), and ARCHIVER_S3_PIDFILE (stop the
+# server with `kill $(cat "$ARCHIVER_S3_PIDFILE")`). If a server already answers on the S3 port it is reused.
 # The Python venv with the `weed` binary lives outside the repository, in
 # ${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}, so the work tree stays clean (without the
 # venv module, pip's user site is used). ARCHIVER_S3_PORT moves the S3 port (default 8333);
 # weed mini also opens its fixed internal ports (8888, 9333, 18888, 19333, ...).
 #
 # Written to be sourced: no `set -e`/`exit` that would change or end the caller's shell.
+
+# One signed write (of the file BODY, whose content is "ready"), read back and delete of an object
+# at URL; true when all three worked. (curl signs an upload from a file, not --data-binary.)
+archiver_s3_probe() {
+  local url="$1" user="$2" file="$3" sig="aws:amz:us-east-1:s3" body
+  curl -s -f -o /dev/null --max-time 5 -T "$file" --aws-sigv4 "$sig" --user "$user" "$url" \
+    && body=$(curl -s -f --max-time 5 --aws-sigv4 "$sig" --user "$user" "$url") \
+    && [ "$body" = ready ] \
+    && curl -s -f -o /dev/null --max-time 5 -X DELETE --aws-sigv4 "$sig" --user "$user" "$url"
+}
+
+# What to look at when the server misbehaves: its log, the disk it writes to, its listeners.
+archiver_s3_diagnose() {
+  local log="$1"
+  echo "---- SeaweedFS log (last 40 lines of $log)"
+  tail -n 40 "$log" 2>/dev/null
+  echo "---- disk"
+  df -h "$(dirname "$log")" 2>/dev/null
+  echo "---- weed listeners"
+  ss -ltnp 2>/dev/null | grep weed
+}
 
 archiver_s3_servers() {
   local cache="${ARCHIVER_CI_CACHE:-$HOME/.cache/archiver-ci}"
@@ -48,19 +70,22 @@ archiver_s3_servers() {
       -s3.port="$port" -bucket="$bucket" >"$dir/weed.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"
     export ARCHIVER_S3_PIDFILE="$dir/pid"
+    export ARCHIVER_S3_LOG="$dir/weed.log"
+    # Ready when a signed PUT, GET and DELETE of a probe object all work: a HEAD of the bucket
+    # only needs the filer, and writes also need a volume server that has registered with the
+    # master and has room (a CI run once got 500 InternalError on every write after HEAD said 200).
     local i ready=
+    printf ready >"$dir/probe"
     for i in $(seq 300); do
-      # Ready when a signed HEAD of the pre-created bucket is 200 (unsigned ones are always 403).
-      if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -I --aws-sigv4 aws:amz:us-east-1:s3 \
-        --user "$key:$secret" "$endpoint/$bucket")" = 200 ]; then
+      if archiver_s3_probe "$endpoint/$bucket/.ci-ready-probe-$$" "$key:$secret" "$dir/probe"; then
         ready=1
         break
       fi
       sleep 0.2
     done
     if [ -z "$ready" ]; then
-      echo "servers.sh: SeaweedFS did not serve bucket $bucket on $endpoint; log: $dir/weed.log" >&2
-      tail -n 20 "$dir/weed.log" >&2
+      echo "servers.sh: SeaweedFS on $endpoint did not accept a write to bucket $bucket within 60 s" >&2
+      archiver_s3_diagnose "$dir/weed.log" >&2
       return 1
     fi
     echo "servers.sh: SeaweedFS S3 on $endpoint (pid $(cat "$dir/pid"), log $dir/weed.log)" >&2
@@ -78,7 +103,7 @@ archiver_s3_servers() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   archiver_s3_servers || exit 1
-  for v in ARCHIVER_S3_ENDPOINT ARCHIVER_S3_BUCKET ARCHIVER_S3_REGION ARCHIVER_S3_PIDFILE AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; do
+  for v in ARCHIVER_S3_ENDPOINT ARCHIVER_S3_BUCKET ARCHIVER_S3_REGION ARCHIVER_S3_PIDFILE ARCHIVER_S3_LOG AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; do
     [ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}"
   done
 else
