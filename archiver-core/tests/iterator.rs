@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use archiver_core::history::{
-    HistoryIterator, IteratorState, MemoryHistorySource, RunKey, decode_batches,
+    EventFields, EventType, HistoryIterator, IteratorState, MemoryHistorySource, RunKey,
+    decode_batches,
 };
 use archiver_core::{ArchiveHistoryRequest, Error, History, HistoryBlob, HistoryEvent};
 use proptest::prelude::*;
@@ -17,8 +18,8 @@ fn history(sizes: &[usize], payload: usize) -> Vec<History> {
                 (0..n)
                     .map(|_| {
                         id += 1;
-                        let mut fields = serde_json::Map::new();
-                        fields.insert("pad".into(), "p".repeat(payload * (id as usize % 3)).into());
+                        let mut fields = EventFields::new();
+                        fields.insert("pad", "p".repeat(payload * (id as usize % 3)).into());
                         HistoryEvent {
                             event_id: id,
                             version: 1,
@@ -65,6 +66,21 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
+}
+
+#[test]
+fn an_event_type_the_reader_would_refuse_is_refused_before_any_blob() {
+    let mut batches = history(&[2, 2], 10);
+    batches[1].events[0].event_type = EventType::Other("not \"a\" name".into());
+    let (source, request) = setup(&batches);
+    let mut iterator = HistoryIterator::new(source, &request, 1 << 20);
+    match runtime().block_on(iterator.next()) {
+        Err(err @ Error::Source { .. }) => {
+            assert!(!err.is_retryable());
+            assert!(err.to_string().contains("event 3"), "{err}");
+        }
+        other => panic!("expected a source error, got {other:?}"),
+    }
 }
 
 proptest! {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use archiver_core::history::{
-    EventType, History, HistoryEvent, HistoryPage, HistorySource, ReadHistoryRequest,
+    EventFields, EventType, History, HistoryEvent, HistoryPage, HistorySource, ReadHistoryRequest,
 };
 use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, GetHistoryRequest, HistoryArchiver, Result,
@@ -31,9 +31,9 @@ struct Generated {
 }
 
 fn batch(id: i64) -> History {
-    let mut fields = serde_json::Map::new();
+    let mut fields = EventFields::new();
     fields.insert(
-        "markerRecordedEventAttributes".into(),
+        "markerRecordedEventAttributes",
         serde_json::json!({ "markerName": format!("m{id}"), "details": "x".repeat(PAYLOAD) }),
     );
     History::new(vec![HistoryEvent {

@@ -20,7 +20,7 @@ pub(crate) struct GeneratedBatches {
     pub(crate) batches: Vec<History>,
     /// The request archiving them (namespace `bench-ns`, run `run`, version 1).
     pub(crate) request: ArchiveHistoryRequest,
-    /// Their encoded size: one JSON line per batch, newline included.
+    /// Their encoded size: one JSON line per batch, newlines included.
     pub(crate) bytes: u64,
 }
 
@@ -32,10 +32,7 @@ impl GeneratedBatches {
         let batches: Vec<_> = (0..(generated.events() / 3))
             .map(|i| generated.batch(i))
             .collect();
-        let bytes = batches
-            .iter()
-            .map(|b| encode_batch(b).expect("encode").len() as u64 + 1)
-            .sum();
+        let bytes = batches.iter().map(|b| encode_batch(b).len() as u64).sum();
         GeneratedBatches {
             batches,
             request,

@@ -6,14 +6,18 @@ use super::History;
 use crate::{Error, Result};
 
 /// Encodes one batch as one line (canonical protojson, then `\n`).
-pub fn encode_batch(batch: &History) -> Result<Vec<u8>> {
-    let mut line = serde_json::to_vec(batch).map_err(|e| Error::Source {
-        source: Box::new(e),
-        retryable: false,
-    })?;
+pub fn encode_batch(batch: &History) -> Vec<u8> {
+    // One allocation: growing from empty would copy the line about ten times.
+    let mut line = Vec::with_capacity(batch.json_len_hint() + 1);
+    encode_batch_into(batch, &mut line);
+    line
+}
+
+/// Appends one batch as one line to `out` (what [`encode_batch`] returns).
+pub fn encode_batch_into(batch: &History, out: &mut Vec<u8>) {
+    batch.write_json(out);
     // JSON escapes newlines inside strings, so `\n` only ever ends a line.
-    line.push(b'\n');
-    Ok(line)
+    out.push(b'\n');
 }
 
 /// Decodes a blob written with [`encode_batch`] lines.
@@ -47,8 +51,8 @@ mod tests {
                 ..Default::default()
             }])
         };
-        let mut blob = encode_batch(&batch(1)).unwrap();
-        blob.extend(encode_batch(&batch(2)).unwrap());
+        let mut blob = encode_batch(&batch(1));
+        encode_batch_into(&batch(2), &mut blob);
         assert_eq!(decode_batches(&blob).unwrap(), vec![batch(1), batch(2)]);
         blob.truncate(blob.len() - 4);
         match decode_batches_at(&blob, "run.blob") {

@@ -1,18 +1,23 @@
 //! `HistoryEvent` and `History` (one batch) in Temporal's protobuf-JSON shape.
 //!
 //! The common fields are typed; everything else (the `…EventAttributes`, `links`,
-//! `userMetadata`, fields of newer protos) is kept verbatim as JSON, so nothing is lost and no
-//! protobuf toolchain is needed. Writing is canonical protojson (lowerCamel names, int64 as
+//! `userMetadata`, fields of newer protos) is kept as compact JSON text ([`EventFields`]), so
+//! nothing is lost and no protobuf toolchain is needed. Writing is canonical protojson (lowerCamel names, int64 as
 //! strings, enum names, zero values omitted); reading is lenient like Temporal's (int64 as number
 //! or string, `null` as unset, proto field names, legacy enum names).
 
 use jiff::Timestamp;
-use serde::de::Error as _;
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use std::fmt;
+use std::io::Write as _;
 
-use super::EventType;
+use serde::de::{Error as _, MapAccess, Visitor};
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::fields::FieldsBuilder;
+use super::{EventFields, EventType};
 
 /// One history event.
 ///
@@ -40,8 +45,8 @@ pub struct HistoryEvent {
     pub version: i64,
     /// The engine's task id.
     pub task_id: i64,
-    /// Every other field (attributes included), verbatim and in input order.
-    pub fields: Map<String, Value>,
+    /// Every other field (attributes included), as compact JSON text in input order.
+    pub fields: EventFields,
 }
 
 /// One batch of events as the engine persisted it (`temporal.api.history.v1.History`).
@@ -68,14 +73,53 @@ impl History {
     }
 }
 
+impl History {
+    /// About (never less than) the length of [`write_json`](Self::write_json)'s output.
+    pub(super) fn json_len_hint(&self) -> usize {
+        // The typed fields take at most 150 bytes, names and punctuation included (an `Other`
+        // event type name may be longer).
+        12 + self
+            .events
+            .iter()
+            .map(|e| 150 + e.event_type.name().len() + e.fields.members_json().len())
+            .sum::<usize>()
+    }
+
+    /// Appends the batch's canonical protojson (`{"events":[...]}`, `{}` when empty) to `out`.
+    pub(super) fn write_json(&self, out: &mut Vec<u8>) {
+        if self.events.is_empty() {
+            out.extend_from_slice(b"{}");
+            return;
+        }
+        out.extend_from_slice(b"{\"events\":[");
+        for (i, event) in self.events.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            event.write_json(out);
+        }
+        out.extend_from_slice(b"]}");
+    }
+}
+
 impl Serialize for History {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        if !self.events.is_empty() {
-            map.serialize_entry("events", &self.events)?;
-        }
-        map.end()
+        serialize_written(serializer, |out| self.write_json(out))
     }
+}
+
+/// Serializes what `write` appends (JSON we wrote ourselves) as raw JSON: serde_json's
+/// serializers copy it, `serde_json::to_value` parses it.
+fn serialize_written<S: Serializer>(
+    serializer: S,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Result<S::Ok, S::Error> {
+    let mut out = Vec::new();
+    write(&mut out);
+    let raw = String::from_utf8(out)
+        .map_err(S::Error::custom)
+        .and_then(|text| RawValue::from_string(text).map_err(S::Error::custom))?;
+    raw.serialize(serializer)
 }
 
 impl<'de> Deserialize<'de> for History {
@@ -92,8 +136,8 @@ impl<'de> Deserialize<'de> for History {
     }
 }
 
-/// Protojson writes Timestamps with 0, 3, 6 or 9 fractional digits.
-fn format_time(time: Timestamp) -> String {
+/// Protojson's Timestamp text: RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
+fn write_time(out: &mut Vec<u8>, time: Timestamp) {
     let nanos = time.subsec_nanosecond();
     let digits = if nanos == 0 {
         0
@@ -104,40 +148,116 @@ fn format_time(time: Timestamp) -> String {
     } else {
         9
     };
-    format!("{time:.digits$}")
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{time:.digits$}");
+}
+
+impl HistoryEvent {
+    /// Appends the event's canonical protojson to `out`: the typed fields (zero values left
+    /// out, int64 as strings, the enum by name), then [`fields`](Self::fields) as they are.
+    pub(super) fn write_json(&self, out: &mut Vec<u8>) {
+        let mut first = true;
+        let mut key = |out: &mut Vec<u8>, name: &str| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+        };
+        out.push(b'{');
+        if self.event_id != 0 {
+            key(out, "eventId");
+            write_int64(out, self.event_id);
+        }
+        if let Some(time) = self.event_time {
+            key(out, "eventTime");
+            out.push(b'"');
+            write_time(out, time);
+            out.push(b'"');
+        }
+        if self.event_type != EventType::Unspecified {
+            key(out, "eventType");
+            let name = self.event_type.name();
+            if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                out.push(b'"');
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'"');
+            } else {
+                // `Other` holds any text a caller gave: written escaped (the iterator refuses it).
+                let _ = serde_json::to_writer(&mut *out, name);
+            }
+        }
+        for (name, value) in [("version", self.version), ("taskId", self.task_id)] {
+            if value != 0 {
+                key(out, name);
+                write_int64(out, value);
+            }
+        }
+        let members = self.fields.members_json();
+        if !members.is_empty() {
+            if !first {
+                out.push(b',');
+            }
+            out.extend_from_slice(members.as_bytes());
+        }
+        out.push(b'}');
+    }
+}
+
+/// An int64 as protojson writes it: a decimal string.
+fn write_int64(out: &mut Vec<u8>, value: i64) {
+    out.push(b'"');
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    out.push(b'"');
 }
 
 impl Serialize for HistoryEvent {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        if self.event_id != 0 {
-            map.serialize_entry("eventId", &self.event_id.to_string())?;
-        }
-        if let Some(time) = self.event_time {
-            map.serialize_entry("eventTime", &format_time(time))?;
-        }
-        if self.event_type != EventType::Unspecified {
-            map.serialize_entry("eventType", self.event_type.name())?;
-        }
-        if self.version != 0 {
-            map.serialize_entry("version", &self.version.to_string())?;
-        }
-        if self.task_id != 0 {
-            map.serialize_entry("taskId", &self.task_id.to_string())?;
-        }
-        for (key, value) in &self.fields {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
+        serialize_written(serializer, |out| self.write_json(out))
     }
 }
 
-/// Removes a field by its JSON name or its proto name, keeping the order of the rest.
-fn take(fields: &mut Map<String, Value>, json_name: &str, proto_name: &str) -> Option<Value> {
-    let value = fields
-        .shift_remove(json_name)
-        .or_else(|| fields.shift_remove(proto_name));
-    value.filter(|v| !v.is_null())
+/// The typed fields by JSON name and proto name; a JSON name wins over a proto name.
+const TYPED: [(&str, &str); 5] = [
+    ("eventId", "event_id"),
+    ("eventTime", "event_time"),
+    ("eventType", "event_type"),
+    ("version", "version"),
+    ("taskId", "task_id"),
+];
+
+/// The typed fields as read, before conversion: by [`TYPED`] index, JSON name then proto name.
+#[derive(Default)]
+struct TypedFields {
+    json: [Option<Value>; 5],
+    proto: [Option<Value>; 5],
+}
+
+impl TypedFields {
+    /// Reads `name`'s value into its slot if it is a typed field; false when it is not.
+    fn read<'de, A: MapAccess<'de>>(&mut self, name: &str, map: &mut A) -> Result<bool, A::Error> {
+        for (i, (json, proto)) in TYPED.iter().enumerate() {
+            let slot = if name == *json {
+                &mut self.json[i]
+            } else if name == *proto {
+                &mut self.proto[i]
+            } else {
+                continue;
+            };
+            *slot = Some(map.next_value()?);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The value of typed field `i`, `null` as unset.
+    fn take(&mut self, i: usize) -> Option<Value> {
+        self.json[i]
+            .take()
+            .or_else(|| self.proto[i].take())
+            .filter(|v| !v.is_null())
+    }
 }
 
 fn int64<E: serde::de::Error>(name: &str, value: Option<Value>) -> Result<i64, E> {
@@ -155,31 +275,50 @@ fn int64<E: serde::de::Error>(name: &str, value: Option<Value>) -> Result<i64, E
 
 impl<'de> Deserialize<'de> for HistoryEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut fields = Map::deserialize(deserializer)?;
-        let event_id = int64("eventId", take(&mut fields, "eventId", "event_id"))?;
-        let version = int64("version", take(&mut fields, "version", "version"))?;
-        let task_id = int64("taskId", take(&mut fields, "taskId", "task_id"))?;
-        let event_time = match take(&mut fields, "eventTime", "event_time") {
+        deserializer.deserialize_map(EventVisitor)
+    }
+}
+
+struct EventVisitor;
+
+impl<'de> Visitor<'de> for EventVisitor {
+    type Value = HistoryEvent;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a history event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HistoryEvent, A::Error> {
+        let mut typed = TypedFields::default();
+        let mut fields = FieldsBuilder::default();
+        while let Some(name) = map.next_key::<String>()? {
+            if !typed.read(&name, &mut map)? {
+                fields.push(name, map.next_value::<Box<RawValue>>()?);
+            }
+        }
+        let fields = fields.build();
+        let event_id = int64("eventId", typed.take(0))?;
+        let event_time = match typed.take(1) {
             None => None,
             Some(Value::String(s)) => Some(s.parse::<Timestamp>().map_err(|e| {
-                D::Error::custom(format!("eventTime: {s:?} is not an RFC 3339 time: {e}"))
+                A::Error::custom(format!("eventTime: {s:?} is not an RFC 3339 time: {e}"))
             })?),
             Some(other) => {
-                return Err(D::Error::custom(format!(
+                return Err(A::Error::custom(format!(
                     "eventTime: expected an RFC 3339 string, got {other}"
                 )));
             }
         };
-        let event_type = match take(&mut fields, "eventType", "event_type") {
+        let event_type = match typed.take(2) {
             None => EventType::Unspecified,
             Some(Value::String(s)) => EventType::from_name(&s)
-                .ok_or_else(|| D::Error::custom(format!("eventType: {s:?} is not an enum name")))?,
+                .ok_or_else(|| A::Error::custom(format!("eventType: {s:?} is not an enum name")))?,
             Some(Value::Number(n)) => n
                 .as_i64()
                 .and_then(EventType::from_number)
-                .ok_or_else(|| D::Error::custom(format!("eventType: unknown number {n}")))?,
+                .ok_or_else(|| A::Error::custom(format!("eventType: unknown number {n}")))?,
             Some(other) => {
-                return Err(D::Error::custom(format!(
+                return Err(A::Error::custom(format!(
                     "eventType: expected a name or number, got {other}"
                 )));
             }
@@ -188,8 +327,8 @@ impl<'de> Deserialize<'de> for HistoryEvent {
             event_id,
             event_time,
             event_type,
-            version,
-            task_id,
+            version: int64("version", typed.take(3))?,
+            task_id: int64("taskId", typed.take(4))?,
             fields,
         })
     }
@@ -232,7 +371,7 @@ mod tests {
         let input = r#"{"eventId":"1","zNewField":{"a":"1"},"links":[],"eventType":5}"#;
         let event: HistoryEvent = serde_json::from_str(input).unwrap();
         assert_eq!(event.event_type, EventType::WorkflowTaskScheduled);
-        let keys: Vec<_> = event.fields.keys().cloned().collect();
+        let keys: Vec<_> = event.fields.names().collect();
         assert_eq!(keys, ["zNewField", "links"]);
         assert_eq!(
             serde_json::to_string(&event).unwrap(),

@@ -5,14 +5,16 @@
 mod codec;
 mod event;
 mod event_type;
+mod fields;
 mod iterator;
 mod mutated;
 mod pager;
 mod source;
 
-pub use codec::{decode_batches, decode_batches_at, encode_batch};
+pub use codec::{decode_batches, decode_batches_at, encode_batch, encode_batch_into};
 pub use event::{History, HistoryEvent};
 pub use event_type::EventType;
+pub use fields::EventFields;
 pub use iterator::{DEFAULT_TARGET_BLOB_SIZE, HistoryBlob, HistoryIterator, IteratorState};
 pub use mutated::check_history_mutated;
 pub use pager::HistoryPager;

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use visibility_query::{ExecutionStatus, SearchAttributeType, SearchAttributes};
 
-use crate::history::{EventType, History, HistoryEvent, RunKey};
+use crate::history::{EventFields, EventType, History, HistoryEvent, RunKey};
 use crate::{ArchiveHistoryRequest, VisibilityRecord};
 
 /// A small deterministic generator (SplitMix64): no `rand` dependency, same data every run.
@@ -43,9 +43,9 @@ pub fn test_history(seed: u64, batches: usize, version: i64) -> Vec<History> {
                 .map(|_| {
                     let id = next_id;
                     next_id += 1;
-                    let mut fields = serde_json::Map::new();
+                    let mut fields = EventFields::new();
                     fields.insert(
-                        "markerRecordedEventAttributes".into(),
+                        "markerRecordedEventAttributes",
                         json!({ "markerName": format!("m{}-{}", id, rng.next()), "details": "x".repeat(rng.below(60) as usize) }),
                     );
                     HistoryEvent {

@@ -6,10 +6,12 @@ use std::fmt;
 use async_trait::async_trait;
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::data::SplitMix;
-use crate::history::{EventType, History, HistoryEvent, HistoryPage, ReadHistoryRequest};
+use crate::history::{
+    EventFields, EventType, History, HistoryEvent, HistoryPage, ReadHistoryRequest,
+};
 use crate::{ArchiveHistoryRequest, HistorySource, Result};
 
 /// Events per batch: a workflow task's worth (started, completed, a command).
@@ -97,8 +99,8 @@ impl GeneratedHistorySource {
             .map(|offset| {
                 let id = first + offset;
                 let (event_type, attributes) = self.event_body(id, &mut rng);
-                let mut fields = Map::new();
-                fields.insert(attributes.0.to_owned(), attributes.1);
+                let mut fields = EventFields::new();
+                fields.insert(attributes.0, attributes.1);
                 HistoryEvent {
                     event_id: id,
                     event_time: start
@@ -285,7 +287,7 @@ mod tests {
         let source = GeneratedHistorySource::with_approx_bytes(5, 1 << 20);
         let bytes: usize = read_all(&source)
             .iter()
-            .map(|b| encode_batch(b).unwrap().len())
+            .map(|b| encode_batch(b).len())
             .sum();
         let ratio = bytes as f64 / f64::from(1 << 20);
         assert!((0.7..1.4).contains(&ratio), "encoded {bytes} bytes");
