@@ -2,13 +2,19 @@
 //!
 //! The common fields are typed; everything else (the `…EventAttributes`, `links`,
 //! `userMetadata`, fields of newer protos) is kept as compact JSON text ([`EventFields`]), so
-//! nothing is lost and no protobuf toolchain is needed. Writing is canonical protojson (lowerCamel names, int64 as
-//! strings, enum names, zero values omitted); reading is lenient like Temporal's (int64 as number
-//! or string, `null` as unset, proto field names, legacy enum names).
+//! nothing is lost and no protobuf toolchain is needed. Writing is canonical protojson
+//! (lowerCamel names, int64 as strings, enum names, zero values omitted), straight into bytes;
+//! reading is lenient like Temporal's (int64 as number or string, `null` as unset, proto field
+//! names, legacy enum names).
+//!
+//! Both types are JSON only: `Serialize` hands serde the JSON text as a
+//! [`RawValue`](serde_json::value::RawValue), which serde_json's serializers (`to_string`,
+//! `to_writer`, `to_value`) understand and other formats do not.
 
-use jiff::Timestamp;
 use std::fmt;
 use std::io::Write as _;
+
+use jiff::Timestamp;
 
 use serde::de::{Error as _, MapAccess, Visitor};
 use serde::ser::Error as _;
@@ -71,9 +77,7 @@ impl History {
     pub fn last_event(&self) -> Option<&HistoryEvent> {
         self.events.last()
     }
-}
 
-impl History {
     /// About (never less than) the length of [`write_json`](Self::write_json)'s output.
     pub(super) fn json_len_hint(&self) -> usize {
         // The typed fields take at most 150 bytes, names and punctuation included (an `Other`
@@ -251,8 +255,9 @@ impl TypedFields {
         Ok(false)
     }
 
-    /// The value of typed field `i`, `null` as unset.
-    fn take(&mut self, i: usize) -> Option<Value> {
+    /// The value of the typed field with JSON name `json_name`, `null` as unset.
+    fn take(&mut self, json_name: &str) -> Option<Value> {
+        let i = TYPED.iter().position(|(json, _)| *json == json_name)?;
         self.json[i]
             .take()
             .or_else(|| self.proto[i].take())
@@ -297,8 +302,8 @@ impl<'de> Visitor<'de> for EventVisitor {
             }
         }
         let fields = fields.build();
-        let event_id = int64("eventId", typed.take(0))?;
-        let event_time = match typed.take(1) {
+        let event_id = int64("eventId", typed.take("eventId"))?;
+        let event_time = match typed.take("eventTime") {
             None => None,
             Some(Value::String(s)) => Some(s.parse::<Timestamp>().map_err(|e| {
                 A::Error::custom(format!("eventTime: {s:?} is not an RFC 3339 time: {e}"))
@@ -309,7 +314,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                 )));
             }
         };
-        let event_type = match typed.take(2) {
+        let event_type = match typed.take("eventType") {
             None => EventType::Unspecified,
             Some(Value::String(s)) => EventType::from_name(&s)
                 .ok_or_else(|| A::Error::custom(format!("eventType: {s:?} is not an enum name")))?,
@@ -327,8 +332,8 @@ impl<'de> Visitor<'de> for EventVisitor {
             event_id,
             event_time,
             event_type,
-            version: int64("version", typed.take(3))?,
-            task_id: int64("taskId", typed.take(4))?,
+            version: int64("version", typed.take("version"))?,
+            task_id: int64("taskId", typed.take("taskId"))?,
             fields,
         })
     }
