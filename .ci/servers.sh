@@ -61,33 +61,38 @@ archiver_s3_servers() {
         weed="$(python3 -m site --user-base)/bin/weed"
       fi
     fi
-    local dir
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/archiver-s3.XXXXXX") || return 1
-    # weed reads the admin identity from these variables; signatures are checked (a wrong secret
-    # is SignatureDoesNotMatch), so the tests exercise real SigV4.
-    AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
-      nohup "$weed" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -admin.ui=false \
-      -s3.port="$port" -bucket="$bucket" >"$dir/weed.log" 2>&1 </dev/null &
-    echo $! >"$dir/pid"
-    export ARCHIVER_S3_PIDFILE="$dir/pid"
-    export ARCHIVER_S3_LOG="$dir/weed.log"
     # Ready when a signed PUT, GET and DELETE of a probe object all work: a HEAD of the bucket
     # only needs the filer, and writes also need a volume server that has registered with the
-    # master and has room (a CI run once got 500 InternalError on every write after HEAD said 200).
-    local i ready=
-    printf ready >"$dir/probe"
-    for i in $(seq 300); do
-      if archiver_s3_probe "$endpoint/$bucket/.ci-ready-probe-$$" "$key:$secret" "$dir/probe"; then
-        ready=1
-        break
-      fi
-      sleep 0.2
-    done
-    if [ -z "$ready" ]; then
-      echo "servers.sh: SeaweedFS on $endpoint did not accept a write to bucket $bucket within 60 s" >&2
+    # master and has room (a CI run once got 500 InternalError on every write after HEAD said
+    # 200). A server that never takes a write is stopped, and started once more with its volume
+    # count and size set instead of derived from the free disk space.
+    local dir attempt i ready= sizing=
+    for attempt in 1 2; do
+      dir=$(mktemp -d "${TMPDIR:-/tmp}/archiver-s3.XXXXXX") || return 1
+      # weed reads the admin identity from these variables; signatures are checked (a wrong
+      # secret is SignatureDoesNotMatch), so the tests exercise real SigV4.
+      AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
+        nohup "$weed" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -admin.ui=false \
+        -s3.port="$port" -bucket="$bucket" $sizing >"$dir/weed.log" 2>&1 </dev/null &
+      echo $! >"$dir/pid"
+      export ARCHIVER_S3_PIDFILE="$dir/pid"
+      export ARCHIVER_S3_LOG="$dir/weed.log"
+      printf ready >"$dir/probe"
+      for i in $(seq 150); do
+        if archiver_s3_probe "$endpoint/$bucket/.ci-ready-probe-$$" "$key:$secret" "$dir/probe"; then
+          ready=1
+          break
+        fi
+        sleep 0.2
+      done
+      [ -n "$ready" ] && break
+      echo "servers.sh: SeaweedFS on $endpoint did not accept a write to bucket $bucket within 30 s (attempt $attempt)" >&2
       archiver_s3_diagnose "$dir/weed.log" >&2
-      return 1
-    fi
+      kill "$(cat "$dir/pid")" 2>/dev/null
+      sleep 2
+      sizing="-master.volumeSizeLimitMB=64 -volume.max=32"
+    done
+    [ -n "$ready" ] || return 1
     echo "servers.sh: SeaweedFS S3 on $endpoint (pid $(cat "$dir/pid"), log $dir/weed.log)" >&2
   else
     echo "servers.sh: reusing the S3 server already on $endpoint" >&2
