@@ -1,5 +1,6 @@
 //! Shared by the tests that need a GCS emulator: connection settings from the environment (see
-//! `.ci/gcs-server.sh`), fresh prefixes, one-run histories, a fault proxy.
+//! `.ci/gcs-server.sh`), fresh prefixes, one-run histories, the provider fixture of the shared
+//! scenarios, a fault proxy.
 
 #![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
 
@@ -8,8 +9,12 @@ pub mod proxy;
 pub use archiver_core::object::testing::{get_all, one_run, unique};
 
 use std::io::Write as _;
+use std::time::Duration;
 
-use archiver_gcs::GcsSettings;
+use archiver_core::ArchiveUri;
+use archiver_core::object::testing::{ProviderFixture, Request, quick_retry};
+use archiver_gcs::{GcsSettings, GcsStore, TimeoutSettings};
+use proxy::{Fault, FaultProxy};
 
 /// Where the emulator is.
 #[derive(Debug, Clone)]
@@ -55,5 +60,67 @@ impl Server {
     /// `gs://bucket/<fresh random prefix>/<tag>`: nothing of earlier runs is visible there.
     pub fn fresh_uri(&self, tag: &str) -> String {
         format!("gs://{}/{}/{tag}", self.bucket, unique())
+    }
+}
+
+/// `settings` with quick retries and a short timeout, so failures come fast.
+pub fn quick(settings: GcsSettings) -> GcsSettings {
+    settings
+        .with_retry(quick_retry())
+        .with_timeouts(TimeoutSettings {
+            attempt: Duration::from_secs(5),
+        })
+}
+
+/// The GCS provider of the shared scenarios: the emulator, and a proxy in front of it that
+/// forwards everything and counts the requests of the counted stores.
+pub struct GcsFixture {
+    pub server: Server,
+    pub counter: FaultProxy,
+}
+
+/// The fixture for `test`, or `None` when the emulator is not configured (see [`server`]).
+pub async fn fixture(test: &str) -> Option<GcsFixture> {
+    let server = server(test)?;
+    let counter = FaultProxy::start(&server.endpoint, |_, _, _| Fault::Pass).await;
+    Some(GcsFixture { server, counter })
+}
+
+impl ProviderFixture for GcsFixture {
+    type Store = GcsStore;
+
+    fn store(&self) -> GcsStore {
+        GcsStore::new(self.server.settings())
+    }
+
+    fn quick_store_via(&self, endpoint: &str) -> GcsStore {
+        GcsStore::new(quick(self.server.settings_via(endpoint)))
+    }
+
+    fn counted_store(&self) -> GcsStore {
+        GcsStore::new(self.server.settings_via(&self.counter.endpoint()))
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.counter
+            .kinds()
+            .into_iter()
+            .map(|kind| match kind {
+                "UPLOAD" => Request::Put,
+                "GET" => Request::Get,
+                "STAT" => Request::Head,
+                "LIST" => Request::List,
+                "DELETE" => Request::Delete,
+                other => Request::Other(other),
+            })
+            .collect()
+    }
+
+    fn reset_requests(&self) {
+        self.counter.reset_log();
+    }
+
+    fn fresh_uri(&self, tag: &str) -> ArchiveUri {
+        ArchiveUri::parse(&self.server.fresh_uri(tag)).expect("valid URI")
     }
 }

@@ -1,5 +1,6 @@
 //! Shared by the tests that need a real S3-compatible server: connection settings from the
-//! environment (see `.ci/servers.sh`), fresh prefixes, a request counter, a fault proxy.
+//! environment (see `.ci/servers.sh`), fresh prefixes, a request counter, the provider fixture
+//! of the shared scenarios, a fault proxy.
 
 #![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
 
@@ -8,8 +9,11 @@ pub mod proxy;
 pub use archiver_core::object::testing::{get_all, one_run, unique};
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use archiver_s3::{S3Settings, S3Store};
+use archiver_core::ArchiveUri;
+use archiver_core::object::testing::{ProviderFixture, Request, quick_retry};
+use archiver_s3::{S3Settings, S3Store, TimeoutSettings};
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 
@@ -70,10 +74,63 @@ impl Server {
     }
 }
 
+/// `settings` with quick retries and short timeouts, so failures come fast.
+pub fn quick(settings: S3Settings) -> S3Settings {
+    settings
+        .with_retry(quick_retry())
+        .with_timeouts(TimeoutSettings {
+            connect: Duration::from_secs(1),
+            attempt: Duration::from_secs(5),
+        })
+}
+
+/// The S3 provider of the shared scenarios: the server, and a counter on its counted stores.
+#[derive(Debug)]
+pub struct S3Fixture {
+    pub server: Server,
+    pub counter: RequestCounter,
+}
+
+/// The fixture for `test`, or `None` when the server is not configured (see [`server`]).
+pub async fn fixture(test: &str) -> Option<S3Fixture> {
+    Some(S3Fixture {
+        server: server(test)?,
+        counter: RequestCounter::default(),
+    })
+}
+
+impl ProviderFixture for S3Fixture {
+    type Store = S3Store;
+
+    fn store(&self) -> S3Store {
+        S3Store::new(self.server.settings())
+    }
+
+    fn quick_store_via(&self, endpoint: &str) -> S3Store {
+        S3Store::new(quick(self.server.settings_via(endpoint)))
+    }
+
+    fn counted_store(&self) -> S3Store {
+        self.counter.store(self.server.settings())
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.counter.requests()
+    }
+
+    fn reset_requests(&self) {
+        self.counter.reset();
+    }
+
+    fn fresh_uri(&self, tag: &str) -> ArchiveUri {
+        ArchiveUri::parse(&self.server.fresh_uri(tag)).expect("valid URI")
+    }
+}
+
 /// Counts the HTTP requests a client sends (every attempt, retries included), by kind.
 #[derive(Debug, Default, Clone)]
 pub struct RequestCounter {
-    seen: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Vec<Request>>>,
 }
 
 impl RequestCounter {
@@ -82,22 +139,9 @@ impl RequestCounter {
         S3Store::new(settings).with_interceptor(self.clone())
     }
 
-    /// Requests so far, as `"PUT"`, `"GET"`, `"HEAD"`, `"LIST"`, `"DELETE"`, `"POST"`.
-    pub fn requests(&self) -> Vec<String> {
+    /// Requests so far; a batch delete (`POST ?delete`) is [`Request::Delete`].
+    pub fn requests(&self) -> Vec<Request> {
         self.seen.lock().unwrap().clone()
-    }
-
-    pub fn total(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-
-    pub fn count(&self, kind: &str) -> usize {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|k| *k == kind)
-            .count()
     }
 
     pub fn reset(&self) {
@@ -117,11 +161,15 @@ impl Intercept for RequestCounter {
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_s3::error::BoxError> {
         let request = context.request();
-        let method = request.method().to_owned();
-        let kind = if method == "GET" && request.uri().contains("list-type=2") {
-            "LIST".to_owned()
-        } else {
-            method
+        let kind = match request.method() {
+            "GET" if request.uri().contains("list-type=2") => Request::List,
+            "GET" => Request::Get,
+            "PUT" => Request::Put,
+            "HEAD" => Request::Head,
+            "DELETE" => Request::Delete,
+            "POST" if request.uri().contains("delete") => Request::Delete,
+            "POST" => Request::Other("POST"),
+            _ => Request::Other("OTHER"),
         };
         self.seen.lock().unwrap().push(kind);
         Ok(())

@@ -1,10 +1,30 @@
 //! Test support for object-store providers (feature `testing`): a conformance [`Fixture`]
-//! over any [`ObjectStore`], fresh prefixes, one-run histories and reading them back.
+//! over any [`ObjectStore`], fresh prefixes, one-run histories and reading them back, and the
+//! [`scenarios`] every provider runs against its real server through a [`ProviderFixture`].
+
+mod provider;
+pub mod scenarios;
+
+pub use provider::{ProviderFixture, Request};
+
+/// Declares the shared scenarios as `#[tokio::test]`s named after them, each running on the
+/// fixture `$fixture(test_name).await` returns (`None`: no server, the test is skipped).
+///
+/// - `scenario_tests!(conformance: support::fixture);`: `history_conformance` and
+///   `visibility_conformance`.
+/// - `scenario_tests!(behaviour: support::fixture);`: `requests_per_archived_workflow`,
+///   `queries_download_only_what_the_index_admits`, `hostile_ids_round_trip`,
+///   `damaged_blobs_are_detected`, `paging_agrees_with_the_reference_in_every_order`.
+///
+/// The list lives in the macro, once, so a scenario added to [`scenarios`] and to it runs for
+/// every provider. The calling crate needs `tokio` (with `macros` and `rt-multi-thread`).
+pub use crate::__object_scenario_tests as scenario_tests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver};
+use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
 use crate::history::{History, MemoryHistorySource, RunKey};
 use crate::testing::{Capabilities, Fixture, test_history, test_request};
 use crate::{
@@ -75,6 +95,16 @@ impl<S: ObjectStore + Clone> Fixture for ObjectFixture<S> {
                 .map(|a| a.blob_writes())
                 .sum(),
         )
+    }
+}
+
+/// Two attempts 10 to 50 ms apart: for tests whose requests are meant to fail (a denial, an
+/// unreachable endpoint), so the failure comes fast and a retry still shows.
+pub fn quick_retry() -> RetrySettings {
+    RetrySettings {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
     }
 }
 
