@@ -1,6 +1,6 @@
 //! The history line codec on generated events: encoding is canonical (equal to serde_json's
 //! output for the same batch, and equal after a decode-encode round trip), decoding gives back
-//! the batch, and pretty-printed input reads as the same events.
+//! the batch, and pretty-printed input or a `serde_json::Value` reads as the same events.
 
 use archiver_core::history::{
     EventFields, EventType, History, HistoryEvent, decode_batches, encode_batch,
@@ -92,8 +92,9 @@ proptest! {
         let back = decoded[0].clone();
         prop_assert_eq!(&back, &batch);
         prop_assert_eq!(encode_batch(&back), line.clone());
-        // serde_json::to_value sees the same JSON.
+        // serde_json::to_value sees the same JSON, and from_value reads it back.
         prop_assert_eq!(serde_json::to_value(&batch).unwrap(), value.clone());
+        prop_assert_eq!(&serde_json::from_value::<History>(value.clone()).unwrap(), &batch);
         // Pretty-printed input reads as the same batch.
         let pretty: History = serde_json::from_str(&serde_json::to_string_pretty(&value).unwrap()).unwrap();
         prop_assert_eq!(pretty, batch);
