@@ -3,6 +3,7 @@
 //! [`Failure`].
 
 use archiver_core::object::{Failure, FailureKind as Kind};
+use gcloud_storage::client::google_cloud_auth::error::Error as AuthError;
 use gcloud_storage::http::Error as ClientError;
 
 use crate::location::SCHEME;
@@ -28,31 +29,65 @@ pub(crate) fn classify(err: &ClientError) -> Failure {
                 response.message.clone(),
             )
         }
-        ClientError::HttpClient(e) | ClientError::RawResponse(e, _) => {
-            // Only the error's text: reqwest never puts headers (the token) in it.
-            let detail = error_chain(e);
-            if let Some(status) = e.status() {
-                failure(
-                    kind_of(status.as_u16(), None),
-                    Some(status.as_u16()),
-                    detail,
-                )
-            } else if e.is_timeout() {
-                failure(Kind::Timeout, None, detail)
-            } else if e.is_builder() {
-                failure(Kind::BadRequest, None, detail)
-            } else {
-                // Connect failures, resets, bodies cut off mid-transfer, undecodable answers.
-                failure(Kind::Connection, None, detail)
-            }
-        }
+        ClientError::HttpClient(e) | ClientError::RawResponse(e, _) => classify_http(e, ""),
         ClientError::HttpMiddleware(e) => failure(Kind::Connection, None, e.to_string()),
-        ClientError::TokenSource(e) => failure(
+        // A token refresh that failed on the way to a request.
+        ClientError::TokenSource(e) => match e.downcast_ref::<AuthError>() {
+            Some(auth) => classify_auth(auth),
+            None => failure(
+                Kind::AccessDenied,
+                None,
+                format!("cannot obtain an access token: {e}"),
+            ),
+        },
+        ClientError::InvalidRangeHeader(e) => failure(Kind::BadRequest, None, e.clone()),
+    }
+}
+
+/// Classifies a failure to load credentials or to get an access token with them. An OAuth
+/// endpoint that is unreachable, slow, throttling or failing (5xx) is worth another attempt,
+/// as a storage request would be; a token request it refuses (`invalid_grant`: a revoked or
+/// wrong key) and a key file that cannot be read or used are not.
+pub(crate) fn classify_auth(err: &AuthError) -> Failure {
+    match err {
+        AuthError::HttpError(e) => classify_http(e, "cannot obtain an access token: "),
+        AuthError::TokenErrorResponse { status, .. } => {
+            let kind = match Kind::from_http_status(*status) {
+                retryable if retryable.is_retryable() => retryable,
+                _ => Kind::AccessDenied,
+            };
+            failure(
+                kind,
+                Some(*status),
+                format!("cannot obtain an access token: {err}"),
+            )
+        }
+        other => failure(
             Kind::AccessDenied,
             None,
-            format!("cannot obtain an access token: {e}"),
+            format!("cannot load credentials: {other}"),
         ),
-        ClientError::InvalidRangeHeader(e) => failure(Kind::BadRequest, None, e.clone()),
+    }
+}
+
+/// Classifies an HTTP client error: by the answer's status when there was one, or by what
+/// kept the answer from coming. `context` starts the failure's detail.
+fn classify_http(e: &reqwest::Error, context: &str) -> Failure {
+    // Only the error's text: reqwest never puts headers (the token) in it.
+    let detail = format!("{context}{}", error_chain(e));
+    if let Some(status) = e.status() {
+        failure(
+            kind_of(status.as_u16(), None),
+            Some(status.as_u16()),
+            detail,
+        )
+    } else if e.is_timeout() {
+        failure(Kind::Timeout, None, detail)
+    } else if e.is_builder() {
+        failure(Kind::BadRequest, None, detail)
+    } else {
+        // Connect failures, resets, bodies cut off mid-transfer, undecodable answers.
+        failure(Kind::Connection, None, detail)
     }
 }
 
@@ -97,6 +132,37 @@ mod tests {
         assert_eq!(kind_of(503, None), Kind::ServerError);
         assert_eq!(kind_of(408, None), Kind::Timeout);
         assert_eq!(kind_of(400, Some("invalid")), Kind::BadRequest);
+    }
+
+    #[test]
+    fn token_failures_are_retryable_only_when_the_endpoint_is() {
+        let token_answer = |status: u16, error: &str| {
+            classify(&ClientError::TokenSource(Box::new(
+                AuthError::TokenErrorResponse {
+                    status,
+                    error: error.to_owned(),
+                    error_description: "said the endpoint".to_owned(),
+                },
+            )))
+        };
+        let refused = token_answer(400, "invalid_grant");
+        assert_eq!(refused.kind(), Kind::AccessDenied);
+        assert!(refused.to_string().contains("invalid_grant"), "{refused}");
+        assert_eq!(
+            token_answer(401, "unauthorized_client").kind(),
+            Kind::AccessDenied
+        );
+        assert_eq!(token_answer(503, "unavailable").kind(), Kind::ServerError);
+        assert_eq!(token_answer(429, "rate_limited").kind(), Kind::Throttled);
+        let unusable = classify_auth(&AuthError::NoPrivateKeyFound);
+        assert_eq!(unusable.kind(), Kind::AccessDenied);
+        assert!(
+            unusable.to_string().contains("cannot load credentials"),
+            "{unusable}"
+        );
+        // A token source error of another type: nothing to go on, so not retried.
+        let other = classify(&ClientError::TokenSource("no token".into()));
+        assert_eq!(other.kind(), Kind::AccessDenied);
     }
 
     #[test]

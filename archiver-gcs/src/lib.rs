@@ -49,7 +49,10 @@
 //! - **Errors** are classified in one function: 429, 5xx, timeouts and dropped connections are
 //!   retryable (after this crate's own retries, see [`RetrySettings`]); a missing bucket
 //!   ([`Error::InvalidUri`]), access denied and bad requests are not; a 412 on a create-only
-//!   upload means "already archived". No response, however malformed, panics.
+//!   upload means "already archived". No response, however malformed, panics. Getting an
+//!   access token counts as part of the request it is for: an OAuth endpoint that is down,
+//!   throttling or failing is retried and reported retryable, a key it refuses
+//!   (`invalid_grant`) or a key file that cannot be used is access denied at once.
 //! - **Credentials** never appear in `Debug`, errors or logs (settings hold a key file's path,
 //!   never its contents).
 //!

@@ -18,6 +18,7 @@ use archiver_core::{ArchiveUri, Result};
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
+use gcloud_storage::client::google_cloud_auth::error::Error as AuthError;
 use gcloud_storage::client::{Client, ClientConfig};
 use gcloud_storage::http::buckets::get::GetBucketRequest;
 use gcloud_storage::http::objects::Object;
@@ -29,7 +30,7 @@ use gcloud_storage::http::objects::upload::{UploadObjectRequest, UploadType};
 use tokio::sync::OnceCell;
 
 use crate::config::{Credentials, GcsSettings};
-use crate::error::{classify, failure, timed_out};
+use crate::error::{classify, classify_auth, failure, timed_out};
 use crate::location::{SCHEME, location};
 
 /// A failure or a value.
@@ -266,14 +267,16 @@ impl GcsStore {
         F: Fn(&'s dyn ObjectBackend) -> Fut,
         Fut: Future<Output = Attempted<T>>,
     {
-        let backend = self.backend().await?.as_ref();
         let policy = self.inner.settings.retry;
         let limit = self.inner.settings.timeouts.attempt;
         let mut attempt = 1;
         loop {
-            let result = tokio::time::timeout(limit, op(backend))
-                .await
-                .unwrap_or_else(|_| Err(timed_out(limit)));
+            // The client is built (its first access token fetched) inside an attempt, so a
+            // token endpoint that blips on the first request is retried like the request.
+            let result =
+                tokio::time::timeout(limit, async { op(self.backend().await?.as_ref()).await })
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out(limit)));
             match result {
                 Err(failure) if failure.kind().is_retryable() && attempt < policy.max_attempts => {
                     tracing::debug!(attempt, %failure, "GCS request failed, retrying");
@@ -377,13 +380,7 @@ fn random_unit() -> f64 {
 }
 
 async fn build_backend(settings: &GcsSettings) -> Attempted<Arc<dyn ObjectBackend>> {
-    let auth_failed = |e: gcloud_storage::client::google_cloud_auth::error::Error| {
-        failure(
-            Kind::AccessDenied,
-            None,
-            format!("cannot load credentials: {e}"),
-        )
-    };
+    let auth_failed = |e: AuthError| classify_auth(&e);
     let config = ClientConfig::default();
     let mut config = match &settings.credentials {
         Credentials::Anonymous => config.anonymous(),

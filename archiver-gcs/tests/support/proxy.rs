@@ -35,8 +35,8 @@ pub enum Fault {
     FlipBit,
 }
 
-/// One request the proxy saw: `(index, method, path with query)`.
-pub type Seen = (usize, String, String);
+/// One request the proxy saw: `(index, method, path with query, Authorization header)`.
+pub type Seen = (usize, String, String, Option<String>);
 
 type Plan = Arc<dyn Fn(usize, &str, &str) -> Fault + Send + Sync>;
 
@@ -111,7 +111,7 @@ impl FaultProxy {
     pub fn kinds(&self) -> Vec<&'static str> {
         self.seen()
             .iter()
-            .map(|(_, method, path)| kind(method, path))
+            .map(|(_, method, path, _)| kind(method, path))
             .collect()
     }
 
@@ -159,7 +159,10 @@ async fn serve(
     let method = parts.next().unwrap_or_default().to_owned();
     let path = parts.next().unwrap_or_default().to_owned();
     let n = next.fetch_add(1, Ordering::Relaxed);
-    seen.lock().unwrap().push((n, method.clone(), path.clone()));
+    let authorization = header(&head, "authorization");
+    seen.lock()
+        .unwrap()
+        .push((n, method.clone(), path.clone(), authorization));
     let fault = plan(n, &method, &path);
     if fault != Fault::Pass {
         injected.fetch_add(1, Ordering::Relaxed);
@@ -223,7 +226,7 @@ async fn serve(
 }
 
 /// Reads one request: its head (up to the blank line) and its body.
-async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+pub async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
     let head_end = loop {
@@ -238,16 +241,9 @@ async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String,
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut body = buf.split_off(head_end);
-    let header = |name: &str| {
-        head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    };
-    let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    let length: usize = header("content-length")
+    let chunked =
+        header(&head, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let length: usize = header(&head, "content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     loop {
@@ -265,6 +261,16 @@ async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String,
         }
         body.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// The value of the header `name` in a request head.
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -1,0 +1,299 @@
+//! A service-account key file (Temporal's `credentialsPath`) used end to end against the
+//! emulator. The emulator checks no credentials, so the key's `token_uri` points at a token
+//! endpoint in this test and the fault proxy in front of the emulator records each request's
+//! `Authorization`: the key file's key signs the OAuth grant, and every storage request carries
+//! the token it bought. Then how the token endpoint's failures are classified: a refused key is
+//! final at once, an endpoint that blips or is down is worth a retry.
+//!
+//! `tests/data/throwaway-key.pem` is an RSA key made with `openssl genpkey` for these tests
+//! only; it was never a Google key and grants nothing anywhere.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use archiver_core::object::testing::ProviderFixture;
+use archiver_core::testing::{search_attributes, test_records};
+use archiver_core::{ArchiveOptions, HistoryArchiver, QueryRequest, VisibilityArchiver};
+use archiver_gcs::{GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver};
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use support::{get_all, one_run, quick};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+const PRIVATE_KEY: &str = include_str!("data/throwaway-key.pem");
+const PUBLIC_KEY: &str = include_str!("data/throwaway-key.pub.pem");
+const KEY_ID: &str = "throwaway-key-1";
+const EMAIL: &str = "archiver-test@archiver-test.iam.gserviceaccount.com";
+const TOKEN: &str = "ya29.archiver-test-token";
+
+/// Google's token endpoint, as far as a service account's grant goes: each request's form body
+/// is kept, and `answer` (given the request's number from 0) says the status and JSON body.
+struct TokenEndpoint {
+    addr: SocketAddr,
+    grants: Arc<Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TokenEndpoint {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TokenEndpoint {
+    async fn start(answer: fn(usize) -> (u16, &'static str)) -> TokenEndpoint {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let grants = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&grants);
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let Ok(Some((_, body))) = support::proxy::read_request(&mut client).await else {
+                    continue;
+                };
+                let n = {
+                    let mut grants = kept.lock().unwrap();
+                    grants.push(String::from_utf8_lossy(&body).into_owned());
+                    grants.len() - 1
+                };
+                let (status, body) = answer(n);
+                let response = format!(
+                    "HTTP/1.1 {status} Answer\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = client.write_all(response.as_bytes()).await;
+                let _ = client.shutdown().await;
+            }
+        });
+        TokenEndpoint { addr, grants, task }
+    }
+
+    fn uri(&self) -> String {
+        format!("http://{}/token", self.addr)
+    }
+
+    fn grants(&self) -> Vec<String> {
+        self.grants.lock().unwrap().clone()
+    }
+}
+
+const GRANTED: (u16, &str) = (
+    200,
+    r#"{"access_token":"ya29.archiver-test-token","token_type":"Bearer","expires_in":3600}"#,
+);
+const REFUSED: (u16, &str) = (
+    400,
+    r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#,
+);
+const UNAVAILABLE: (u16, &str) = (
+    503,
+    r#"{"error":"temporarily_unavailable","error_description":"try again"}"#,
+);
+
+/// A service-account key file in `dir` whose grants go to `token_uri`.
+fn key_file(dir: &Path, token_uri: &str) -> PathBuf {
+    let key = serde_json::json!({
+        "type": "service_account",
+        "project_id": "archiver-test",
+        "private_key_id": KEY_ID,
+        "private_key": PRIVATE_KEY,
+        "client_email": EMAIL,
+        "client_id": "100000000000000000001",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": token_uri,
+    });
+    let path = dir.join("key.json");
+    std::fs::write(&path, key.to_string()).expect("write the key file");
+    path
+}
+
+/// The value of `name` in an `application/x-www-form-urlencoded` body (values here need no
+/// decoding: a JWT and a URN with only `:` escaped).
+fn form_value<'b>(body: &'b str, name: &str) -> Option<&'b str> {
+    body.split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+#[tokio::test]
+async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
+    let Some(fixture) =
+        support::fixture("a_key_file_signs_the_grant_and_every_request_carries_its_token").await
+    else {
+        return;
+    };
+    let tokens = TokenEndpoint::start(|_| GRANTED).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_file(dir.path(), &tokens.uri());
+    let store = GcsStore::new(
+        GcsSettings::new()
+            .with_endpoint(fixture.counter.endpoint())
+            .with_credentials_file(&key),
+    );
+    let location = fixture.fresh_uri("key-file");
+
+    let (source, run, history, request) = one_run("keyed", 11, 5);
+    let histories = GcsHistoryArchiver::new(store.clone(), source);
+    histories
+        .archive(&location, &request, &ArchiveOptions::default())
+        .await
+        .expect("archive with the key file's token");
+    assert_eq!(
+        get_all(&histories, &location, &run)
+            .await
+            .expect("read back"),
+        history
+    );
+    let visibility = GcsVisibilityArchiver::new(store.clone());
+    let record = test_records("ns-id", 1).remove(0);
+    visibility
+        .archive(&location, &record, &ArchiveOptions::default())
+        .await
+        .expect("archive a record");
+    let found = visibility
+        .query(
+            &location,
+            &QueryRequest::new("ns-id", ""),
+            &search_attributes(),
+        )
+        .await
+        .expect("query");
+    assert_eq!(found.executions, vec![record]);
+
+    // One grant, signed with the file's key, for the storage scope, to the file's token_uri.
+    let grants = tokens.grants();
+    assert_eq!(grants.len(), 1, "the token is fetched once and reused");
+    assert_eq!(
+        form_value(&grants[0], "grant_type"),
+        Some("urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer")
+    );
+    let assertion = form_value(&grants[0], "assertion").expect("a JWT assertion");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[tokens.uri()]);
+    validation.set_issuer(&[EMAIL]);
+    let public = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).expect("public key");
+    let grant = jsonwebtoken::decode::<serde_json::Value>(assertion, &public, &validation)
+        .expect("the grant is signed with the key file's private key");
+    assert_eq!(grant.header.kid.as_deref(), Some(KEY_ID));
+    let scope = grant.claims["scope"].as_str().expect("a scope");
+    assert!(scope.contains("auth/devstorage"), "{scope}");
+
+    // Every request that reached storage carried the token, none went without.
+    let seen = fixture.counter.seen();
+    assert!(seen.len() >= 4, "{seen:?}");
+    for (n, method, path, authorization) in &seen {
+        assert_eq!(
+            authorization.as_deref(),
+            Some(format!("Bearer {TOKEN}").as_str()),
+            "request {n}: {method} {path}"
+        );
+    }
+    // The settings keep the key file's path, never what is in it.
+    let shown = format!("{store:?}");
+    assert!(shown.contains("key.json"), "{shown}");
+    assert!(
+        !shown.contains("PRIVATE KEY") && !shown.contains(TOKEN),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_key_fails_at_once_and_says_why() {
+    let Some(fixture) = support::fixture("a_refused_key_fails_at_once_and_says_why").await else {
+        return;
+    };
+    let tokens = TokenEndpoint::start(|_| REFUSED).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_file(dir.path(), &tokens.uri());
+    let store = GcsStore::new(quick(
+        GcsSettings::new()
+            .with_endpoint(fixture.counter.endpoint())
+            .with_credentials_file(&key),
+    ));
+    let err = GcsVisibilityArchiver::new(store)
+        .validate_uri(&fixture.fresh_uri("refused"))
+        .await
+        .expect_err("a refused key");
+    assert!(!err.is_retryable(), "a refused key stays refused: {err}");
+    let text = err.to_string();
+    assert!(text.contains("invalid_grant"), "{text}");
+    assert!(text.contains("access denied"), "{text}");
+    assert_eq!(tokens.grants().len(), 1, "a refusal is not retried");
+    assert!(
+        fixture.counter.seen().is_empty(),
+        "nothing goes to storage without a token"
+    );
+    let key_body = PRIVATE_KEY.lines().nth(1).expect("a key line");
+    assert!(!text.contains(key_body) && !text.contains("PRIVATE KEY"));
+}
+
+#[tokio::test]
+async fn a_token_endpoint_blip_is_retried_like_a_request() {
+    let Some(fixture) = support::fixture("a_token_endpoint_blip_is_retried_like_a_request").await
+    else {
+        return;
+    };
+    let tokens = TokenEndpoint::start(|n| if n == 0 { UNAVAILABLE } else { GRANTED }).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_file(dir.path(), &tokens.uri());
+    let store = GcsStore::new(quick(
+        GcsSettings::new()
+            .with_endpoint(fixture.counter.endpoint())
+            .with_credentials_file(&key),
+    ));
+    GcsVisibilityArchiver::new(store)
+        .validate_uri(&fixture.fresh_uri("blip"))
+        .await
+        .expect("the second attempt gets a token and reaches the bucket");
+    assert_eq!(tokens.grants().len(), 2, "503, then the token");
+    assert_eq!(fixture.counter.count("BUCKET"), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_is_a_retryable_failure() {
+    let Some(fixture) =
+        support::fixture("an_unreachable_token_endpoint_is_a_retryable_failure").await
+    else {
+        return;
+    };
+    // A port that was just free: nothing listens there.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("address");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = key_file(dir.path(), &format!("http://{closed}/token"));
+    let store = GcsStore::new(quick(
+        GcsSettings::new()
+            .with_endpoint(fixture.counter.endpoint())
+            .with_credentials_file(&key),
+    ));
+    let err = GcsVisibilityArchiver::new(store)
+        .validate_uri(&fixture.fresh_uri("no-token"))
+        .await
+        .expect_err("no token endpoint");
+    assert!(err.is_retryable(), "the endpoint may come back: {err}");
+    let text = err.to_string();
+    assert!(text.contains("cannot obtain an access token"), "{text}");
+    assert!(text.contains("after 2 attempts"), "{text}");
+    assert!(fixture.counter.seen().is_empty());
+}
+
+/// The key's signature is checked by the test itself, not taken on trust: a grant signed by
+/// another key does not verify against the public key the test holds.
+#[test]
+fn the_public_key_rejects_a_foreign_signature() {
+    let public = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).expect("public key");
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = engine.encode(r#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = engine.encode(format!(r#"{{"iss":"{EMAIL}","exp":4102444800}}"#));
+    let forged = format!("{header}.{claims}.{}", engine.encode([7u8; 256]));
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    assert!(jsonwebtoken::decode::<serde_json::Value>(&forged, &public, &validation).is_err());
+}
