@@ -14,13 +14,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use archiver_core::object::testing::ProviderFixture;
-use archiver_core::testing::{search_attributes, test_records};
-use archiver_core::{ArchiveOptions, HistoryArchiver, QueryRequest, VisibilityArchiver};
+use archiver_core::object::testing::{ProviderFixture, archive_and_find_a_record};
+use archiver_core::{ArchiveOptions, HistoryArchiver, VisibilityArchiver};
 use archiver_gcs::{GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use support::{get_all, one_run, quick};
+use support::{GcsFixture, get_all, one_run, quick};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -112,6 +111,16 @@ fn key_file(dir: &Path, token_uri: &str) -> PathBuf {
     path
 }
 
+/// A store reaching the emulator through the fixture's recording proxy with a key file
+/// (written in `dir`) whose grants go to `token_uri`; quick retries.
+fn keyed_store(fixture: &GcsFixture, dir: &Path, token_uri: &str) -> GcsStore {
+    GcsStore::new(quick(
+        GcsSettings::new()
+            .with_endpoint(fixture.counter.endpoint())
+            .with_credentials_file(key_file(dir, token_uri)),
+    ))
+}
+
 /// The value of `name` in an `application/x-www-form-urlencoded` body (values here need no
 /// decoding: a JWT and a URN with only `:` escaped).
 fn form_value<'b>(body: &'b str, name: &str) -> Option<&'b str> {
@@ -128,12 +137,7 @@ async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
     };
     let tokens = TokenEndpoint::start(|_| GRANTED).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let key = key_file(dir.path(), &tokens.uri());
-    let store = GcsStore::new(
-        GcsSettings::new()
-            .with_endpoint(fixture.counter.endpoint())
-            .with_credentials_file(&key),
-    );
+    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
     let location = fixture.fresh_uri("key-file");
 
     let (source, run, history, request) = one_run("keyed", 11, 5);
@@ -148,21 +152,7 @@ async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
             .expect("read back"),
         history
     );
-    let visibility = GcsVisibilityArchiver::new(store.clone());
-    let record = test_records("ns-id", 1).remove(0);
-    visibility
-        .archive(&location, &record, &ArchiveOptions::default())
-        .await
-        .expect("archive a record");
-    let found = visibility
-        .query(
-            &location,
-            &QueryRequest::new("ns-id", ""),
-            &search_attributes(),
-        )
-        .await
-        .expect("query");
-    assert_eq!(found.executions, vec![record]);
+    archive_and_find_a_record(&GcsVisibilityArchiver::new(store.clone()), &location).await;
 
     // One grant, signed with the file's key, for the storage scope, to the file's token_uri.
     let grants = tokens.grants();
@@ -208,12 +198,7 @@ async fn a_refused_key_fails_at_once_and_says_why() {
     };
     let tokens = TokenEndpoint::start(|_| REFUSED).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let key = key_file(dir.path(), &tokens.uri());
-    let store = GcsStore::new(quick(
-        GcsSettings::new()
-            .with_endpoint(fixture.counter.endpoint())
-            .with_credentials_file(&key),
-    ));
+    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
     let err = GcsVisibilityArchiver::new(store)
         .validate_uri(&fixture.fresh_uri("refused"))
         .await
@@ -239,12 +224,7 @@ async fn a_token_endpoint_blip_is_retried_like_a_request() {
     };
     let tokens = TokenEndpoint::start(|n| if n == 0 { UNAVAILABLE } else { GRANTED }).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let key = key_file(dir.path(), &tokens.uri());
-    let store = GcsStore::new(quick(
-        GcsSettings::new()
-            .with_endpoint(fixture.counter.endpoint())
-            .with_credentials_file(&key),
-    ));
+    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
     GcsVisibilityArchiver::new(store)
         .validate_uri(&fixture.fresh_uri("blip"))
         .await
@@ -267,12 +247,7 @@ async fn an_unreachable_token_endpoint_is_a_retryable_failure() {
         .local_addr()
         .expect("address");
     let dir = tempfile::tempdir().expect("temp dir");
-    let key = key_file(dir.path(), &format!("http://{closed}/token"));
-    let store = GcsStore::new(quick(
-        GcsSettings::new()
-            .with_endpoint(fixture.counter.endpoint())
-            .with_credentials_file(&key),
-    ));
+    let store = keyed_store(&fixture, dir.path(), &format!("http://{closed}/token"));
     let err = GcsVisibilityArchiver::new(store)
         .validate_uri(&fixture.fresh_uri("no-token"))
         .await

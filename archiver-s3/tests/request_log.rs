@@ -6,8 +6,8 @@ mod support;
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
 
-use archiver_core::testing::test_records;
-use archiver_core::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
+use archiver_core::ArchiveUri;
+use archiver_core::object::testing::archive_and_find_a_record;
 use archiver_s3::{S3Store, S3VisibilityArchiver};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -58,17 +58,7 @@ async fn logged(server: &support::Server, on: bool) -> Vec<String> {
     let store = S3Store::new(server.settings().with_request_log(on));
     let archiver = S3VisibilityArchiver::new(store);
     let uri = ArchiveUri::parse(&server.fresh_uri("log")).unwrap();
-    let record = test_records("ns-id", 1).remove(0);
-    archiver
-        .archive(&uri, &record, &ArchiveOptions::default())
-        .await
-        .expect("archive");
-    let query = QueryRequest::new("ns-id", "").with_page_size(10);
-    let found = archiver
-        .query(&uri, &query, &archiver_core::testing::search_attributes())
-        .await
-        .expect("query");
-    assert_eq!(found.executions.len(), 1);
+    archive_and_find_a_record(&archiver, &uri).await;
     capture.lines()
 }
 

@@ -5,11 +5,11 @@
 
 mod support;
 
-use archiver_core::object::testing::{Request, scenario_tests, scenarios};
-use archiver_core::testing::{search_attributes, test_records};
-use archiver_core::{
-    ArchiveOptions, ArchiveUri, HistoryArchiver, QueryRequest, VisibilityArchiver,
+use archiver_core::object::testing::{
+    Request, archive_and_find_a_record, scenario_tests, scenarios,
 };
+use archiver_core::testing::test_records;
+use archiver_core::{ArchiveOptions, ArchiveUri, HistoryArchiver, VisibilityArchiver};
 use archiver_s3::{S3HistoryArchiver, S3Store, S3VisibilityArchiver};
 use support::{RequestCounter, get_all, one_run, quick};
 
@@ -174,18 +174,5 @@ async fn registry_builds_working_archivers_from_the_s3store_section() {
     let visibility = registry
         .visibility_archiver("s3")
         .expect("visibility archiver");
-    let record = test_records("ns-id", 1).remove(0);
-    visibility
-        .archive(&location, &record, &ArchiveOptions::default())
-        .await
-        .expect("archive record");
-    let found = visibility
-        .query(
-            &location,
-            &QueryRequest::new("ns-id", ""),
-            &search_attributes(),
-        )
-        .await
-        .expect("query");
-    assert_eq!(found.executions, vec![record]);
+    archive_and_find_a_record(&*visibility, &location).await;
 }

@@ -26,10 +26,12 @@ use std::time::Duration;
 
 use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
 use crate::history::{History, MemoryHistorySource, RunKey};
-use crate::testing::{Capabilities, Fixture, test_history, test_request};
+use crate::testing::{
+    Capabilities, Fixture, search_attributes, test_history, test_records, test_request,
+};
 use crate::{
-    ArchiveHistoryRequest, ArchiveUri, GetHistoryRequest, HistoryArchiver, HistorySource,
-    VisibilityArchiver,
+    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, GetHistoryRequest, HistoryArchiver,
+    HistorySource, QueryRequest, VisibilityArchiver,
 };
 
 /// The conformance [`Fixture`] of an object-store provider: archivers over clones of one
@@ -158,4 +160,19 @@ pub async fn get_all(
             None => return Ok(all),
         }
     }
+}
+
+/// Archives one record under `uri` (which must hold no other record of `ns-id`) and finds it
+/// again with an empty filter: the smallest end-to-end use of a visibility archiver.
+pub async fn archive_and_find_a_record(archiver: &dyn VisibilityArchiver, uri: &ArchiveUri) {
+    let record = test_records("ns-id", 1).remove(0);
+    archiver
+        .archive(uri, &record, &ArchiveOptions::default())
+        .await
+        .expect("archive a record");
+    let found = archiver
+        .query(uri, &QueryRequest::new("ns-id", ""), &search_attributes())
+        .await
+        .expect("query");
+    assert_eq!(found.executions, vec![record], "the record, found whole");
 }
