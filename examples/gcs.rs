@@ -8,6 +8,8 @@
 //! Flags fall back to `ARCHIVER_GCS_ENDPOINT` and `ARCHIVER_GCS_BUCKET`; `STORAGE_EMULATOR_HOST`
 //! works as for Google's own clients. A custom endpoint is reached without credentials
 //! (emulators); without one, application default credentials are used.
+//! `--credentials-file key.json` (Temporal's `credentialsPath`) uses a service-account key
+//! instead, with or without `--endpoint`.
 
 mod common;
 
@@ -24,6 +26,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut settings = GcsSettings::from_env();
     if let Some(endpoint) = common::flag_or_env("--endpoint", "ARCHIVER_GCS_ENDPOINT") {
         settings = settings.with_endpoint(endpoint).with_anonymous();
+    }
+    if let Some(key) = common::flag_or_env("--credentials-file", "ARCHIVER_GCS_CREDENTIALS_FILE") {
+        settings = settings.with_credentials_file(key);
     }
     let store = GcsStore::new(settings);
     let run = std::time::SystemTime::now()

@@ -2,6 +2,8 @@
 //! [`classify`], which decides the [`FailureKind`](Kind) (and so the retryability) of core's
 //! [`Failure`].
 
+use std::path::Path;
+
 use archiver_core::object::{Failure, FailureKind as Kind};
 use gcloud_storage::client::google_cloud_auth::error::Error as AuthError;
 use gcloud_storage::http::Error as ClientError;
@@ -33,7 +35,7 @@ pub(crate) fn classify(err: &ClientError) -> Failure {
         ClientError::HttpMiddleware(e) => failure(Kind::Connection, None, e.to_string()),
         // A token refresh that failed on the way to a request.
         ClientError::TokenSource(e) => match e.downcast_ref::<AuthError>() {
-            Some(auth) => classify_auth(auth),
+            Some(auth) => classify_auth(auth, None),
             None => failure(
                 Kind::AccessDenied,
                 None,
@@ -44,28 +46,29 @@ pub(crate) fn classify(err: &ClientError) -> Failure {
     }
 }
 
-/// Classifies a failure to load credentials or to get an access token with them. An OAuth
-/// endpoint that is unreachable, slow, throttling or failing (5xx) is worth another attempt,
-/// as a storage request would be; a token request it refuses (`invalid_grant`: a revoked or
-/// wrong key) and a key file that cannot be read or used are not.
-pub(crate) fn classify_auth(err: &AuthError) -> Failure {
+/// Classifies a failure to load credentials or to get an access token with them (from
+/// `key_file` when one was given, named in the detail). An OAuth endpoint that is unreachable,
+/// slow, throttling or failing (5xx) is worth another attempt, as a storage request would be;
+/// a token request it refuses (`invalid_grant`: a revoked or wrong key) and a key file that
+/// cannot be used are not.
+pub(crate) fn classify_auth(err: &AuthError, key_file: Option<&Path>) -> Failure {
+    let with = key_file
+        .map(|path| format!(" with the credentials file {}", path.display()))
+        .unwrap_or_default();
+    let token = format!("cannot obtain an access token{with}: ");
     match err {
-        AuthError::HttpError(e) => classify_http(e, "cannot obtain an access token: "),
+        AuthError::HttpError(e) => classify_http(e, &token),
         AuthError::TokenErrorResponse { status, .. } => {
             let kind = match Kind::from_http_status(*status) {
                 retryable if retryable.is_retryable() => retryable,
                 _ => Kind::AccessDenied,
             };
-            failure(
-                kind,
-                Some(*status),
-                format!("cannot obtain an access token: {err}"),
-            )
+            failure(kind, Some(*status), format!("{token}{err}"))
         }
         other => failure(
             Kind::AccessDenied,
             None,
-            format!("cannot load credentials: {other}"),
+            format!("cannot load credentials{with}: {other}"),
         ),
     }
 }
@@ -154,11 +157,12 @@ mod tests {
         );
         assert_eq!(token_answer(503, "unavailable").kind(), Kind::ServerError);
         assert_eq!(token_answer(429, "rate_limited").kind(), Kind::Throttled);
-        let unusable = classify_auth(&AuthError::NoPrivateKeyFound);
+        let unusable = classify_auth(&AuthError::NoPrivateKeyFound, Some(Path::new("/k.json")));
         assert_eq!(unusable.kind(), Kind::AccessDenied);
+        let text = unusable.to_string();
         assert!(
-            unusable.to_string().contains("cannot load credentials"),
-            "{unusable}"
+            text.contains("cannot load credentials with the credentials file /k.json"),
+            "{text}"
         );
         // A token source error of another type: nothing to go on, so not retried.
         let other = classify(&ClientError::TokenSource("no token".into()));

@@ -380,24 +380,35 @@ fn random_unit() -> f64 {
 }
 
 async fn build_backend(settings: &GcsSettings) -> Attempted<Arc<dyn ObjectBackend>> {
-    let auth_failed = |e: AuthError| classify_auth(&e);
     let config = ClientConfig::default();
     let mut config = match &settings.credentials {
         Credentials::Anonymous => config.anonymous(),
-        Credentials::Default => config.with_auth().await.map_err(auth_failed)?,
+        Credentials::Default => config
+            .with_auth()
+            .await
+            .map_err(|e| classify_auth(&e, None))?,
         Credentials::File(path) => {
             let file = gcloud_storage::client::google_cloud_auth::credentials::CredentialsFile::new_from_file(
                 path.to_string_lossy().into_owned(),
             )
             .await
             .map_err(|e| {
+                // The auth crate's own text for an I/O error asks for default credentials,
+                // which is not what went wrong here.
+                let cause = match &e {
+                    AuthError::CredentialsIOError(io) => io.to_string(),
+                    other => other.to_string(),
+                };
                 failure(
                     Kind::AccessDenied,
                     None,
-                    format!("cannot read the credentials file {}: {e}", path.display()),
+                    format!("cannot read the credentials file {}: {cause}", path.display()),
                 )
             })?;
-            config.with_credentials(file).await.map_err(auth_failed)?
+            config
+                .with_credentials(file)
+                .await
+                .map_err(|e| classify_auth(&e, Some(path)))?
         }
     };
     if let Some(endpoint) = &settings.endpoint {

@@ -272,3 +272,36 @@ fn the_public_key_rejects_a_foreign_signature() {
     validation.validate_aud = false;
     assert!(jsonwebtoken::decode::<serde_json::Value>(&forged, &public, &validation).is_err());
 }
+
+#[tokio::test]
+async fn an_unusable_key_file_is_access_denied_without_echoing_it() {
+    let Some(fixture) =
+        support::fixture("an_unusable_key_file_is_access_denied_without_echoing_it").await
+    else {
+        return;
+    };
+    let tokens = TokenEndpoint::start(|_| GRANTED).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
+    // The same file with its key's body damaged: it parses, but cannot sign.
+    let path = dir.path().join("key.json");
+    let secret = "c2VjcmV0LWtleS1tYXRlcmlhbA";
+    let damaged = std::fs::read_to_string(&path)
+        .expect("key file")
+        .replace(PRIVATE_KEY.lines().nth(1).expect("a key line"), secret);
+    std::fs::write(&path, damaged).expect("damage the key");
+    let err = GcsVisibilityArchiver::new(store)
+        .validate_uri(&fixture.fresh_uri("damaged-key"))
+        .await
+        .expect_err("a key that cannot sign");
+    assert!(!err.is_retryable(), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("access denied"), "{text}");
+    assert!(text.contains("key.json"), "names the file: {text}");
+    assert!(!text.contains(secret), "{text}");
+    assert!(
+        tokens.grants().is_empty(),
+        "nothing was signed, nothing sent"
+    );
+    assert!(fixture.counter.seen().is_empty());
+}
