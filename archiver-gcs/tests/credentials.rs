@@ -4,112 +4,22 @@
 //! `Authorization`: the key file's key signs the OAuth grant, and every storage request carries
 //! the token it bought. Then how the token endpoint's failures are classified: a refused key is
 //! final at once, an endpoint that blips or is down is worth a retry.
-//!
-//! `tests/data/throwaway-key.pem` is an RSA key made with `openssl genpkey` for these tests
-//! only; it was never a Google key and grants nothing anywhere.
 
 mod support;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
 use archiver_core::object::testing::{ProviderFixture, archive_and_find_a_record};
 use archiver_core::{ArchiveOptions, HistoryArchiver, VisibilityArchiver};
 use archiver_gcs::{GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use support::oauth::{
+    EMAIL, GRANTED, KEY_ID, PRIVATE_KEY, PUBLIC_KEY, REFUSED, TOKEN, TokenEndpoint, UNAVAILABLE,
+    form_value, key_file,
+};
 use support::{GcsFixture, get_all, one_run, quick};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-
-const PRIVATE_KEY: &str = include_str!("data/throwaway-key.pem");
-const PUBLIC_KEY: &str = include_str!("data/throwaway-key.pub.pem");
-const KEY_ID: &str = "throwaway-key-1";
-const EMAIL: &str = "archiver-test@archiver-test.iam.gserviceaccount.com";
-const TOKEN: &str = "ya29.archiver-test-token";
-
-/// Google's token endpoint, as far as a service account's grant goes: each request's form body
-/// is kept, and `answer` (given the request's number from 0) says the status and JSON body.
-struct TokenEndpoint {
-    addr: SocketAddr,
-    grants: Arc<Mutex<Vec<String>>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for TokenEndpoint {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl TokenEndpoint {
-    async fn start(answer: fn(usize) -> (u16, &'static str)) -> TokenEndpoint {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let grants = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&grants);
-        let task = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let Ok(Some((_, body))) = support::proxy::read_request(&mut client).await else {
-                    continue;
-                };
-                let n = {
-                    let mut grants = kept.lock().unwrap();
-                    grants.push(String::from_utf8_lossy(&body).into_owned());
-                    grants.len() - 1
-                };
-                let (status, body) = answer(n);
-                let response = format!(
-                    "HTTP/1.1 {status} Answer\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = client.write_all(response.as_bytes()).await;
-                let _ = client.shutdown().await;
-            }
-        });
-        TokenEndpoint { addr, grants, task }
-    }
-
-    fn uri(&self) -> String {
-        format!("http://{}/token", self.addr)
-    }
-
-    fn grants(&self) -> Vec<String> {
-        self.grants.lock().unwrap().clone()
-    }
-}
-
-const GRANTED: (u16, &str) = (
-    200,
-    r#"{"access_token":"ya29.archiver-test-token","token_type":"Bearer","expires_in":3600}"#,
-);
-const REFUSED: (u16, &str) = (
-    400,
-    r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#,
-);
-const UNAVAILABLE: (u16, &str) = (
-    503,
-    r#"{"error":"temporarily_unavailable","error_description":"try again"}"#,
-);
-
-/// A service-account key file in `dir` whose grants go to `token_uri`.
-fn key_file(dir: &Path, token_uri: &str) -> PathBuf {
-    let key = serde_json::json!({
-        "type": "service_account",
-        "project_id": "archiver-test",
-        "private_key_id": KEY_ID,
-        "private_key": PRIVATE_KEY,
-        "client_email": EMAIL,
-        "client_id": "100000000000000000001",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": token_uri,
-    });
-    let path = dir.join("key.json");
-    std::fs::write(&path, key.to_string()).expect("write the key file");
-    path
-}
 
 /// A store reaching the emulator through the fixture's recording proxy with a key file
 /// (written in `dir`) whose grants go to `token_uri`; quick retries.
@@ -119,13 +29,6 @@ fn keyed_store(fixture: &GcsFixture, dir: &Path, token_uri: &str) -> GcsStore {
             .with_endpoint(fixture.counter.endpoint())
             .with_credentials_file(key_file(dir, token_uri)),
     ))
-}
-
-/// The value of `name` in an `application/x-www-form-urlencoded` body (values here need no
-/// decoding: a JWT and a URN with only `:` escaped).
-fn form_value<'b>(body: &'b str, name: &str) -> Option<&'b str> {
-    body.split('&')
-        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 #[tokio::test]

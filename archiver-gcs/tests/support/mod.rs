@@ -4,6 +4,7 @@
 
 #![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
 
+pub mod oauth;
 pub mod proxy;
 
 pub use archiver_core::object::testing::{get_all, one_run, unique};
