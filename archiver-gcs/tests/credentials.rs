@@ -16,7 +16,7 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use support::oauth::{
     EMAIL, GRANTED, KEY_ID, PRIVATE_KEY, PUBLIC_KEY, REFUSED, TOKEN, TokenEndpoint, UNAVAILABLE,
-    form_value, key_file,
+    assert_every_request_carries_the_token, form_value, key_file,
 };
 use support::{GcsFixture, get_all, one_run, quick};
 use tokio::net::TcpListener;
@@ -76,15 +76,7 @@ async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
     assert!(scope.contains("auth/devstorage"), "{scope}");
 
     // Every request that reached storage carried the token, none went without.
-    let seen = fixture.counter.seen();
-    assert!(seen.len() >= 4, "{seen:?}");
-    for (n, method, path, authorization) in &seen {
-        assert_eq!(
-            authorization.as_deref(),
-            Some(format!("Bearer {TOKEN}").as_str()),
-            "request {n}: {method} {path}"
-        );
-    }
+    assert_every_request_carries_the_token(&fixture.counter.seen(), 4);
     // The settings keep the key file's path, never what is in it.
     let shown = format!("{store:?}");
     assert!(shown.contains("key.json"), "{shown}");

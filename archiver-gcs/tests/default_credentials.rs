@@ -11,7 +11,7 @@ use std::process::Command;
 
 use archiver_core::object::testing::{ProviderFixture, archive_and_find_a_record};
 use archiver_gcs::{Credentials, GcsSettings, GcsStore, GcsVisibilityArchiver};
-use support::oauth::{GRANTED, TOKEN, TokenEndpoint, key_file};
+use support::oauth::{GRANTED, TokenEndpoint, assert_every_request_carries_the_token, key_file};
 
 const TEST: &str = "default_credentials_come_from_google_application_credentials";
 /// Set in the child: run the check instead of starting a child.
@@ -64,13 +64,5 @@ async fn check_in_child() {
         &fixture.fresh_uri("adc"),
     )
     .await;
-    let seen = fixture.counter.seen();
-    assert!(seen.len() >= 2, "{seen:?}");
-    for (n, method, path, authorization) in &seen {
-        assert_eq!(
-            authorization.as_deref(),
-            Some(format!("Bearer {TOKEN}").as_str()),
-            "request {n}: {method} {path}"
-        );
-    }
+    assert_every_request_carries_the_token(&fixture.counter.seen(), 2);
 }

@@ -105,3 +105,15 @@ pub fn form_value<'b>(body: &'b str, name: &str) -> Option<&'b str> {
     body.split('&')
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
+
+/// At least `at_least` requests reached storage, and every one carried [`TOKEN`].
+pub fn assert_every_request_carries_the_token(seen: &[super::proxy::Seen], at_least: usize) {
+    assert!(seen.len() >= at_least, "{seen:?}");
+    for (n, method, path, authorization) in seen {
+        assert_eq!(
+            authorization.as_deref(),
+            Some(format!("Bearer {TOKEN}").as_str()),
+            "request {n}: {method} {path}"
+        );
+    }
+}
