@@ -42,7 +42,7 @@ namespaceDefaults:
 "#;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Report> {
     let (dir, _temp) = match common::flag_or_env("--dir", "ARCHIVER_QUICKSTART_DIR") {
         Some(dir) => (std::path::PathBuf::from(dir), None),
         None => {

@@ -18,7 +18,7 @@ use archiver::testing::GeneratedHistorySource;
 use archiver::{ArchiveUri, HistoryArchiver};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), common::Report> {
     let bucket = common::flag_or_env("--bucket", "ARCHIVER_S3_BUCKET")
         .ok_or("give --bucket NAME (or ARCHIVER_S3_BUCKET)")?;
     let mut settings = S3Settings::from_env();

@@ -1,6 +1,7 @@
 //! The tour the examples take on any provider: archive a generated history and some visibility
 //! records, read the history back page by page, query the records with list filters.
 
+use std::fmt;
 use std::time::Instant;
 
 use archiver::testing::{GeneratedHistorySource, search_attributes, test_records};
@@ -107,4 +108,34 @@ pub(crate) fn flag_or_env(name: &str, env: &str) -> Option<String> {
         .skip_while(|a| a != name)
         .nth(1)
         .or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
+}
+
+/// What the examples' `main` returns. Rust prints a failed `main`'s error with `Debug`; this
+/// one's `Debug` is the error's message and its causes, as a person wants to read them
+/// (`Error: gs backend error during get bucket gs://b: access denied ...`), not the derived
+/// struct dump.
+pub(crate) struct Report(Box<dyn std::error::Error>);
+
+impl<E: Into<Box<dyn std::error::Error>>> From<E> for Report {
+    fn from(error: E) -> Self {
+        Report(error.into())
+    }
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            // Many errors already say their cause in their message: say it once.
+            let text = error.to_string();
+            if !shown.contains(&text) {
+                write!(f, "\n  caused by: {text}")?;
+                shown.push_str(&text);
+            }
+            cause = error.source();
+        }
+        Ok(())
+    }
 }
