@@ -83,6 +83,20 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The database was set up with another schema version or field layout than this store's
+    /// (see [`SqlVisibilityStoreBuilder::field_layout`](crate::SqlVisibilityStoreBuilder::field_layout)).
+    /// Tables are not migrated: build the store with the layout the database has, or set up a
+    /// fresh database.
+    #[error(
+        "the database's visibility schema is {found}, but this store expects {expected}: \
+         build the store with the database's field layout, or set up a fresh database"
+    )]
+    SchemaMismatch {
+        /// What the database records.
+        found: String,
+        /// What this store expects.
+        expected: String,
+    },
     /// The database refused or failed an operation.
     #[error("{operation} failed{}: {source}", in_namespace(.namespace))]
     Database {

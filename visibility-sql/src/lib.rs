@@ -4,7 +4,9 @@
 //!
 //! - [`SqlVisibilityStore::setup`] creates the tables of
 //!   [`Dialect::schema`](visibility_query::sql::Dialect::schema) and the
-//!   per-namespace alias table of custom search attributes.
+//!   per-namespace alias table of custom search attributes, and records the schema
+//!   version and field layout: a store whose layout differs from the database's is refused
+//!   ([`Error::SchemaMismatch`]), never run against tables it does not match.
 //! - Custom attributes are aliases of preallocated fields (`Keyword01`...), created
 //!   and removed per namespace with Temporal's rules; field reuse is reported.
 //! - [`SqlVisibilityStore::list`] and [`SqlVisibilityStore::count`] compile the
@@ -36,6 +38,7 @@ mod aliases;
 mod engine;
 mod error;
 mod row;
+mod schema;
 mod store;
 mod token;
 

@@ -13,6 +13,7 @@ use crate::aliases;
 use crate::engine::{Pool, redact};
 use crate::error::{Error, Result};
 use crate::row::{self, Columns};
+use crate::schema;
 use crate::token;
 use visibility_query::sql::{self as sql, Dialect, PageKey, SqlStatement};
 
@@ -88,9 +89,12 @@ impl SqlVisibilityStoreBuilder {
         self
     }
 
-    /// Connects. Tables are not touched until [`SqlVisibilityStore::setup`].
+    /// Connects. Tables are not touched until [`SqlVisibilityStore::setup`]; a database that
+    /// records another schema version or field layout is refused
+    /// ([`Error::SchemaMismatch`]).
     pub async fn build(self) -> Result<SqlVisibilityStore> {
         let pool = Pool::connect(&self.url, self.max_connections, self.timeout).await?;
+        schema::check(&pool, &self.layout).await?;
         Ok(SqlVisibilityStore {
             dialect: pool.dialect(),
             columns: Arc::new(Columns::of(pool.dialect(), &self.layout)),
@@ -166,8 +170,12 @@ impl SqlVisibilityStore {
         self.dialect
     }
 
-    /// Creates the tables and indexes if they do not exist (idempotent).
+    /// Creates the tables and indexes if they do not exist (idempotent), and records the
+    /// schema version and field layout in the database. A database that records others is
+    /// refused before anything is created ([`Error::SchemaMismatch`]): existing tables are
+    /// never migrated or altered.
     pub async fn setup(&self) -> Result<()> {
+        let recorded = schema::check_before_setup(&self.pool, &self.layout).await?;
         let stmts: Vec<SqlStatement> = self
             .dialect
             .schema(&self.layout)
@@ -181,6 +189,9 @@ impl SqlVisibilityStore {
         // One statement at a time: MySQL commits DDL implicitly anyway.
         for s in &stmts {
             self.pool.execute(s).await.map_err(Error::db("setup", ""))?;
+        }
+        if !recorded {
+            schema::record(&self.pool, &self.layout).await?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use visibility_query::{ExecutionStatus, RecordValues, SearchAttributeType as T};
+use visibility_query::{ExecutionStatus, FieldLayout, RecordValues, SearchAttributeType as T};
 use visibility_sql::{Count, Error, SqlVisibilityStore};
 
 fn at(s: &str) -> jiff::Timestamp {
@@ -474,4 +474,58 @@ async fn attribute_names_are_case_sensitive() {
             e.name
         );
     }
+}
+
+/// A store whose field layout differs from the one the database was set up with is refused
+/// when it connects, before it can run a statement against columns that are not there.
+#[tokio::test]
+async fn a_database_set_up_with_another_layout_is_refused_at_connect() {
+    for e in support::engines().await {
+        let fewer = FieldLayout::temporal_sql().with_limit(T::Keyword, 3);
+        let err = SqlVisibilityStore::builder()
+            .url(&e.url)
+            .field_layout(fewer)
+            .build()
+            .await
+            .expect_err("another layout");
+        match &err {
+            Error::SchemaMismatch { found, expected } => {
+                assert!(found.contains("Keyword=10"), "{}: {found}", e.name);
+                assert!(expected.contains("Keyword=3"), "{}: {expected}", e.name);
+            }
+            other => panic!("{}: expected SchemaMismatch, got {other:?}", e.name),
+        }
+        assert!(!err.is_retryable(), "{err}");
+        // The database's own layout still connects and sets up (idempotent).
+        let same = SqlVisibilityStore::builder().url(&e.url).build().await;
+        same.expect("the same layout")
+            .setup()
+            .await
+            .expect("setup again");
+    }
+}
+
+/// Two stores with different layouts setting up one fresh database at once: one records its
+/// layout, the other is refused and says which layout the database has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_setups_with_different_layouts_one_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("fresh.db").display());
+    let store = |layout: FieldLayout| {
+        SqlVisibilityStore::builder()
+            .url(&url)
+            .field_layout(layout)
+            .build()
+    };
+    let default = store(FieldLayout::temporal_sql()).await.expect("build");
+    let wide = store(FieldLayout::temporal_sql().with_limit(T::Int, 6))
+        .await
+        .expect("no record yet: builds");
+    let (a, b) = tokio::join!(default.setup(), wide.setup());
+    let refused = match (a, b) {
+        (Ok(()), Err(refused)) | (Err(refused), Ok(())) => refused,
+        other => panic!("exactly one setup wins: {other:?}"),
+    };
+    assert!(matches!(refused, Error::SchemaMismatch { .. }), "{refused}");
+    assert!(refused.to_string().contains("fresh database"), "{refused}");
 }

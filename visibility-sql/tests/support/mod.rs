@@ -18,6 +18,8 @@ use visibility_sql::SqlVisibilityStore;
 pub struct Engine {
     pub name: &'static str,
     pub store: SqlVisibilityStore,
+    /// Where the store connects, for a second store on the same database.
+    pub url: String,
     /// Keeps the SQLite file alive.
     _dir: Option<tempfile::TempDir>,
 }
@@ -55,15 +57,16 @@ fn server_url(var: &str, required_in_ci: bool, feature_on: bool) -> Option<Strin
 pub async fn engines() -> Vec<Engine> {
     let mut out = Vec::new();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("visibility.db");
+    let url = format!("sqlite:{}", dir.path().join("visibility.db").display());
     let store = SqlVisibilityStore::builder()
-        .url(format!("sqlite:{}", path.display()))
+        .url(&url)
         .build()
         .await
         .expect("sqlite");
     out.push(Engine {
         name: "sqlite",
         store,
+        url,
         _dir: Some(dir),
     });
     let servers = [
@@ -83,13 +86,14 @@ pub async fn engines() -> Vec<Engine> {
     for (name, var, required, feature) in servers {
         if let Some(url) = server_url(var, required, feature) {
             let store = SqlVisibilityStore::builder()
-                .url(url)
+                .url(&url)
                 .build()
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             out.push(Engine {
                 name,
                 store,
+                url,
                 _dir: None,
             });
         }
