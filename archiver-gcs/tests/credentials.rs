@@ -31,6 +31,21 @@ fn keyed_store(fixture: &GcsFixture, dir: &Path, token_uri: &str) -> GcsStore {
     ))
 }
 
+/// A token endpoint answering as `answer` says, a key file (in `dir`) whose grants go there,
+/// and a store using it.
+struct Keyed {
+    tokens: TokenEndpoint,
+    dir: tempfile::TempDir,
+    store: GcsStore,
+}
+
+async fn keyed(fixture: &GcsFixture, answer: fn(usize) -> (u16, &'static str)) -> Keyed {
+    let tokens = TokenEndpoint::start(answer).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = keyed_store(fixture, dir.path(), &tokens.uri());
+    Keyed { tokens, dir, store }
+}
+
 #[tokio::test]
 async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
     let Some(fixture) =
@@ -38,13 +53,11 @@ async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
     else {
         return;
     };
-    let tokens = TokenEndpoint::start(|_| GRANTED).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
+    let keyed = keyed(&fixture, |_| GRANTED).await;
     let location = fixture.fresh_uri("key-file");
 
     let (source, run, history, request) = one_run("keyed", 11, 5);
-    let histories = GcsHistoryArchiver::new(store.clone(), source);
+    let histories = GcsHistoryArchiver::new(keyed.store.clone(), source);
     histories
         .archive(&location, &request, &ArchiveOptions::default())
         .await
@@ -55,10 +68,10 @@ async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
             .expect("read back"),
         history
     );
-    archive_and_find_a_record(&GcsVisibilityArchiver::new(store.clone()), &location).await;
+    archive_and_find_a_record(&GcsVisibilityArchiver::new(keyed.store.clone()), &location).await;
 
     // One grant, signed with the file's key, for the storage scope, to the file's token_uri.
-    let grants = tokens.grants();
+    let grants = keyed.tokens.grants();
     assert_eq!(grants.len(), 1, "the token is fetched once and reused");
     assert_eq!(
         form_value(&grants[0], "grant_type"),
@@ -66,7 +79,7 @@ async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
     );
     let assertion = form_value(&grants[0], "assertion").expect("a JWT assertion");
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&[tokens.uri()]);
+    validation.set_audience(&[keyed.tokens.uri()]);
     validation.set_issuer(&[EMAIL]);
     let public = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).expect("public key");
     let grant = jsonwebtoken::decode::<serde_json::Value>(assertion, &public, &validation)
@@ -78,7 +91,7 @@ async fn a_key_file_signs_the_grant_and_every_request_carries_its_token() {
     // Every request that reached storage carried the token, none went without.
     assert_every_request_carries_the_token(&fixture.counter.seen(), 4);
     // The settings keep the key file's path, never what is in it.
-    let shown = format!("{store:?}");
+    let shown = format!("{:?}", keyed.store);
     assert!(shown.contains("key.json"), "{shown}");
     assert!(
         !shown.contains("PRIVATE KEY") && !shown.contains(TOKEN),
@@ -91,10 +104,8 @@ async fn a_refused_key_fails_at_once_and_says_why() {
     let Some(fixture) = support::fixture("a_refused_key_fails_at_once_and_says_why").await else {
         return;
     };
-    let tokens = TokenEndpoint::start(|_| REFUSED).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
-    let err = GcsVisibilityArchiver::new(store)
+    let keyed = keyed(&fixture, |_| REFUSED).await;
+    let err = GcsVisibilityArchiver::new(keyed.store)
         .validate_uri(&fixture.fresh_uri("refused"))
         .await
         .expect_err("a refused key");
@@ -102,7 +113,7 @@ async fn a_refused_key_fails_at_once_and_says_why() {
     let text = err.to_string();
     assert!(text.contains("invalid_grant"), "{text}");
     assert!(text.contains("access denied"), "{text}");
-    assert_eq!(tokens.grants().len(), 1, "a refusal is not retried");
+    assert_eq!(keyed.tokens.grants().len(), 1, "a refusal is not retried");
     assert!(
         fixture.counter.seen().is_empty(),
         "nothing goes to storage without a token"
@@ -117,14 +128,12 @@ async fn a_token_endpoint_blip_is_retried_like_a_request() {
     else {
         return;
     };
-    let tokens = TokenEndpoint::start(|n| if n == 0 { UNAVAILABLE } else { GRANTED }).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
-    GcsVisibilityArchiver::new(store)
+    let keyed = keyed(&fixture, |n| if n == 0 { UNAVAILABLE } else { GRANTED }).await;
+    GcsVisibilityArchiver::new(keyed.store)
         .validate_uri(&fixture.fresh_uri("blip"))
         .await
         .expect("the second attempt gets a token and reaches the bucket");
-    assert_eq!(tokens.grants().len(), 2, "503, then the token");
+    assert_eq!(keyed.tokens.grants().len(), 2, "503, then the token");
     assert_eq!(fixture.counter.count("BUCKET"), 1);
 }
 
@@ -175,17 +184,15 @@ async fn an_unusable_key_file_is_access_denied_without_echoing_it() {
     else {
         return;
     };
-    let tokens = TokenEndpoint::start(|_| GRANTED).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = keyed_store(&fixture, dir.path(), &tokens.uri());
+    let keyed = keyed(&fixture, |_| GRANTED).await;
     // The same file with its key's body damaged: it parses, but cannot sign.
-    let path = dir.path().join("key.json");
+    let path = keyed.dir.path().join("key.json");
     let secret = "c2VjcmV0LWtleS1tYXRlcmlhbA";
     let damaged = std::fs::read_to_string(&path)
         .expect("key file")
         .replace(PRIVATE_KEY.lines().nth(1).expect("a key line"), secret);
     std::fs::write(&path, damaged).expect("damage the key");
-    let err = GcsVisibilityArchiver::new(store)
+    let err = GcsVisibilityArchiver::new(keyed.store)
         .validate_uri(&fixture.fresh_uri("damaged-key"))
         .await
         .expect_err("a key that cannot sign");
@@ -195,7 +202,7 @@ async fn an_unusable_key_file_is_access_denied_without_echoing_it() {
     assert!(text.contains("key.json"), "names the file: {text}");
     assert!(!text.contains(secret), "{text}");
     assert!(
-        tokens.grants().is_empty(),
+        keyed.tokens.grants().is_empty(),
         "nothing was signed, nothing sent"
     );
     assert!(fixture.counter.seen().is_empty());
