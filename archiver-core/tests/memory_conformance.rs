@@ -1,9 +1,11 @@
 //! The whole conformance suite on the in-memory provider, the reference behaviour.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
-use archiver_core::testing::{Capabilities, Fixture, run_history_suite, run_visibility_suite};
+use archiver_core::testing::{
+    BlobWriteTally, Capabilities, Fixture, run_history_suite, run_visibility_suite,
+};
 use archiver_core::{
     ArchiveUri, HistoryArchiver, HistorySource, MemoryHistoryArchiver, MemoryVisibilityArchiver,
     VisibilityArchiver,
@@ -11,7 +13,7 @@ use archiver_core::{
 
 #[derive(Default)]
 struct MemoryFixture {
-    archivers: Mutex<Vec<Arc<MemoryHistoryArchiver>>>,
+    blob_writes: BlobWriteTally,
     next_location: AtomicU64,
 }
 
@@ -25,7 +27,8 @@ impl Fixture for MemoryFixture {
             source,
             target_blob_size,
         ));
-        self.archivers.lock().unwrap().push(Arc::clone(&archiver));
+        self.blob_writes
+            .track(&archiver, MemoryHistoryArchiver::blob_writes);
         archiver
     }
 
@@ -45,14 +48,7 @@ impl Fixture for MemoryFixture {
     }
 
     fn blob_writes(&self) -> Option<u64> {
-        Some(
-            self.archivers
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|a| a.blob_writes())
-                .sum(),
-        )
+        Some(self.blob_writes.total())
     }
 }
 

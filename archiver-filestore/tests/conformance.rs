@@ -1,16 +1,16 @@
 //! The archiver-core conformance suite, run against the filestore on a temp directory.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
-use archiver_core::testing::{self, Capabilities, Fixture};
+use archiver_core::testing::{self, BlobWriteTally, Capabilities, Fixture};
 use archiver_core::{ArchiveUri, HistoryArchiver, HistorySource, VisibilityArchiver};
 use archiver_filestore::{FilestoreHistoryArchiver, FilestoreVisibilityArchiver};
 
 struct FilestoreFixture {
     root: tempfile::TempDir,
     next: AtomicU64,
-    archivers: Mutex<Vec<Arc<FilestoreHistoryArchiver>>>,
+    blob_writes: BlobWriteTally,
 }
 
 impl FilestoreFixture {
@@ -18,7 +18,7 @@ impl FilestoreFixture {
         Self {
             root: tempfile::tempdir().expect("temp dir"),
             next: AtomicU64::new(0),
-            archivers: Mutex::new(Vec::new()),
+            blob_writes: BlobWriteTally::default(),
         }
     }
 }
@@ -31,7 +31,8 @@ impl Fixture for FilestoreFixture {
     ) -> Arc<dyn HistoryArchiver> {
         let archiver =
             Arc::new(FilestoreHistoryArchiver::new(source).with_target_blob_size(target_blob_size));
-        self.archivers.lock().unwrap().push(Arc::clone(&archiver));
+        self.blob_writes
+            .track(&archiver, FilestoreHistoryArchiver::blob_writes);
         archiver
     }
 
@@ -50,14 +51,7 @@ impl Fixture for FilestoreFixture {
     }
 
     fn blob_writes(&self) -> Option<u64> {
-        Some(
-            self.archivers
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|a| a.blob_writes())
-                .sum(),
-        )
+        Some(self.blob_writes.total())
     }
 }
 

@@ -1,12 +1,13 @@
 //! Deterministic test data: histories, requests, visibility records.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use visibility_query::{ExecutionStatus, SearchAttributeType, SearchAttributes};
 
-use crate::history::{EventFields, EventType, History, HistoryEvent, RunKey};
+use crate::history::{EventFields, EventType, History, HistoryEvent, MemoryHistorySource, RunKey};
 use crate::{ArchiveHistoryRequest, VisibilityRecord};
 
 /// A small deterministic generator (SplitMix64): no `rand` dependency, same data every run.
@@ -65,6 +66,25 @@ pub fn test_history(seed: u64, batches: usize, version: i64) -> Vec<History> {
             History::new(events)
         })
         .collect()
+}
+
+/// A source holding `run`'s [`test_history`], that history, and the [`test_request`]
+/// archiving it.
+pub fn source_with_run(
+    run: &RunKey,
+    seed: u64,
+    batches: usize,
+    version: i64,
+) -> (
+    Arc<MemoryHistorySource>,
+    Vec<History>,
+    ArchiveHistoryRequest,
+) {
+    let source = Arc::new(MemoryHistorySource::new());
+    let history = test_history(seed, batches, version);
+    source.insert(run.clone(), history.clone());
+    let request = test_request(run, &history, version);
+    (source, history, request)
 }
 
 /// The request that archives `history` of `run` under `version`.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::data::{test_history, test_request};
+use super::data::{source_with_run, test_history, test_request};
 use super::{Fixture, declared};
 use crate::history::{HistoryIterator, MemoryHistorySource, RunKey};
 use crate::{
@@ -78,15 +78,12 @@ fn one_run(
     Vec<History>,
     ArchiveHistoryRequest,
 ) {
-    let source = Arc::new(MemoryHistorySource::new());
     let run = RunKey::new(
         "conformance-ns",
         format!("wf-{name}"),
         format!("run-{name}"),
     );
-    let history = test_history(seed, batches, version);
-    source.insert(run.clone(), history.clone());
-    let request = test_request(&run, &history, version);
+    let (source, history, request) = source_with_run(&run, seed, batches, version);
     (source, run, history, request)
 }
 

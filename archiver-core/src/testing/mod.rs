@@ -8,6 +8,7 @@
 //!
 //! Not semver-stable: scenarios are added as the contract grows.
 
+mod blob_writes;
 mod data;
 mod generated;
 mod history;
@@ -15,7 +16,8 @@ mod visibility;
 
 use std::sync::Arc;
 
-pub use data::{search_attributes, test_history, test_records, test_request};
+pub use blob_writes::BlobWriteTally;
+pub use data::{search_attributes, source_with_run, test_history, test_records, test_request};
 pub use generated::GeneratedHistorySource;
 pub use history::*;
 pub use visibility::*;

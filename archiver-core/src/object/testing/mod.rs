@@ -20,14 +20,14 @@ pub use provider::{ProviderFixture, Request};
 /// every provider. The calling crate needs `tokio` (with `macros` and `rt-multi-thread`).
 pub use crate::__object_scenario_tests as scenario_tests;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
 use crate::history::{History, MemoryHistorySource, RunKey};
 use crate::testing::{
-    Capabilities, Fixture, search_attributes, test_history, test_records, test_request,
+    BlobWriteTally, Capabilities, Fixture, search_attributes, source_with_run, test_records,
 };
 use crate::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, GetHistoryRequest, HistoryArchiver,
@@ -41,7 +41,7 @@ pub struct ObjectFixture<S> {
     store: S,
     base: String,
     next: AtomicU64,
-    archivers: Mutex<Vec<Arc<ObjectHistoryArchiver<S>>>>,
+    blob_writes: BlobWriteTally,
 }
 
 impl<S: ObjectStore + Clone> ObjectFixture<S> {
@@ -52,7 +52,7 @@ impl<S: ObjectStore + Clone> ObjectFixture<S> {
             store,
             base: base.into(),
             next: AtomicU64::new(0),
-            archivers: Mutex::new(Vec::new()),
+            blob_writes: BlobWriteTally::default(),
         }
     }
 }
@@ -67,10 +67,8 @@ impl<S: ObjectStore + Clone> Fixture for ObjectFixture<S> {
             ObjectHistoryArchiver::new(self.store.clone(), source)
                 .with_target_blob_size(target_blob_size),
         );
-        self.archivers
-            .lock()
-            .expect("archivers lock")
-            .push(Arc::clone(&archiver));
+        self.blob_writes
+            .track(&archiver, ObjectHistoryArchiver::blob_writes);
         archiver
     }
 
@@ -89,14 +87,7 @@ impl<S: ObjectStore + Clone> Fixture for ObjectFixture<S> {
     }
 
     fn blob_writes(&self) -> Option<u64> {
-        Some(
-            self.archivers
-                .lock()
-                .expect("archivers lock")
-                .iter()
-                .map(|a| a.blob_writes())
-                .sum(),
-        )
+        Some(self.blob_writes.total())
     }
 }
 
@@ -136,11 +127,8 @@ pub fn one_run(
     Vec<History>,
     ArchiveHistoryRequest,
 ) {
-    let source = Arc::new(MemoryHistorySource::new());
     let run = RunKey::new("ns-id", workflow_id, "run-1");
-    let history = test_history(seed, batches, 1);
-    source.insert(run.clone(), history.clone());
-    let request = test_request(&run, &history, 1);
+    let (source, history, request) = source_with_run(&run, seed, batches, 1);
     (source, run, history, request)
 }
 
