@@ -1,16 +1,36 @@
-//! Opaque page tokens shared by every provider: versioned, base64 of JSON, and bound to the
-//! request they continue by a fingerprint, so a token from another request or a damaged one is
-//! [`Error::CorruptedToken`] instead of a silently wrong page.
+//! Opaque page tokens shared by every provider: versioned, base64 of JSON, bound to the
+//! request they continue by a fingerprint, and sealed by a checksum over the whole JSON, so a
+//! token from another request or a damaged one is [`Error::CorruptedToken`] instead of a
+//! silently wrong page.
+//!
+//! The token is `base64url(json || check)`, where `json` is `{"v":2,"fp":..,"at":..}` and
+//! `check` the first [`CHECK_LEN`] bytes of SHA-256 over `json`. The position alone cannot be
+//! trusted: flipping one bit of `"blob":1` makes `"blob":3`, still valid JSON of this request,
+//! and a page silently skipped. With the check, any damage to the token (a flipped bit, a cut
+//! end, an edited field) fails it, with odds of 2^-64 of going unnoticed.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::{Error, QueryRequest, Result, VisibilityRecord};
 
-/// The token format version; bump when the envelope changes.
-const VERSION: u32 = 1;
+/// The token format version; bump when the envelope changes. Version 1 had no checksum: its
+/// tokens fail the check and are refused.
+const VERSION: u32 = 2;
+
+/// Bytes of the checksum that ends a decoded token.
+const CHECK_LEN: usize = 8;
+
+/// The checksum sealing `json`.
+fn check(json: &[u8]) -> [u8; CHECK_LEN] {
+    let digest = Sha256::digest(json);
+    let mut check = [0; CHECK_LEN];
+    check.copy_from_slice(&digest[..CHECK_LEN]);
+    check
+}
 
 #[derive(Serialize, Deserialize)]
 struct Envelope<T> {
@@ -59,7 +79,7 @@ pub fn decode_query_token(request: &QueryRequest) -> Result<Option<VisibilityRec
 
 /// Encodes `position` (where the next page starts) for the request with `fingerprint`.
 pub fn encode_page_token<T: Serialize>(fingerprint: u64, position: &T) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec(&Envelope {
+    let mut sealed = serde_json::to_vec(&Envelope {
         v: VERSION,
         fp: format!("{fingerprint:016x}"),
         at: position,
@@ -67,17 +87,29 @@ pub fn encode_page_token<T: Serialize>(fingerprint: u64, position: &T) -> Result
     .map_err(|e| Error::CorruptedToken {
         reason: format!("cannot encode the page position: {e}"),
     })?;
-    Ok(URL_SAFE_NO_PAD.encode(json).into_bytes())
+    let check = check(&sealed);
+    sealed.extend_from_slice(&check);
+    Ok(URL_SAFE_NO_PAD.encode(sealed).into_bytes())
 }
 
 /// Decodes a token made by [`encode_page_token`] for the request with `fingerprint`.
 pub fn decode_page_token<T: DeserializeOwned>(token: &[u8], fingerprint: u64) -> Result<T> {
     let corrupted = |reason: String| Error::CorruptedToken { reason };
-    let json = URL_SAFE_NO_PAD
+    let sealed = URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|e| corrupted(format!("not base64: {e}")))?;
+    let (json, sealed_check) = sealed
+        .len()
+        .checked_sub(CHECK_LEN)
+        .map(|at| sealed.split_at(at))
+        .ok_or_else(|| corrupted("too short".into()))?;
+    if check(json) != sealed_check {
+        return Err(corrupted(
+            "checksum mismatch: the token is damaged, or of an older format".into(),
+        ));
+    }
     let envelope: Envelope<T> =
-        serde_json::from_slice(&json).map_err(|e| corrupted(format!("does not decode: {e}")))?;
+        serde_json::from_slice(json).map_err(|e| corrupted(format!("does not decode: {e}")))?;
     if envelope.v != VERSION {
         return Err(corrupted(format!("unknown token version {}", envelope.v)));
     }
@@ -109,6 +141,45 @@ mod tests {
             // Junk is an error, never a panic.
             let _ = decode_page_token::<i64>(&junk, fp);
         }
+
+        #[test]
+        fn any_changed_byte_is_detected(
+            fp: u64,
+            position: (i64, String),
+            at: prop::sample::Index,
+            xor in 1_u8..,
+        ) {
+            let mut token = encode_page_token(fp, &position).unwrap();
+            let at = at.index(token.len());
+            token[at] ^= xor;
+            let is_corrupted = matches!(
+                decode_page_token::<(i64, String)>(&token, fp),
+                Err(Error::CorruptedToken { .. })
+            );
+            prop_assert!(is_corrupted);
+        }
+    }
+
+    #[test]
+    fn an_edited_position_without_its_checksum_is_refused() {
+        let token = encode_page_token(7, &1_i64).unwrap();
+        let sealed = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let (json, check) = sealed.split_at(sealed.len() - CHECK_LEN);
+        let edited = String::from_utf8(json.to_vec())
+            .unwrap()
+            .replace("\"at\":1", "\"at\":2");
+        let forged = URL_SAFE_NO_PAD.encode([edited.as_bytes(), check].concat());
+        assert!(matches!(
+            decode_page_token::<i64>(forged.as_bytes(), 7),
+            Err(Error::CorruptedToken { .. })
+        ));
+        // A token of version 1 (the same JSON, no checksum) is refused, not misread.
+        let v1 =
+            URL_SAFE_NO_PAD.encode(String::from_utf8_lossy(json).replace("\"v\":2", "\"v\":1"));
+        assert!(matches!(
+            decode_page_token::<i64>(v1.as_bytes(), 7),
+            Err(Error::CorruptedToken { .. })
+        ));
     }
 
     #[test]
