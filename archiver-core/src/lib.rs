@@ -40,6 +40,7 @@ pub use history::{
 pub use memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 pub use options::{ArchiveOptions, CallerError, MemoryProgressManager, ProgressManager};
 pub use request::{
-    ArchiveHistoryRequest, GetHistoryRequest, GetHistoryResponse, QueryRequest, QueryResponse,
+    ArchiveHistoryRequest, GetHistoryRequest, GetHistoryResponse, MAX_ID_BYTES, QueryRequest,
+    QueryResponse,
 };
 pub use visibility::VisibilityRecord;

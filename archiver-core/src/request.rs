@@ -2,10 +2,22 @@
 //!
 //! Validation follows Temporal's validators (the first failing check wins, in field order) and
 //! names the field in [`Error::InvalidRequest`], so a caller can tell the user what to fix.
+//! Ids and names are bounded by [`MAX_ID_BYTES`] the same way on every provider.
 
 use crate::history::History;
 use crate::visibility::VisibilityRecord;
 use crate::{Error, Result};
+
+/// The most bytes an id or name (namespace id and name, workflow id, run id, workflow type) may
+/// take once written as a JSON string, escapes included and quotes not: 4 KiB.
+///
+/// Providers store ids as JSON (file headers, manifests, records) and their readers bound what
+/// they decode, so an unbounded id could be archived and then never read back: a workflow id of
+/// 180,000 NULs escapes (`\u0000`, 6 bytes each) past the file store's 1 MiB header limit.
+/// Counting escaped bytes bounds what is stored, whatever the characters. The limit is generous:
+/// Temporal's own default (`limit.maxIDLength`) is 1,000 bytes, and even 1,000 four-byte UTF-8
+/// characters fit.
+pub const MAX_ID_BYTES: usize = 4096;
 
 /// Archive one closed workflow run's history.
 ///
@@ -45,10 +57,10 @@ pub struct ArchiveHistoryRequest {
 impl ArchiveHistoryRequest {
     /// Checks the fields a provider needs; the error names the first bad field.
     pub fn validate(&self) -> Result<()> {
-        non_empty("namespace_id", &self.namespace_id)?;
-        non_empty("workflow_id", &self.workflow_id)?;
-        non_empty("run_id", &self.run_id)?;
-        non_empty("namespace", &self.namespace)?;
+        id("namespace_id", &self.namespace_id)?;
+        id("workflow_id", &self.workflow_id)?;
+        id("run_id", &self.run_id)?;
+        id("namespace", &self.namespace)?;
         if self.next_event_id <= 0 {
             return Err(Error::invalid_request(
                 "next_event_id",
@@ -95,9 +107,9 @@ impl GetHistoryRequest {
 
     /// Checks ids and page size; the error names the first bad field.
     pub fn validate(&self) -> Result<()> {
-        non_empty("namespace_id", &self.namespace_id)?;
-        non_empty("workflow_id", &self.workflow_id)?;
-        non_empty("run_id", &self.run_id)?;
+        id("namespace_id", &self.namespace_id)?;
+        id("workflow_id", &self.workflow_id)?;
+        id("run_id", &self.run_id)?;
         positive_page_size(self.page_size)
     }
 }
@@ -149,7 +161,7 @@ impl QueryRequest {
 
     /// Checks namespace id and page size; the error names the first bad field.
     pub fn validate(&self) -> Result<()> {
-        non_empty("namespace_id", &self.namespace_id)?;
+        id("namespace_id", &self.namespace_id)?;
         positive_page_size(self.page_size)
     }
 }
@@ -163,9 +175,25 @@ pub struct QueryResponse {
     pub next_page_token: Option<Vec<u8>>,
 }
 
-pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<()> {
+/// Checks an id or name: not empty, and at most [`MAX_ID_BYTES`] as a JSON string. The error
+/// gives the size, never the id (it may be megabytes of anything).
+pub(crate) fn id(field: &'static str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid_request(field, "must not be empty"));
+    }
+    // Escaping never shrinks a string: a longer one is refused without writing it out.
+    let escaped = if value.len() > MAX_ID_BYTES {
+        value.len()
+    } else {
+        serde_json::to_string(value).map_or(usize::MAX, |json| json.len() - 2)
+    };
+    if escaped > MAX_ID_BYTES {
+        return Err(Error::invalid_request(
+            field,
+            format!(
+                "is too long: at least {escaped} bytes as a JSON string, the limit is {MAX_ID_BYTES}"
+            ),
+        ));
     }
     Ok(())
 }

@@ -6,4 +6,4 @@ mod record;
 
 pub use cutoff::{PageCutoff, TimeOrder};
 pub use paging::{compile_query, page_of};
-pub use record::VisibilityRecord;
+pub use record::{MAX_MEMO_DEPTH, VisibilityRecord};

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use visibility_query::ExecutionStatus;
 
-use crate::request::non_empty;
+use crate::request::id;
 use crate::{Error, Result};
 
 /// One closed workflow run, as the visibility archivers store and query it.
@@ -51,6 +51,14 @@ pub struct VisibilityRecord {
     pub execution_duration_nanos: Option<i64>,
 }
 
+/// The deepest nesting of arrays and objects a memo may have (`{}` and `[]` are 1 deep).
+///
+/// Providers store a record as one JSON document, and readers decode it with `serde_json`,
+/// which refuses documents nested more than 128 levels deep: a deeper memo could be archived
+/// but never read back. The limit leaves room for the record itself and for a reader that
+/// decodes records inside a larger document.
+pub const MAX_MEMO_DEPTH: usize = 100;
+
 /// Go's zero `time.Time` (year 1): how Temporal spells "no time". The Unix epoch is a real time.
 fn is_unset(time: Timestamp) -> bool {
     const GO_ZERO_SECONDS: i64 = -62_135_596_800;
@@ -60,11 +68,11 @@ fn is_unset(time: Timestamp) -> bool {
 impl VisibilityRecord {
     /// Checks the fields every provider indexes; the error names the first bad field.
     pub fn validate(&self) -> Result<()> {
-        non_empty("namespace_id", &self.namespace_id)?;
-        non_empty("namespace", &self.namespace)?;
-        non_empty("workflow_id", &self.workflow_id)?;
-        non_empty("run_id", &self.run_id)?;
-        non_empty("workflow_type_name", &self.workflow_type_name)?;
+        id("namespace_id", &self.namespace_id)?;
+        id("namespace", &self.namespace)?;
+        id("workflow_id", &self.workflow_id)?;
+        id("run_id", &self.run_id)?;
+        id("workflow_type_name", &self.workflow_type_name)?;
         for (field, time) in [
             ("start_time", self.start_time),
             ("close_time", self.close_time),
@@ -73,8 +81,35 @@ impl VisibilityRecord {
                 return Err(Error::invalid_request(field, "must be set"));
             }
         }
+        if let Some(memo) = &self.memo
+            && deeper_than(memo, MAX_MEMO_DEPTH)
+        {
+            return Err(Error::invalid_request(
+                "memo",
+                format!("is nested more than {MAX_MEMO_DEPTH} arrays or objects deep"),
+            ));
+        }
         Ok(())
     }
+}
+
+/// Whether `value` nests arrays and objects more than `limit` deep. Walks with its own stack:
+/// the value is untrusted, and recursion could overflow the thread's.
+fn deeper_than(value: &serde_json::Value, limit: usize) -> bool {
+    use serde_json::Value;
+    let mut stack = vec![(value, 0)];
+    while let Some((value, above)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        if above == limit {
+            return true;
+        }
+        stack.extend(children.map(|child| (child, above + 1)));
+    }
+    false
 }
 
 impl visibility_query::Record for VisibilityRecord {
@@ -176,6 +211,38 @@ mod tests {
         let mut r = record();
         r.start_time = Timestamp::UNIX_EPOCH;
         assert!(r.validate().is_ok());
+    }
+
+    fn nested(depth: usize) -> serde_json::Value {
+        (0..depth).fold(serde_json::json!("leaf"), |inner, _| {
+            serde_json::json!([inner])
+        })
+    }
+
+    #[test]
+    fn memos_too_deep_to_read_back_are_refused() {
+        let mut r = record();
+        r.memo = Some(nested(MAX_MEMO_DEPTH));
+        assert!(r.validate().is_ok());
+        let json = serde_json::to_vec(&r).unwrap();
+        let back: VisibilityRecord = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, r, "the deepest memo accepted reads back");
+
+        r.memo = Some(serde_json::json!({ "a": nested(MAX_MEMO_DEPTH) }));
+        assert!(matches!(
+            r.validate(),
+            Err(Error::InvalidRequest { field: "memo", .. })
+        ));
+        r.memo = Some(nested(MAX_MEMO_DEPTH + 1));
+        assert!(r.validate().is_err());
+        // What the limit guards against: readers refuse a record with a memo this deep.
+        r.memo = Some(nested(127));
+        let json = serde_json::to_vec(&r).unwrap();
+        assert!(serde_json::from_slice::<VisibilityRecord>(&json).is_err());
+        // An empty array or object is one level, like serde_json counts it.
+        assert!(!deeper_than(&serde_json::json!([]), 1));
+        assert!(deeper_than(&serde_json::json!([[]]), 1));
+        assert!(!deeper_than(&serde_json::json!("x"), 0));
     }
 
     #[test]
