@@ -77,6 +77,9 @@ struct Userinfo {
 /// What errors and logs show in place of a password (Go's `URL.Redacted` does the same).
 const REDACTED_PASSWORD: &str = "xxxxx";
 
+/// The scheme of local directories.
+const FILE_SCHEME: &str = "file";
+
 /// Longest URI text echoed in an error: the input may be arbitrary bytes from a config.
 const MAX_ECHOED_CHARS: usize = 256;
 
@@ -137,6 +140,53 @@ impl ArchiveUri {
     /// like Go's `URL.Query` does.
     pub fn query(&self) -> &BTreeMap<String, Vec<String>> {
         &self.query
+    }
+
+    /// The directory a `file://` URI names: its absolute, percent-decoded path.
+    ///
+    /// The rule every user of `file://` URIs shares (the config check, the file store), so a
+    /// URI accepted here does not fail on first use. The URI must be `file:///absolute/path`
+    /// (or `file://localhost/absolute/path`); [`Error::InvalidUri`] otherwise, saying why:
+    ///
+    /// - user info or a port (a local directory has neither), or a host other than `localhost`
+    ///   (`file://relative/x` names host `relative`, not a relative path);
+    /// - an empty path (`file://`, or the opaque `file:x`);
+    /// - a NUL in the path (`%00`: no file system path can hold it);
+    /// - a `..` segment, written so or escaped (`%2e%2e`): the directory would depend on the
+    ///   links along the way rather than on the URI, and could lie outside the path as written.
+    ///
+    /// Another scheme is [`Error::SchemeMismatch`].
+    ///
+    /// ```
+    /// use archiver_core::ArchiveUri;
+    /// let uri: ArchiveUri = "file:///var/lib/archive%20x".parse()?;
+    /// assert_eq!(uri.file_directory()?, "/var/lib/archive x");
+    /// let bad: ArchiveUri = "file:///var/%2e%2e/etc".parse()?;
+    /// assert!(bad.file_directory().is_err());
+    /// # Ok::<(), archiver_core::Error>(())
+    /// ```
+    pub fn file_directory(&self) -> Result<&str> {
+        crate::check_scheme(FILE_SCHEME, self)?;
+        let reason = if self.user.is_some() {
+            "a file URI has no user info"
+        } else if !self.port().is_empty() || self.host.ends_with(':') {
+            "a file URI has no port"
+        } else if !matches!(self.hostname(), "" | "localhost") {
+            "a file URI names a local directory: use file:///absolute/path (no host)"
+        } else if self.path.is_empty() {
+            "the directory path is empty: use file:///absolute/path"
+        } else if self.path.contains('\0') {
+            "the directory path contains NUL"
+        } else if self.path.split('/').any(|segment| segment == "..") {
+            "the directory path has a `..` segment"
+        } else {
+            // A parsed path that is not empty starts with `/` (opaque URIs have no path).
+            return Ok(&self.path);
+        };
+        Err(Error::InvalidUri {
+            uri: self.redacted(),
+            reason: reason.to_owned(),
+        })
     }
 
     /// The URI with any password replaced by `xxxxx`: the form for errors and logs.

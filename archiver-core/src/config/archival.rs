@@ -3,7 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{NamespaceArchivalState, NamespaceDefault, NamespaceDefaults, ProviderConfig, invalid};
+use super::{
+    NamespaceArchivalState, NamespaceDefault, NamespaceDefaults, ProviderConfig, invalid,
+    invalid_uri,
+};
 use crate::{Error, Result};
 
 /// Temporal's `archival:` section (history and visibility) with its `namespaceDefaults:`.
@@ -198,7 +201,10 @@ impl ArchivalConfig {
     /// - a namespace default state of `enabled` needs the cluster state `enabled`;
     /// - a cluster state of `enabled` needs a namespace default URI (Temporal requires it too:
     ///   a namespace that enables archival without a URI gets this one);
-    /// - a namespace default URI needs the provider section of its scheme.
+    /// - a namespace default URI needs the provider section of its scheme;
+    /// - a `file://` default URI names a directory the file store can use
+    ///   ([`ArchiveUri::file_directory`](crate::ArchiveUri::file_directory)), so a URI that would
+    ///   fail on first use fails here, naming its key.
     ///
     /// Unlike Temporal, a disabled target may keep its provider sections and default URI, so
     /// archival can be switched off without deleting its settings.
@@ -225,6 +231,12 @@ impl ArchivalConfig {
                     cluster.state.as_str()
                 ),
             ));
+        }
+        if let Some(uri) = &default.uri
+            && uri.scheme() == "file"
+        {
+            uri.file_directory()
+                .map_err(|e| invalid_uri(&format!("{default_key}.URI"), e))?;
         }
         match &default.uri {
             None if cluster.cluster_enabled() => Err(invalid(

@@ -24,3 +24,14 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Error {
         reason: reason.into(),
     }
 }
+
+/// An [`Error::InvalidUri`] about the URI at `key`, as an [`Error::InvalidConfig`] naming the
+/// key; other errors stay as they are.
+fn invalid_uri(key: &str, err: Error) -> Error {
+    match err {
+        Error::InvalidUri { uri, reason } => {
+            invalid(key, format!("{uri:?} is not a valid URI: {reason}"))
+        }
+        other => other,
+    }
+}

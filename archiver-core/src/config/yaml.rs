@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::providers::parse_mode;
 use super::{
     ArchivalConfig, FilestoreConfig, GcsConfig, NamespaceDefault, NamespaceDefaults,
-    ProviderConfig, S3Config, TargetArchivalConfig, invalid,
+    ProviderConfig, S3Config, TargetArchivalConfig, invalid, invalid_uri,
 };
 use crate::{ArchiveUri, Error, Result};
 
@@ -172,13 +172,9 @@ fn namespace_default(raw: Option<NamespaceTarget>, key: &str) -> Result<Namespac
         .map_err(|reason| invalid(format!("{key}.state"), reason))?;
     let uri = match raw.uri.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(text) => Some(ArchiveUri::parse(text).map_err(|e| match e {
-            Error::InvalidUri { uri, reason } => invalid(
-                format!("{key}.URI"),
-                format!("{uri:?} is not a valid URI: {reason}"),
-            ),
-            other => other,
-        })?),
+        Some(text) => {
+            Some(ArchiveUri::parse(text).map_err(|e| invalid_uri(&format!("{key}.URI"), e))?)
+        }
     };
     Ok(NamespaceDefault { state, uri })
 }
