@@ -4,7 +4,7 @@
 //! silently wrong page.
 //!
 //! The token is `base64url(json || check)`, where `json` is `{"v":2,"fp":..,"at":..}` and
-//! `check` the first [`CHECK_LEN`] bytes of SHA-256 over `json`. The position alone cannot be
+//! `check` the first 8 bytes of SHA-256 over `json`. The position alone cannot be
 //! trusted: flipping one bit of `"blob":1` makes `"blob":3`, still valid JSON of this request,
 //! and a page silently skipped. With the check, any damage to the token (a flipped bit, a cut
 //! end, an edited field) fails it, with odds of 2^-64 of going unnoticed.

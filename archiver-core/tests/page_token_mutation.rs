@@ -33,6 +33,11 @@ fn assert_all_refused<T: PartialEq + std::fmt::Debug>(
     results: Vec<(Vec<u8>, Result<T>)>,
 ) {
     let tried = results.len();
+    for (_, result) in &results {
+        if let Err(err) = result {
+            assert!(!err.is_retryable(), "a damaged token stays damaged: {err}");
+        }
+    }
     let escaped: Vec<_> = results
         .into_iter()
         .filter(|(_, result)| !matches!(result, Err(Error::CorruptedToken { .. })))
