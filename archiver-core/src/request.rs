@@ -9,15 +9,17 @@ use crate::visibility::VisibilityRecord;
 use crate::{Error, Result};
 
 /// The most bytes an id or name (namespace id and name, workflow id, run id, workflow type) may
-/// take once written as a JSON string, escapes included and quotes not: 4 KiB.
+/// take once written as a JSON string, escapes included and quotes not: 8 KiB.
 ///
 /// Providers store ids as JSON (file headers, manifests, records) and their readers bound what
 /// they decode, so an unbounded id could be archived and then never read back: a workflow id of
 /// 180,000 NULs escapes (`\u0000`, 6 bytes each) past the file store's 1 MiB header limit.
-/// Counting escaped bytes bounds what is stored, whatever the characters. The limit is generous:
-/// Temporal's own default (`limit.maxIDLength`) is 1,000 bytes, and even 1,000 four-byte UTF-8
-/// characters fit.
-pub const MAX_ID_BYTES: usize = 4096;
+/// Counting escaped bytes bounds what is stored, whatever the characters. The limit is generous,
+/// so that no id a cluster accepts is refused here: Temporal's own default
+/// (`limit.maxIDLength`) is 1,000 bytes, and clusters that raise it, ids of four-byte UTF-8
+/// characters, and names derived from a long id (a namespace name of id plus suffix) all fit,
+/// while three ids stay far below any reader's limit.
+pub const MAX_ID_BYTES: usize = 8192;
 
 /// Archive one closed workflow run's history.
 ///
