@@ -7,7 +7,9 @@
 //! `check` the first 8 bytes of SHA-256 over `json`. The position alone cannot be
 //! trusted: flipping one bit of `"blob":1` makes `"blob":3`, still valid JSON of this request,
 //! and a page silently skipped. With the check, any damage to the token (a flipped bit, a cut
-//! end, an edited field) fails it, with odds of 2^-64 of going unnoticed.
+//! end, an edited field) fails it, with odds of 2^-64 of going unnoticed. It is a checksum, not
+//! a MAC (there is no secret): it catches damage, not a forger who recomputes it, which is why
+//! the readers keep their own checks of a position (past the end, another version).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
