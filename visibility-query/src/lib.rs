@@ -73,6 +73,7 @@ mod plan;
 mod record;
 pub mod sql;
 mod status;
+mod stored;
 mod value;
 
 use std::cmp::Ordering;
@@ -90,6 +91,7 @@ pub use parser::{MAX_FILTER_LEN, MAX_NESTING};
 pub use plan::{Plan, TimeRange};
 pub use record::{Record, RecordValues};
 pub use status::{ExecutionStatus, ParseStatusError};
+pub use stored::AttributeValue;
 
 /// Parses filter text (syntax only; names and values are not checked).
 ///

@@ -1,9 +1,7 @@
 //! Bind parameters, statements, and the values a store writes into columns.
 
 use crate::attributes::SearchAttributeType as T;
-use crate::check::Field;
-use crate::eval::{FieldValue, field_value};
-use crate::record::RecordValues;
+use crate::stored::AttributeValue;
 
 use super::Dialect;
 use super::datetime::datetime_text;
@@ -74,24 +72,14 @@ pub fn keyword_list(s: &str) -> Vec<String> {
 /// assert_eq!(column_value(Dialect::MySql, T::Text, "Hello, World"), Some(SqlParam::Text(r#"["hello","world"]"#.into())));
 /// ```
 pub fn column_value(d: Dialect, ty: T, raw: &str) -> Option<SqlParam> {
-    // Read through the evaluator itself so that both agree on every input.
-    let name = "v";
-    let rec = RecordValues::default().with_attribute(name, raw);
-    let field = Field::Attr {
-        name: name.into(),
-        ty,
-    };
-    Some(match field_value(&field, &rec)? {
-        FieldValue::Str(s) => SqlParam::Text(s.to_owned()),
-        FieldValue::Text(t) => SqlParam::Text(json_array(&text_tokens(t))),
-        FieldValue::List(items) => SqlParam::Text(json_array(&items)),
-        FieldValue::Int(n) if ty == T::Double => SqlParam::Float(n as f64),
-        FieldValue::Int(n) => SqlParam::Int(n),
-        FieldValue::Float(x) if ty == T::Double => SqlParam::Float(x),
-        FieldValue::Float(_) => return None,
-        FieldValue::Bool(b) => SqlParam::Bool(b),
-        FieldValue::Time(t) => SqlParam::Text(datetime_text(d, t)),
-        FieldValue::Status(s) => SqlParam::Int(i64::from(s.as_i32())),
+    Some(match AttributeValue::read(ty, raw)? {
+        AttributeValue::Keyword(s) => SqlParam::Text(s),
+        text @ AttributeValue::Text(_) => SqlParam::Text(json_array(&text.text_tokens()?)),
+        AttributeValue::KeywordList(items) => SqlParam::Text(json_array(&items)),
+        AttributeValue::Int(n) => SqlParam::Int(n),
+        AttributeValue::Double(x) => SqlParam::Float(x),
+        AttributeValue::Bool(b) => SqlParam::Bool(b),
+        AttributeValue::Datetime(t) => SqlParam::Text(datetime_text(d, t)),
     })
 }
 

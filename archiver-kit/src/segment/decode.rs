@@ -1,0 +1,191 @@
+//! Reading a segment back into the records that were written.
+
+use std::collections::BTreeMap;
+
+use archiver_core::VisibilityRecord;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use visibility_query::{AttributeValue, SearchAttributeType};
+
+use super::SegmentError;
+use super::checksum::{CHECKSUM_KEY, verify_chunks};
+use super::columns::{self, Description, METADATA_KEY};
+use super::extra::{Extra, join_time, render};
+
+/// Decodes a whole segment into its records, in file order (`CloseTime` ascending).
+///
+/// Damaged, truncated or foreign bytes are [`SegmentError::Corrupted`] (Parquet's own page
+/// checks and the segment's self-description catch them), never a panic.
+pub fn decode_segment(bytes: Bytes) -> Result<Vec<VisibilityRecord>, SegmentError> {
+    let corrupted = |e: &dyn std::fmt::Display| SegmentError::corrupted(e.to_string());
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(|e| corrupted(&e))?;
+    let metadata = builder.metadata().file_metadata();
+    let value = |key: &str| {
+        metadata
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|kv| kv.key == key))
+            .and_then(|kv| kv.value.as_deref())
+    };
+    verify_chunks(&bytes, builder.metadata().row_groups(), value(CHECKSUM_KEY))?;
+    let text = value(METADATA_KEY)
+        .ok_or_else(|| SegmentError::corrupted(format!("no {METADATA_KEY} metadata")))?;
+    let description = Description::from_json(text)?;
+    // Compare the columns only: the schema's metadata holds the key-value pairs too.
+    if builder.schema().fields() != description.schema().fields() {
+        return Err(SegmentError::corrupted(
+            "the file's columns differ from what its metadata describes",
+        ));
+    }
+    let mut records = Vec::with_capacity(usize::try_from(metadata.num_rows()).unwrap_or(0));
+    for batch in builder.build().map_err(|e| corrupted(&e))? {
+        let batch = batch.map_err(|e| corrupted(&e))?;
+        decode_batch(&batch, &description, &mut records)?;
+    }
+    Ok(records)
+}
+
+fn decode_batch(
+    batch: &RecordBatch,
+    description: &Description,
+    out: &mut Vec<VisibilityRecord>,
+) -> Result<(), SegmentError> {
+    // The schema was checked against the description, so every cast below holds.
+    let string = |name: &str| batch.column_by_name(name).map(|c| c.as_string::<i32>());
+    let time = |name: &str| {
+        batch
+            .column_by_name(name)
+            .map(|c| c.as_primitive::<TimestampMicrosecondType>())
+    };
+    let int = |name: &str| {
+        batch
+            .column_by_name(name)
+            .map(|c| c.as_primitive::<Int64Type>())
+    };
+    let missing = || SegmentError::corrupted("a column is missing");
+    let [ns_id, ns, wf, run, ty, status, uri, memo, extra] = [
+        columns::NAMESPACE_ID,
+        columns::NAMESPACE,
+        columns::WORKFLOW_ID,
+        columns::RUN_ID,
+        columns::WORKFLOW_TYPE,
+        columns::STATUS,
+        columns::HISTORY_URI,
+        columns::MEMO,
+        columns::EXTRA,
+    ]
+    .map(string);
+    let (ns_id, ns, wf, run, ty, status, uri, memo, extra) = (
+        ns_id.ok_or_else(missing)?,
+        ns.ok_or_else(missing)?,
+        wf.ok_or_else(missing)?,
+        run.ok_or_else(missing)?,
+        ty.ok_or_else(missing)?,
+        status.ok_or_else(missing)?,
+        uri.ok_or_else(missing)?,
+        memo.ok_or_else(missing)?,
+        extra.ok_or_else(missing)?,
+    );
+    let [start, execution, close] = [
+        columns::START_TIME,
+        columns::EXECUTION_TIME,
+        columns::CLOSE_TIME,
+    ]
+    .map(time);
+    let (start, execution, close) = (
+        start.ok_or_else(missing)?,
+        execution.ok_or_else(missing)?,
+        close.ok_or_else(missing)?,
+    );
+    let history_length = int(columns::HISTORY_LENGTH).ok_or_else(missing)?;
+    let duration = int(columns::EXECUTION_DURATION).ok_or_else(missing)?;
+    let custom: Vec<(&str, &dyn Array, SearchAttributeType)> = description
+        .attributes
+        .iter()
+        .map(|(name, t)| {
+            batch
+                .column_by_name(name)
+                .map(|c| (name.as_str(), c.as_ref(), *t))
+                .ok_or_else(missing)
+        })
+        .collect::<Result<_, _>>()?;
+
+    for row in 0..batch.num_rows() {
+        let extra = Extra::from_json(extra.is_valid(row).then(|| extra.value(row)))?;
+        let memo = if memo.is_valid(row) {
+            Some(serde_json::from_str(memo.value(row)).map_err(|e| {
+                SegmentError::corrupted(format!("Memo of row {row} does not decode: {e}"))
+            })?)
+        } else {
+            None
+        };
+        let mut search_attributes = BTreeMap::new();
+        for (name, column, t) in &custom {
+            if column.is_valid(row) {
+                search_attributes.insert((*name).to_owned(), render(&cell(*column, *t, row)?));
+            }
+        }
+        // What the typed columns could not give back exactly overrides them.
+        search_attributes.extend(extra.attributes);
+        let status = status.value(row);
+        out.push(VisibilityRecord {
+            namespace_id: ns_id.value(row).to_owned(),
+            namespace: ns.value(row).to_owned(),
+            workflow_id: wf.value(row).to_owned(),
+            run_id: run.value(row).to_owned(),
+            workflow_type_name: ty.value(row).to_owned(),
+            start_time: join_time(start.value(row), extra.below_micros[0])?,
+            execution_time: join_time(execution.value(row), extra.below_micros[1])?,
+            close_time: join_time(close.value(row), extra.below_micros[2])?,
+            status: status.parse().map_err(|_| {
+                SegmentError::corrupted(format!("row {row} has an unknown status {status:?}"))
+            })?,
+            history_length: history_length.value(row),
+            memo,
+            search_attributes,
+            history_archival_uri: uri.value(row).to_owned(),
+            execution_duration_nanos: duration.is_valid(row).then(|| duration.value(row)),
+        });
+    }
+    Ok(())
+}
+
+/// The typed value in a custom column's cell (which is not null).
+fn cell(
+    column: &dyn Array,
+    ty: SearchAttributeType,
+    row: usize,
+) -> Result<AttributeValue, SegmentError> {
+    Ok(match ty {
+        SearchAttributeType::Keyword => {
+            AttributeValue::Keyword(column.as_string::<i32>().value(row).to_owned())
+        }
+        SearchAttributeType::Text => {
+            AttributeValue::Text(column.as_string::<i32>().value(row).to_owned())
+        }
+        SearchAttributeType::Int => {
+            AttributeValue::Int(column.as_primitive::<Int64Type>().value(row))
+        }
+        SearchAttributeType::Double => {
+            AttributeValue::Double(column.as_primitive::<Float64Type>().value(row))
+        }
+        SearchAttributeType::Bool => AttributeValue::Bool(column.as_boolean().value(row)),
+        SearchAttributeType::Datetime => AttributeValue::Datetime(join_time(
+            column.as_primitive::<TimestampMicrosecondType>().value(row),
+            0,
+        )?),
+        SearchAttributeType::KeywordList => {
+            let items = column.as_list::<i32>().value(row);
+            let items = items.as_string::<i32>();
+            AttributeValue::KeywordList(
+                (0..items.len())
+                    .map(|i| items.is_valid(i).then(|| items.value(i).to_owned()))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| SegmentError::corrupted("a KeywordList holds a null item"))?,
+            )
+        }
+    })
+}

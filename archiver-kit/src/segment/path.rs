@@ -1,0 +1,93 @@
+//! Hive-style partition paths, so engines derive `namespace_id` and `close_date` from them.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::SegmentError;
+
+/// The longest escaped namespace id a partition directory takes: a path segment must stay
+/// under the 255 bytes file systems allow, with room for the `namespace_id=` prefix.
+const MAX_ESCAPED: usize = 200;
+
+/// The partition of records of `namespace_id` closed on `close_time`'s UTC day:
+/// `namespace_id=<escaped id>/close_date=<YYYY-MM-DD>`.
+///
+/// The id is escaped as Hive escapes partition values (`%` and hex for `/`, `=`, `%`, `:`,
+/// control characters and the other characters Hive escapes), so an id never becomes more than
+/// one path segment and engines read the id back from the path.
+///
+/// ```
+/// use archiver_kit::segment::partition_path;
+/// let close = "2026-12-01T23:59:59Z".parse().unwrap();
+/// assert_eq!(partition_path("ns/1", close).unwrap(), "namespace_id=ns%2F1/close_date=2026-12-01");
+/// ```
+pub fn partition_path(namespace_id: &str, close_time: Timestamp) -> Result<String, SegmentError> {
+    if namespace_id.is_empty() {
+        return Err(SegmentError::InvalidInput(
+            "a partition needs a namespace id".into(),
+        ));
+    }
+    let mut escaped = String::with_capacity(namespace_id.len());
+    for c in namespace_id.chars() {
+        if needs_escape(c) {
+            escaped.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            escaped.push(c);
+        }
+    }
+    if escaped.len() > MAX_ESCAPED {
+        return Err(SegmentError::InvalidInput(format!(
+            "namespace id escapes to {} bytes; a partition directory takes at most {MAX_ESCAPED}",
+            escaped.len()
+        )));
+    }
+    let day = TimeZone::UTC.to_datetime(close_time).date();
+    Ok(format!("namespace_id={escaped}/close_date={day}"))
+}
+
+/// Hive's `FileUtils.escapePathName` set.
+fn needs_escape(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'
+            ..='\u{1f}'
+                | '"'
+                | '#'
+                | '%'
+                | '\''
+                | '*'
+                | '/'
+                | ':'
+                | '='
+                | '?'
+                | '\\'
+                | '\u{7f}'
+                | '{'
+                | '['
+                | ']'
+                | '^'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_stay_one_segment_and_long_ones_are_refused() {
+        let t: Timestamp = "2026-01-02T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            partition_path("../a=b\n", t).unwrap(),
+            "namespace_id=..%2Fa%3Db%0A/close_date=2026-01-02"
+        );
+        assert_eq!(
+            partition_path("..", t).unwrap(),
+            "namespace_id=../close_date=2026-01-02"
+        );
+        assert!(partition_path("", t).is_err());
+        assert!(matches!(
+            partition_path(&"/".repeat(100), t),
+            Err(SegmentError::InvalidInput(_))
+        ));
+    }
+}

@@ -1,0 +1,210 @@
+//! Real DuckDB reads segments laid out Hive-style and answers SQL equivalents of list filters
+//! with the same rows as the list-filter evaluator over the same records.
+//!
+//! Needs `ARCHIVER_DUCKDB_PYTHON`: a Python with the `duckdb` package (PyPI; `.ci/run` installs
+//! it). Without it the test says so and passes, except under `CI=true`, where it fails.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use archiver_core::VisibilityRecord;
+use archiver_kit::segment::{SegmentOptions, encode_segment, partition_path};
+use jiff::{SignedDuration, Timestamp};
+use visibility_query::{SearchAttributeType as T, SearchAttributes};
+
+fn duckdb_python() -> Option<String> {
+    match std::env::var("ARCHIVER_DUCKDB_PYTHON") {
+        Ok(python) if !python.is_empty() => Some(python),
+        _ => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(
+                !ci,
+                "CI=true but ARCHIVER_DUCKDB_PYTHON is not set (a Python with PyPI's duckdb)"
+            );
+            eprintln!("skipped: set ARCHIVER_DUCKDB_PYTHON to a Python with duckdb installed");
+            None
+        }
+    }
+}
+
+fn attributes() -> SearchAttributes {
+    archiver_core::testing::search_attributes()
+        .with_custom("CustomBool", T::Bool)
+        .with_custom("CustomDouble", T::Double)
+        .with_custom("CustomDatetime", T::Datetime)
+        .with_custom("CustomKeywordList", T::KeywordList)
+        .with_custom("CustomText", T::Text)
+}
+
+/// 300 records over four UTC days, with every custom type (some values absent or unparsable).
+fn records() -> Vec<VisibilityRecord> {
+    let base: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    archiver_core::testing::test_records("ns-id", 300)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            let n = i as i64;
+            r.close_time = base + SignedDuration::from_mins(17 * n) + SignedDuration::from_nanos(n);
+            r.start_time = r.close_time - SignedDuration::from_mins(n % 90);
+            r.execution_time = r.start_time;
+            r.execution_duration_nanos = Some(SignedDuration::from_mins(n % 90).as_nanos() as i64);
+            let sa = &mut r.search_attributes;
+            if i % 5 != 0 {
+                sa.insert("CustomBool".into(), (i % 2 == 0).to_string());
+            }
+            sa.insert("CustomDouble".into(), format!("{}", n as f64 / 8.0));
+            sa.insert(
+                "CustomDatetime".into(),
+                (base + SignedDuration::from_mins(11 * n)).to_string(),
+            );
+            let tags = ["a", "b", "c", "d"];
+            sa.insert(
+                "CustomKeywordList".into(),
+                serde_json::to_string(&tags[..=i % 4].iter().skip(i % 2).collect::<Vec<_>>())
+                    .unwrap(),
+            );
+            sa.insert("CustomText".into(), format!("order {i} shipped"));
+            if i % 7 == 0 {
+                sa.insert("CustomInt".into(), "not a number".into());
+            }
+            r
+        })
+        .collect()
+}
+
+/// (list filter, DuckDB WHERE clause over the segment columns and Hive partitions).
+const CASES: &[(&str, &str)] = &[
+    ("WorkflowId = 'wf-7'", "WorkflowId = 'wf-7'"),
+    ("RunId = 'run-0042'", "RunId = 'run-0042'"),
+    (
+        "WorkflowType = 'payments' AND ExecutionStatus = 'Failed'",
+        "WorkflowType = 'payments' AND ExecutionStatus = 'Failed'",
+    ),
+    (
+        "CloseTime >= '2026-01-02T00:00:00Z' AND CloseTime < '2026-01-03T00:00:00Z'",
+        "close_date = DATE '2026-01-02'",
+    ),
+    (
+        "CloseTime BETWEEN '2026-01-02T10:00:00Z' AND '2026-01-02T20:00:00Z'",
+        "CloseTime BETWEEN TIMESTAMPTZ '2026-01-02 10:00:00+00' AND TIMESTAMPTZ '2026-01-02 20:00:00+00'",
+    ),
+    ("CustomKeyword = 'red'", "CustomKeyword = 'red'"),
+    ("HistoryLength > 150", "HistoryLength > 150"),
+    ("CustomInt BETWEEN 3 AND 5", "CustomInt BETWEEN 3 AND 5"),
+    (
+        "ExecutionStatus IN ('Completed', 'Canceled')",
+        "ExecutionStatus IN ('Completed', 'Canceled')",
+    ),
+    (
+        "WorkflowId STARTS_WITH 'wf-1'",
+        "starts_with(WorkflowId, 'wf-1')",
+    ),
+    (
+        "CustomKeywordList = 'b'",
+        "list_contains(CustomKeywordList, 'b')",
+    ),
+    ("CustomBool = true", "CustomBool = true"),
+    ("CustomDouble > 20.5", "CustomDouble > 20.5"),
+    (
+        "CustomDatetime < '2026-01-02T12:00:00Z'",
+        "CustomDatetime < TIMESTAMPTZ '2026-01-02 12:00:00+00'",
+    ),
+    (
+        "NOT (WorkflowType = 'refunds') OR CustomInt IS NULL",
+        "NOT (WorkflowType = 'refunds') OR CustomInt IS NULL",
+    ),
+    (
+        "ExecutionDuration > '1h'",
+        "ExecutionDuration > 3600000000000",
+    ),
+    ("CustomBool != true", "CustomBool != true"),
+];
+
+#[test]
+fn duckdb_answers_sql_equivalents_of_list_filters_like_the_evaluator() {
+    let Some(python) = duckdb_python() else {
+        return;
+    };
+    let records = records();
+    let attributes = attributes();
+    let dir = tempfile::tempdir().unwrap();
+
+    // Two segments per partition, as compaction leaves them before they are merged.
+    let mut partitions: BTreeMap<String, Vec<VisibilityRecord>> = BTreeMap::new();
+    for r in &records {
+        let path = partition_path(&r.namespace_id, r.close_time).unwrap();
+        partitions.entry(path).or_default().push(r.clone());
+    }
+    assert_eq!(partitions.len(), 4, "the records span four days");
+    let options = SegmentOptions::default().with_row_group_rows(20);
+    for (path, mut part) in partitions {
+        let second = part.split_off(part.len() / 2);
+        std::fs::create_dir_all(dir.path().join(&path)).unwrap();
+        for (i, rows) in [part, second].into_iter().enumerate() {
+            let bytes = encode_segment(rows, &attributes, &options).unwrap();
+            std::fs::write(
+                dir.path().join(&path).join(format!("part-{i}.parquet")),
+                bytes,
+            )
+            .unwrap();
+        }
+    }
+
+    let request = serde_json::json!({
+        "glob": format!("{}/**/*.parquet", dir.path().display()),
+        "queries": CASES.iter().map(|(_, sql)| *sql).collect::<Vec<_>>(),
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/duckdb_query.py");
+    let mut child = Command::new(&python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "duckdb failed");
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    let columns = &answer["columns"];
+    for (column, ty) in [
+        ("CloseTime", "TIMESTAMP WITH TIME ZONE"),
+        ("HistoryLength", "BIGINT"),
+        ("CustomInt", "BIGINT"),
+        ("CustomDouble", "DOUBLE"),
+        ("CustomBool", "BOOLEAN"),
+        ("CustomDatetime", "TIMESTAMP WITH TIME ZONE"),
+        ("CustomKeywordList", "VARCHAR[]"),
+        ("close_date", "DATE"),
+        ("namespace_id", "VARCHAR"),
+    ] {
+        assert_eq!(columns[column], ty, "DuckDB's type of {column}");
+    }
+
+    for ((filter, sql), rows) in CASES.iter().zip(answer["results"].as_array().unwrap()) {
+        let query = visibility_query::compile(filter, &attributes).unwrap();
+        let mut expected: Vec<&str> = records
+            .iter()
+            .filter(|r| query.matches(*r))
+            .map(|r| r.run_id.as_str())
+            .collect();
+        expected.sort_unstable();
+        let got: Vec<&str> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            !expected.is_empty(),
+            "{filter}: a case that matches nothing proves little"
+        );
+        assert_eq!(got, expected, "{filter}  vs  DuckDB: {sql}");
+    }
+}
