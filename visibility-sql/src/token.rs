@@ -1,14 +1,17 @@
 //! Page tokens: the keyset position after a page's last row, bound to the query.
 //!
 //! Layout: version byte, 8-byte FNV-1a fingerprint of (namespace, canonical
-//! filter), then the position as JSON. A token from another query or namespace,
-//! or a damaged one, is an error instead of a silently wrong page.
+//! filter), the position as JSON, then a CRC-32C of all that. A token from
+//! another query or namespace, or a damaged one, is an error instead of a
+//! silently wrong page: without the checksum a flipped bit in the JSON can
+//! still decode, as another position of the same query.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use visibility_query::sql::PageKey;
 
-const VERSION: u8 = 1;
+/// Version 1 had no checksum; its tokens are refused.
+const VERSION: u8 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Position {
@@ -43,12 +46,20 @@ pub(crate) fn encode(fingerprint: u64, key: &PageKey) -> Vec<u8> {
     out.extend_from_slice(&fingerprint.to_be_bytes());
     // Serializing strings and timestamps to a Vec cannot fail.
     out.extend(serde_json::to_vec(&pos).unwrap_or_default());
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_be_bytes());
     out
 }
 
 /// The position, or why the token does not continue this query.
 pub(crate) fn decode(token: &[u8], fingerprint: u64) -> Result<PageKey, &'static str> {
-    let (&version, rest) = token.split_first().ok_or("empty")?;
+    let (sealed, crc) = token
+        .split_at_checked(token.len().wrapping_sub(4))
+        .ok_or("truncated")?;
+    if crc32c::crc32c(sealed).to_be_bytes() != crc {
+        return Err("damaged (checksum mismatch)");
+    }
+    let (&version, rest) = sealed.split_first().ok_or("empty")?;
     if version != VERSION {
         return Err("unknown version");
     }
@@ -91,6 +102,37 @@ mod tests {
             proptest::prop_assert!(decode(&token, other).is_err());
             proptest::prop_assert!(decode(&token[..token.len() - 1], fp).is_err());
         }
+    }
+
+    #[test]
+    fn every_bit_flip_and_cut_of_a_token_is_refused() {
+        let key = PageKey {
+            close_time: Some(Timestamp::from_microsecond(1_767_225_600_123_456).unwrap()),
+            start_time: Timestamp::from_microsecond(1_767_225_000_000_000).unwrap(),
+            run_id: "run-0042".into(),
+            workflow_id: "wf-42".into(),
+        };
+        let fp = fingerprint("ns", "WorkflowType = 'payments'");
+        let token = encode(fp, &key);
+        let mut accepted = Vec::new();
+        for bit in 0..token.len() * 8 {
+            let mut damaged = token.clone();
+            damaged[bit / 8] ^= 1 << (bit % 8);
+            if let Ok(decoded) = decode(&damaged, fp) {
+                accepted.push((bit, decoded));
+            }
+        }
+        for len in 0..token.len() {
+            if let Ok(decoded) = decode(&token[..len], fp) {
+                accepted.push((len, decoded));
+            }
+        }
+        assert!(
+            accepted.is_empty(),
+            "{} of {} damaged tokens accepted: {accepted:?}",
+            accepted.len(),
+            token.len() * 9
+        );
     }
 
     #[test]
