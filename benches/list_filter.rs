@@ -2,8 +2,10 @@
 //! (GenericDialect) parsing the same filter wrapped the way Temporal wraps it,
 //! and a loop that reads every byte once (the floor).
 //!
-//! The corpus is perf-anchors.md §8, verbatim, without the two LIKE
-//! substitutes (the language refuses LIKE).
+//! The corpus: 20 filters from 23 bytes to 4 KB (equalities, AND/OR with
+//! parentheses, IN lists, BETWEEN, ORDER BY, GROUP BY, custom attributes), the
+//! set Temporal's Go parser was timed on, without its two LIKE filters (the
+//! language refuses LIKE).
 //!
 //! `cargo bench --bench list_filter -- --warm-up-time 1 --measurement-time 3`
 //!

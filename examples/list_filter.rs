@@ -11,7 +11,7 @@
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use visibility_query::{SearchAttributeType, SearchAttributes, compile};
+use archiver::query::{SearchAttributeType, SearchAttributes, compile};
 
 const USAGE: &str = "usage: list_filter [--sa Name=Type]... [--query FILTER]
   Reads filters one per line from stdin unless --query is given.

@@ -4,17 +4,19 @@
 //! histories back page by page, and query the visibility records with Temporal's list-filter
 //! language, on every provider.
 //!
-//! This crate is the facade: it re-exports [`archiver_core`] (traits, requests, URI, options,
-//! config, registry), the list-filter language as [`query`], and one module per provider
-//! feature. [`registry`] builds a [`ProviderRegistry`] with every built-in provider this build
-//! has.
+//! This crate is the facade: it re-exports [`archiver_core`]'s contract (traits, requests, URI,
+//! options, errors, config, registry) and its modules, the list-filter language as [`query`],
+//! and one module per provider. [`registry`] builds a [`ProviderRegistry`] with every built-in
+//! provider this build has.
 //!
-//! | feature | scheme | provider crate |
+//! | feature | scheme | provider |
 //! |---|---|---|
-//! | `filestore` (default) | `file://` | `archiver-filestore` |
-//! | `s3` | `s3://` | `archiver-s3` |
-//! | `gcs` | `gs://` | `archiver-gcs` |
-//! | always | `memory://` | in-process, from `archiver-core` (tests, examples) |
+//! | `filestore` (default) | `file://` | `filestore` (`archiver-filestore`) |
+//! | `s3` | `s3://` | `s3` (`archiver-s3`) |
+//! | `gcs` | `gs://` | `gcs` (`archiver-gcs`) |
+//! | always | `memory://` | [`memory`]: in-process (tests, examples, trying the API out) |
+//! | `sql`, `sql-postgres`, `sql-mysql` | | `sql` (`visibility-sql`): a SQL visibility store |
+//! | `testing` | | `testing`: the conformance suite a custom archiver proves itself with |
 //!
 //! ```
 //! use std::sync::Arc;
@@ -26,13 +28,45 @@
 //! assert_eq!(history.scheme(), "memory");
 //! # Ok::<(), archiver::Error>(())
 //! ```
+//!
+//! A custom archiver's tests need only this crate: with
+//! `archiver = { version = "0.1", features = ["testing"] }` among the dev-dependencies,
+//! `archiver::testing::run_history_suite` and `run_visibility_suite` run the scenarios every
+//! built-in provider passes (`examples/custom_archiver.rs` does it for a toy key-value store).
 
 use std::sync::Arc;
 
-pub use archiver_core::*;
+pub mod memory;
+
+// What an engine calls: the two traits, their requests and responses, URI, options, errors.
+pub use archiver_core::{
+    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, BoxError, CallerError, Error,
+    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, MemoryProgressManager, ProgressManager,
+    QueryRequest, QueryResponse, Result, VisibilityArchiver, VisibilityRecord,
+};
+// The registry: scheme -> provider, built lazily from factories.
+pub use archiver_core::{
+    HistoryArchiverFactory, ProviderContext, ProviderRegistry, VisibilityArchiverFactory,
+};
+// The history model, and where histories come from.
+pub use archiver_core::{History, HistoryEvent, HistorySource, MemoryHistorySource};
+// What a provider is built from: the blob iterator and pager, and the checks every provider makes.
+pub use archiver_core::{
+    DEFAULT_TARGET_BLOB_SIZE, HistoryBlob, HistoryIterator, HistoryPager, IteratorState,
+    check_history_mutated, check_scheme,
+};
+// The in-memory archivers, also under [`memory`] with their registration.
+pub use archiver_core::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
+// archiver-core's modules, whole.
+pub use archiver_core::{config, history, object, page_token, visibility};
+
 /// The list-filter language ([`visibility_query`]): parse, check, evaluate, plan.
 pub use visibility_query as query;
 
+/// The provider conformance suite (feature `testing`): a custom archiver's tests implement
+/// [`testing::Fixture`] and run every scenario the built-in providers pass.
+#[cfg(feature = "testing")]
+pub use archiver_core::testing;
 /// The `file://` provider.
 #[cfg(feature = "filestore")]
 pub use archiver_filestore as filestore;
@@ -48,33 +82,22 @@ pub use archiver_s3 as s3;
 pub use visibility_sql as sql;
 
 /// A registry with every built-in provider of this build: `memory`, and `file`, `s3` and `gs`
-/// with the `filestore`, `s3` and `gcs` features. A built-in scheme whose feature is off is
-/// registered too, as a factory that fails with [`Error::InvalidConfig`] naming the feature,
-/// so the error says what to change rather than that the scheme is unknown. Add your own with
+/// with the `filestore`, `s3` and `gcs` features, each added by its module's `register`. A
+/// built-in scheme whose feature is off is registered too, as a factory that fails with
+/// [`Error::InvalidConfig`] naming the feature, so the error says what to change rather than
+/// that the scheme is unknown. Add your own with
 /// [`ProviderRegistry::register_history`] / [`register_visibility`](ProviderRegistry::register_visibility);
 /// a custom registration overrides a built-in one of the same scheme.
 ///
 /// Providers are built on first use from their section of `config` (a missing section gives
-/// [`Error::ProviderNotConfigured`]); `history_source` is the engine's persistence that history
-/// archivers read from.
+/// [`Error::ProviderNotConfigured`]; `memory` needs none); `history_source` is the engine's
+/// persistence that history archivers read from.
 pub fn registry(
     config: config::ArchivalConfig,
     history_source: Arc<dyn HistorySource>,
 ) -> ProviderRegistry {
     let mut registry = ProviderRegistry::new(config, history_source);
-    registry
-        .register_builtin_history(
-            "memory",
-            Arc::new(|context: &ProviderContext| {
-                Ok(Arc::new(MemoryHistoryArchiver::new(Arc::clone(
-                    &context.history_source,
-                ))))
-            }),
-        )
-        .register_builtin_visibility(
-            "memory",
-            Arc::new(|_: &ProviderContext| Ok(Arc::new(MemoryVisibilityArchiver::new()))),
-        );
+    memory::register(&mut registry);
     #[cfg(feature = "filestore")]
     archiver_filestore::register(&mut registry);
     #[cfg(not(feature = "filestore"))]

@@ -12,7 +12,7 @@
 mod error;
 pub use error::{BoxError, Error, Result};
 
-// ---- URI, config, registry (owned by the "URI/config/registry" work) ----------------------
+// ---- URI, config, registry ----------------------------------------------------------------
 pub mod config;
 mod registry;
 mod uri;

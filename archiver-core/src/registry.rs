@@ -5,10 +5,10 @@
 //! (with [`Error::ProviderNotConfigured`]).
 //!
 //! There are two tiers. *Built-in* providers are registered by the crate that wires the
-//! providers in (the `archiver` facade registers `file`, `s3` and `gs`). *Custom* providers are
-//! registered by the application, and **a custom registration overrides a built-in one of the
-//! same scheme**, whatever the order of registration (Temporal's custom archiver factories
-//! override its built-ins the same way).
+//! providers in (the `archiver` facade registers `memory`, `file`, `s3` and `gs`). *Custom*
+//! providers are registered by the application, and **a custom registration overrides a built-in
+//! one of the same scheme**, whatever the order of registration (Temporal's custom archiver
+//! factories override its built-ins the same way).
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,5 +1,5 @@
 //! `ArchiveUri` against Go's `net/url.ParseRequestURI`: every case of Temporal's `uri_test.go`
-//! table and of the fact sheet (§3), plus the edges Go's rules define (hosts, ports, escapes).
+//! table, plus the edges Go's rules define (hosts, ports, escapes).
 
 use archiver_core::{ArchiveUri, Error};
 
@@ -129,7 +129,7 @@ fn temporal_uri_test_table() {
     );
 }
 
-/// The fact sheet's "Rust pitfalls": where WHATWG parsing would differ from Go.
+/// Where WHATWG parsing (the `url` crate) would differ from Go's.
 #[test]
 fn go_semantics_where_whatwg_differs() {
     // filestore relies on `file://` having an empty path (its "empty directory path" error).

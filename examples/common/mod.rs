@@ -1,4 +1,4 @@
-//! The tour the examples take on any provider: archive a generated history and some visibility
+//! The tour the s3 and gcs examples take: archive a generated history and some visibility
 //! records, read the history back page by page, query the records with list filters.
 
 use std::fmt;

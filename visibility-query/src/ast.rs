@@ -397,7 +397,7 @@ fn negated_operator(op: &'static str, negated: bool) -> &'static str {
     }
 }
 
-/// Reserved words of Temporal's MySQL grammar (ref §2): never bare names.
+/// Reserved words of the MySQL grammar Temporal's parser uses: never bare names.
 /// Sorted, lower case, for binary search.
 pub(crate) const RESERVED: &[&str] = &[
     "add",

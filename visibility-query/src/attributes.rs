@@ -103,7 +103,7 @@ pub(crate) enum SystemField {
 
 use SearchAttributeType as T;
 
-/// System attributes (ref §6.2): dedicated columns, not settable by users.
+/// Temporal's system attributes: dedicated columns, not settable by users.
 const SYSTEM: &[(&str, SearchAttributeType, SystemField)] = &[
     ("WorkflowId", T::Keyword, SystemField::WorkflowId),
     ("RunId", T::Keyword, SystemField::RunId),
@@ -123,7 +123,7 @@ const SYSTEM: &[(&str, SearchAttributeType, SystemField)] = &[
     ("RootRunId", T::Keyword, SystemField::Unexposed),
 ];
 
-/// Predefined attributes (ref §6.3): stored with the custom ones, queryable everywhere.
+/// Temporal's predefined attributes: stored with the custom ones, queryable everywhere.
 pub(crate) const PREDEFINED: &[(&str, SearchAttributeType)] = &[
     ("TemporalChangeVersion", T::KeywordList),
     ("BinaryChecksums", T::KeywordList),
@@ -408,7 +408,7 @@ impl SearchAttributes {
         self.resolve(name).map(|r| r.ty)
     }
 
-    /// Resolution order of Temporal's unified converter (ref §6.4), plus the
+    /// Resolution order of Temporal's unified converter, plus the
     /// archivers' `WorkflowTypeName`.
     pub(crate) fn resolve(&self, name: &str) -> Option<Resolved<'_>> {
         if let Some(r) = self.direct(name) {

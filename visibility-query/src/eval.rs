@@ -1,8 +1,8 @@
 //! Evaluation against a record, with SQL's three-valued logic.
 //!
 //! A comparison with a missing value is *unknown*, `NOT unknown` is unknown, and
-//! a record matches only when the whole filter is *true* (ref §11, the SQL
-//! stores: "comparisons with NULL never match"). So `CloseTime != t` and
+//! a record matches only when the whole filter is *true* (as in Temporal's SQL
+//! stores, where comparisons with NULL never match). So `CloseTime != t` and
 //! `NOT CloseTime = t` both skip open workflows; `IS [NOT] NULL` asks directly.
 
 use std::cmp::Ordering;

@@ -92,7 +92,7 @@ pub(crate) fn parse_stored_time(s: &str) -> Option<Timestamp> {
         .or_else(|| s.parse::<i64>().ok().and_then(from_nanos))
 }
 
-/// ExecutionDuration strings (ref §5.4): nanoseconds, a Go duration (with `d`), or `hh:mm:ss`.
+/// ExecutionDuration strings, as Temporal reads them: nanoseconds, a Go duration (with `d`), or `hh:mm:ss`.
 pub(crate) fn parse_duration(s: &str) -> Result<i64, &'static str> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n);

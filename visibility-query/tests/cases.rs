@@ -2,7 +2,8 @@
 //! tests, docs and parser experiments) against this crate.
 //!
 //! `context` names the implementation and attribute set a case assumes. The
-//! crate implements the unified converter's semantics (ref §1), so cases of
+//! crate implements the unified converter's semantics (Temporal's
+//! newer converter: one front end for every store, strict value types), so cases of
 //! the legacy Elasticsearch converter's stub tests, which do no name or value
 //! checks, are held to the parser only. Where we knowingly differ, the case is
 //! listed in `DISAGREE` with the reason, and the test checks we still differ.

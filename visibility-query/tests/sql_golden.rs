@@ -1,5 +1,5 @@
-//! Golden SQL per dialect for representative filters (ref §10 adapted to
-//! bind parameters): the text a store runs is readable and stable.
+//! Golden SQL per dialect for representative filters (Temporal's SQL
+//! translation, with bind parameters for values): the text a store runs is readable and stable.
 
 use visibility_query::sql::{self, Dialect, PageKey, SqlError, SqlParam};
 use visibility_query::{FieldLayout, SearchAttributeType as T, SearchAttributes, compile};
@@ -158,7 +158,7 @@ fn filters_render_as_expected() {
     }
 }
 
-/// Ref §10.1's example, with the values as parameters.
+/// The examples of Temporal's SQL translation tests, with the values as parameters.
 #[test]
 fn ref_example_binds_values() {
     let (_, params) = filter_sql(
@@ -177,7 +177,8 @@ fn ref_example_binds_values() {
     assert_eq!(params, [t.clone(), t]);
 }
 
-/// Ref §10.3: aliases resolve to system columns; statuses bind as integers.
+/// As in Temporal's SQL translation, aliases resolve to system columns (`ScheduleId` is
+/// `workflow_id`); statuses bind as integers.
 #[test]
 fn aliases_and_statuses() {
     let (sql, params) = filter_sql(

@@ -32,7 +32,7 @@ const ES_ATTRS: &[(&str, T)] = &[
     ("CustomBoolField", T::Bool),
 ];
 
-/// The custom attributes a case's context assumes (ref §16), as the store can hold them:
+/// The custom attributes a case's context assumes (its `context` field), as the store can hold them:
 /// `AliasFor<Field>` lands on `<Field>` because fields are handed out in order.
 fn attributes(context: &str) -> Vec<(String, T)> {
     if context.contains("sqltest") {

@@ -343,7 +343,7 @@ impl<'de> Visitor<'de> for EventVisitor {
 mod tests {
     use super::*;
 
-    /// Temporal's codec test vector (ref §11), whitespace normalized.
+    /// The test vector of Temporal's history JSON codec tests, whitespace normalized.
     const CANONICAL: &str = r#"{"events":[{"eventId":"130","eventTime":"1978-08-22T00:00:00Z","eventType":"EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED","version":"1234","requestCancelExternalWorkflowExecutionInitiatedEventAttributes":{"namespace":"some random target namespace","workflowExecution":{"workflowId":"some random target workflow ID","runId":"some random target run ID"},"control":"some random control","childWorkflowOnly":true}}]}"#;
 
     #[test]

@@ -1,4 +1,4 @@
-//! The "history mutated" rule (ref §5), in one place for every provider.
+//! The "history mutated" rule of Temporal's archivers, in one place for every provider.
 
 use super::History;
 use crate::{ArchiveHistoryRequest, Error, Result};

@@ -1,10 +1,11 @@
 //! One page of query results, the same way for every provider.
 //!
-//! The order is the query's (`ORDER BY`, newest close time first by default) with workflow id
-//! and run id breaking ties, so it is total. The page token carries the last returned record's
-//! sort keys: the next page starts *after* that key, so every record is returned exactly once
-//! even when records are archived between pages. Selection keeps only the best `page_size + 1`
-//! candidates in a bounded heap: O(n log page_size) time, O(page_size) memory.
+//! The order is the query's ([`CheckedQuery::compare`]: its `ORDER BY` keys, then close time and
+//! start time newest first, run id, workflow id), which is total over a namespace's records. The
+//! page token carries the last returned record's sort keys: the next page starts *after* that
+//! key, so every record is returned exactly once even when records are archived between pages.
+//! Selection keeps only the best `page_size + 1` candidates in a bounded heap: O(n log page_size)
+//! time, O(page_size) memory.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -29,7 +30,8 @@ pub fn compile_query(
     )?)
 }
 
-/// The total order of results: the query's, then workflow id, then run id.
+/// The total order of results: the query's ([`CheckedQuery::compare`] already ends with run id
+/// and workflow id, which the comparisons here repeat).
 fn order(query: &CheckedQuery, a: &VisibilityRecord, b: &VisibilityRecord) -> Ordering {
     query
         .compare(a, b)

@@ -47,7 +47,7 @@ pub(crate) struct Column {
     pub(crate) kind: Kind,
 }
 
-/// The system columns (ref §6.2) that records carry, by field.
+/// The dedicated columns of Temporal's system attributes that records carry, by field.
 pub(crate) fn system_column(f: SystemField) -> Column {
     let (name, kind) = match f {
         SystemField::WorkflowId => ("workflow_id", Kind::Keyword),

@@ -43,7 +43,7 @@
 //!   KeywordList columns hold a JSON array of the list's strings; Text columns
 //!   hold a JSON array of the value's [`text_tokens`] (so every engine matches
 //!   Text the way the evaluator does, without an engine tokenizer).
-//! * **Scoping** (ref §7). Every statement is limited to `namespace_id = ?` and,
+//! * **Scoping**, as in Temporal's SQL stores. Every statement is limited to `namespace_id = ?` and,
 //!   unless the filter names `TemporalNamespaceDivision`, to
 //!   `TemporalNamespaceDivision IS NULL`; the evaluator itself has no such
 //!   implicit filter.

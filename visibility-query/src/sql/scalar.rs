@@ -195,7 +195,8 @@ impl Sql<'_> {
     }
 }
 
-/// A LIKE pattern for "starts with `p`", escaping with `!` (ref §10.1).
+/// A LIKE pattern for "starts with `p`", escaping with `!` as Temporal's SQL
+/// stores do.
 pub(crate) fn like_prefix(p: &str) -> String {
     let mut out = String::with_capacity(p.len() + 2);
     for c in p.chars() {

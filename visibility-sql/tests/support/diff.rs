@@ -21,7 +21,8 @@ pub enum Outcome {
 }
 
 /// The evaluator with the store's implicit scope: outside namespace divisions
-/// unless the filter names TemporalNamespaceDivision (ref §7).
+/// unless the filter names TemporalNamespaceDivision (Temporal's SQL stores
+/// add that condition to every query).
 fn expected<'a>(
     q: &CheckedQuery,
     filter: &str,
