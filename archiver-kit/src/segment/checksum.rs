@@ -33,42 +33,89 @@ pub(super) fn chunk_checksums(
     Ok(serde_json::to_string(&crcs).unwrap_or_default())
 }
 
-/// Checks every chunk of `row_groups` against the checksums `text` recorded.
-pub(super) fn verify_chunks(
-    file: &[u8],
-    row_groups: &[RowGroupMetaData],
-    text: Option<&str>,
-) -> Result<(), SegmentError> {
-    let text =
-        text.ok_or_else(|| SegmentError::corrupted(format!("no {CHECKSUM_KEY} metadata")))?;
-    let recorded: Vec<Vec<Vec<u32>>> = serde_json::from_str(text).map_err(|e| {
-        SegmentError::corrupted(format!("{CHECKSUM_KEY} metadata does not decode: {e}"))
-    })?;
-    if recorded.len() != row_groups.len() {
-        return Err(SegmentError::corrupted(
-            "the checksums do not cover the file's row groups",
-        ));
+/// The checksums a segment recorded, checked against its row groups' shape.
+#[derive(Debug)]
+pub(super) struct Checksums(Vec<Vec<Vec<u32>>>);
+
+impl Checksums {
+    pub(super) fn parse(
+        text: Option<&str>,
+        row_groups: &[RowGroupMetaData],
+    ) -> Result<Checksums, SegmentError> {
+        let text =
+            text.ok_or_else(|| SegmentError::corrupted(format!("no {CHECKSUM_KEY} metadata")))?;
+        let recorded: Vec<Vec<Vec<u32>>> = serde_json::from_str(text).map_err(|e| {
+            SegmentError::corrupted(format!("{CHECKSUM_KEY} metadata does not decode: {e}"))
+        })?;
+        let fits = recorded.len() == row_groups.len()
+            && recorded.iter().zip(row_groups).all(|(crcs, group)| {
+                crcs.len() == group.columns().len()
+                    && crcs.iter().zip(group.columns()).all(|(regions, chunk)| {
+                        regions.len() == 1 + usize::from(chunk.bloom_filter_offset().is_some())
+                    })
+            });
+        if !fits {
+            return Err(SegmentError::corrupted(
+                "the checksums do not cover the file's row groups, columns and Bloom filters",
+            ));
+        }
+        Ok(Checksums(recorded))
     }
-    for (g, (crcs, group)) in recorded.iter().zip(row_groups).enumerate() {
-        if crcs.len() != group.columns().len() {
+
+    /// Checks the pages of every column of row group `g`.
+    pub(super) fn verify_pages(
+        &self,
+        file: &[u8],
+        row_groups: &[RowGroupMetaData],
+        g: usize,
+    ) -> Result<(), SegmentError> {
+        for (c, chunk) in row_groups[g].columns().iter().enumerate() {
+            self.verify_region(file, chunk, g, c, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the Bloom filter of column `c` of row group `g` (which has one).
+    pub(super) fn verify_bloom(
+        &self,
+        file: &[u8],
+        row_groups: &[RowGroupMetaData],
+        g: usize,
+        c: usize,
+    ) -> Result<(), SegmentError> {
+        self.verify_region(file, row_groups[g].column(c), g, c, 1)
+    }
+
+    fn verify_region(
+        &self,
+        file: &[u8],
+        chunk: &ColumnChunkMetaData,
+        g: usize,
+        c: usize,
+        region: usize,
+    ) -> Result<(), SegmentError> {
+        let bytes = region_bytes(file, regions(chunk)?[region])?;
+        if crc32c::crc32c(bytes) != self.0[g][c][region] {
             return Err(SegmentError::corrupted(format!(
-                "the checksums do not cover the columns of row group {g}"
+                "the {} of column {:?} in row group {g} fail their CRC-32C",
+                if region == 0 { "pages" } else { "Bloom filter" },
+                chunk.column_path().string()
             )));
         }
-        for (crc, chunk) in crcs.iter().zip(group.columns()) {
-            if chunk_regions(file, chunk)? != *crc {
-                return Err(SegmentError::corrupted(format!(
-                    "column {:?} of row group {g} fails its CRC-32C",
-                    chunk.column_path().string()
-                )));
-            }
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The CRCs of a chunk's pages and of its Bloom filter (if any).
 fn chunk_regions(file: &[u8], chunk: &ColumnChunkMetaData) -> Result<Vec<u32>, SegmentError> {
+    regions(chunk)?
+        .into_iter()
+        .map(|region| region_bytes(file, region).map(crc32c::crc32c))
+        .collect()
+}
+
+/// Where a chunk's pages and its Bloom filter (if any) lie: (offset, length).
+fn regions(chunk: &ColumnChunkMetaData) -> Result<Vec<(i64, i64)>, SegmentError> {
     let pages_start = chunk
         .dictionary_page_offset()
         .unwrap_or_else(|| chunk.data_page_offset());
@@ -79,10 +126,7 @@ fn chunk_regions(file: &[u8], chunk: &ColumnChunkMetaData) -> Result<Vec<u32>, S
             .ok_or_else(|| SegmentError::corrupted("a Bloom filter has an offset but no length"))?;
         regions.push((offset, i64::from(length)));
     }
-    regions
-        .into_iter()
-        .map(|region| region_bytes(file, region).map(crc32c::crc32c))
-        .collect()
+    Ok(regions)
 }
 
 /// The bytes of a region the footer names. (Parquet's own `byte_range` panics on the negative

@@ -8,50 +8,107 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::metadata::ParquetMetaData;
 use visibility_query::{AttributeValue, SearchAttributeType};
 
 use super::SegmentError;
-use super::checksum::{CHECKSUM_KEY, verify_chunks};
+use super::checksum::{CHECKSUM_KEY, Checksums};
 use super::columns::{self, Description, METADATA_KEY};
 use super::extra::{Extra, join_time, render};
 
 /// Decodes a whole segment into its records, in file order (`CloseTime` ascending).
 ///
-/// Damaged, truncated or foreign bytes are [`SegmentError::Corrupted`] (Parquet's own page
-/// checks and the segment's self-description catch them), never a panic.
+/// Damaged, truncated or foreign bytes are [`SegmentError::Corrupted`] (the chunk checksums and
+/// the segment's self-description catch them), never a panic.
 pub fn decode_segment(bytes: Bytes) -> Result<Vec<VisibilityRecord>, SegmentError> {
-    let corrupted = |e: &dyn std::fmt::Display| SegmentError::corrupted(e.to_string());
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(|e| corrupted(&e))?;
-    let metadata = builder.metadata().file_metadata();
-    let value = |key: &str| {
-        metadata
-            .key_value_metadata()
-            .and_then(|kv| kv.iter().find(|kv| kv.key == key))
-            .and_then(|kv| kv.value.as_deref())
-    };
-    verify_chunks(&bytes, builder.metadata().row_groups(), value(CHECKSUM_KEY))?;
-    let text = value(METADATA_KEY)
-        .ok_or_else(|| SegmentError::corrupted(format!("no {METADATA_KEY} metadata")))?;
-    let description = Description::from_json(text)?;
-    // Compare the columns only: the schema's metadata holds the key-value pairs too.
-    if builder.schema().fields() != description.schema().fields() {
-        return Err(SegmentError::corrupted(
-            "the file's columns differ from what its metadata describes",
-        ));
+    let segment = Opened::new(bytes)?;
+    let all = (0..segment.row_groups()).collect();
+    segment.read(all, |_| true)
+}
+
+/// A segment whose footer has been read and checked against its own description.
+pub(super) struct Opened {
+    bytes: Bytes,
+    builder: ParquetRecordBatchReaderBuilder<Bytes>,
+    description: Description,
+    checksums: Checksums,
+}
+
+impl Opened {
+    pub(super) fn new(bytes: Bytes) -> Result<Opened, SegmentError> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
+            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+        let metadata = builder.metadata().file_metadata();
+        let value = |key: &str| {
+            metadata
+                .key_value_metadata()
+                .and_then(|kv| kv.iter().find(|kv| kv.key == key))
+                .and_then(|kv| kv.value.as_deref())
+        };
+        let checksums = Checksums::parse(value(CHECKSUM_KEY), builder.metadata().row_groups())?;
+        let text = value(METADATA_KEY)
+            .ok_or_else(|| SegmentError::corrupted(format!("no {METADATA_KEY} metadata")))?;
+        let description = Description::from_json(text)?;
+        // Compare the columns only: the schema's metadata holds the key-value pairs too.
+        if builder.schema().fields() != description.schema().fields() {
+            return Err(SegmentError::corrupted(
+                "the file's columns differ from what its metadata describes",
+            ));
+        }
+        Ok(Opened {
+            bytes,
+            builder,
+            description,
+            checksums,
+        })
     }
-    let mut records = Vec::with_capacity(usize::try_from(metadata.num_rows()).unwrap_or(0));
-    for batch in builder.build().map_err(|e| corrupted(&e))? {
-        let batch = batch.map_err(|e| corrupted(&e))?;
-        decode_batch(&batch, &description, &mut records)?;
+
+    pub(super) fn row_groups(&self) -> usize {
+        self.builder.metadata().num_row_groups()
     }
-    Ok(records)
+
+    pub(super) fn metadata(&self) -> &ParquetMetaData {
+        self.builder.metadata()
+    }
+
+    pub(super) fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    pub(super) fn checksums(&self) -> &Checksums {
+        &self.checksums
+    }
+
+    /// The records of row groups `groups` (ascending) that `keep` accepts, each group's pages
+    /// verified first.
+    pub(super) fn read(
+        self,
+        groups: Vec<usize>,
+        mut keep: impl FnMut(&VisibilityRecord) -> bool,
+    ) -> Result<Vec<VisibilityRecord>, SegmentError> {
+        let row_groups = self.builder.metadata().row_groups();
+        for &g in &groups {
+            self.checksums.verify_pages(&self.bytes, row_groups, g)?;
+        }
+        let mut records = Vec::new();
+        let reader = self
+            .builder
+            .with_row_groups(groups)
+            .build()
+            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
+            decode_batch(&batch, &self.description, &mut records, &mut keep)?;
+        }
+        Ok(records)
+    }
 }
 
 fn decode_batch(
     batch: &RecordBatch,
     description: &Description,
     out: &mut Vec<VisibilityRecord>,
+    keep: &mut impl FnMut(&VisibilityRecord) -> bool,
 ) -> Result<(), SegmentError> {
     // The schema was checked against the description, so every cast below holds.
     let string = |name: &str| batch.column_by_name(name).map(|c| c.as_string::<i32>());
@@ -131,7 +188,7 @@ fn decode_batch(
         // What the typed columns could not give back exactly overrides them.
         search_attributes.extend(extra.attributes);
         let status = status.value(row);
-        out.push(VisibilityRecord {
+        let record = VisibilityRecord {
             namespace_id: ns_id.value(row).to_owned(),
             namespace: ns.value(row).to_owned(),
             workflow_id: wf.value(row).to_owned(),
@@ -148,7 +205,10 @@ fn decode_batch(
             search_attributes,
             history_archival_uri: uri.value(row).to_owned(),
             execution_duration_nanos: duration.is_valid(row).then(|| duration.value(row)),
-        });
+        };
+        if keep(&record) {
+            out.push(record);
+        }
     }
     Ok(())
 }

@@ -54,8 +54,10 @@ mod encode;
 mod error;
 mod extra;
 mod path;
+mod query;
 
 pub use decode::decode_segment;
 pub use encode::{SegmentOptions, SegmentWriter, encode_segment};
 pub use error::SegmentError;
 pub use path::partition_path;
+pub use query::{SegmentMatches, query_segment};
