@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,6 +36,60 @@ pub(crate) fn temp_name(tag: &str) -> String {
         .map_or(0, |d| d.as_nanos());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{TEMP_PREFIX}{tag}-{}-{nanos}-{n}", std::process::id())
+}
+
+/// Opens the stored file `path` for reading (and writing when `write`) without ever blocking on
+/// a special file, and refuses anything but a regular file.
+///
+/// Opening a FIFO for reading blocks in `open` itself until a writer appears, so the file is
+/// opened with `O_NONBLOCK` (which regular files ignore) and `O_NOCTTY`, and then the opened
+/// file's type is checked with `fstat` (checking the path before opening would race with a swap).
+/// Anything else than a regular file (FIFO, socket, device, directory) is an
+/// [`io::ErrorKind::InvalidData`] error saying what it is: see [`crate::error::open_error`].
+pub(crate) fn open_regular(path: &Path, write: bool) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    only_regular(file)
+}
+
+/// `file`, if it is a regular file; otherwise an [`io::ErrorKind::InvalidData`] error naming
+/// what it is.
+fn only_regular(file: File) -> io::Result<File> {
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{what} where a regular file is expected"),
+    ))
+}
+
+/// Creates (or keeps) the empty regular file `path` with exactly `mode`, never blocking on a
+/// special file in its place (see [`open_regular`]). Not durable until its directory is fsynced.
+pub(crate) fn create_empty(path: &Path, mode: u32) -> io::Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    only_regular(file)?.set_permissions(fs::Permissions::from_mode(mode))
 }
 
 /// fsync a directory, making the entries created or renamed in it durable.

@@ -94,10 +94,24 @@ impl FilestoreHistoryArchiver {
             &identity.run_id,
         );
         let target = dir.join(layout::history_file_name(identity.close_failover_version));
+        if !identity.fits_header() {
+            // The reader refuses such headers: archiving would succeed and never read back.
+            return Err(Error::invalid_request(
+                "workflow_id",
+                format!(
+                    "the ids take more than {} bytes as JSON (a .hist header's limit)",
+                    crate::histfile::format::MAX_IDENTITY
+                ),
+            ));
+        }
         let archived = {
             let (target, identity) = (target.clone(), identity.clone());
-            blocking("check archive", move || {
-                Ok(HistReader::open(&target).is_ok_and(|r| r.identity() == &identity))
+            // Only a missing archive, or another run's (never served, see `get_page`), is
+            // written; an archive that cannot be read is reported, not silently rewritten.
+            blocking("check archive", move || match HistReader::open(&target) {
+                Ok(reader) => Ok(reader.identity() == &identity),
+                Err(Error::NotFound { .. }) => Ok(false),
+                Err(err) => Err(err),
             })
             .await?
         };

@@ -100,7 +100,12 @@
 //!   whole one; a process killed mid-archive leaves only `.tmp-*` files.
 //! - **Idempotent.** Archiving a run and version that is already archived (and intact) does
 //!   nothing; two concurrent archives of the same run both succeed and leave one complete
-//!   archive (each stages its own file; rename is atomic).
+//!   archive (each stages its own file; rename is atomic). An existing archive that cannot be
+//!   read (damaged, or not a regular file) is reported as
+//!   [`Error::Corrupted`](archiver_core::Error::Corrupted) naming the file and left as found:
+//!   an operator removes it to archive the run again. Ids too long for a readable header
+//!   (over 1 MiB as JSON) are refused with
+//!   [`Error::InvalidRequest`](archiver_core::Error::InvalidRequest) before anything is written.
 //! - **Resumable.** With a [`ProgressManager`](archiver_core::ProgressManager), each blob is
 //!   fsynced and then recorded (staged file, durable length, iterator state). A retry reopens
 //!   the staged file, verifies what it holds, and continues without writing any blob twice.
@@ -111,8 +116,11 @@
 //!   files written and the directories created.
 //! - **Errors.** File-system failures are [`Error::Backend`](archiver_core::Error::Backend) with
 //!   the operation and path; only interrupted, would-block and timed-out calls are retryable (a
-//!   full disk, an I/O error or a permission problem needs an operator). All blocking I/O runs
-//!   on tokio's blocking pool.
+//!   full disk, an I/O error or a permission problem needs an operator). Stored files are
+//!   opened without blocking (`O_NONBLOCK`) and checked to be regular files after opening, so a
+//!   FIFO, device or directory in place of one is an
+//!   [`Error::Corrupted`](archiver_core::Error::Corrupted) naming it, never a hang. All
+//!   blocking I/O runs on tokio's blocking pool.
 
 mod config;
 mod error;

@@ -84,7 +84,7 @@ fn write_record(
         .map_err(|err| fail("create namespace directory", namespace_dir, err))?;
     fsio::create_dir_all(shard, modes.dir).map_err(|err| fail("create directory", shard, err))?;
     let pointer = shard.join(pointer);
-    visindex::create_empty(&pointer, modes.file)
+    fsio::create_empty(&pointer, modes.file)
         .map_err(|err| fail("write index pointer", &pointer, err))?;
     fsio::stage_and_rename(dir, name, bytes, modes)
         .map_err(|err| fail("write visibility record", &target, err))?;
