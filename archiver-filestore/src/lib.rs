@@ -42,19 +42,20 @@
 //! archivers as the built-in `file` provider, configured from the `filestore` sections of the
 //! archival config.
 //!
-//! ## Layout (format version 1)
+//! ## Layout (format version 2)
 //!
-//! Everything lives under a version directory, so a future incompatible layout (`v2/`) can sit
-//! beside it. Ids are user strings and never become raw path segments: each is written as
+//! Everything lives under a version directory, so a future incompatible layout (`v3/`) can sit
+//! beside it. (Layout 1, `v1/`, stored visibility records without a checksum; it had no users
+//! and is not read.) Ids are user strings and never become raw path segments: each is written as
 //! `<32 hex digits of SHA-256>-<hint>`, the hint being at most 32 characters of the id with
 //! everything outside `[A-Za-z0-9_-]` replaced by `_` (so `../`, `/`, NUL, unicode and 4 KB ids
 //! are all safe, and names stay short). Files also store the real ids, which readers check.
 //!
 //! ```text
-//! <root>/v1/history/<ns id>/<workflow id>/<run id>/<close failover version>.hist
-//! <root>/v1/visibility/<ns id>/<YYYY-MM-DD>/<close ns>_<start ns>_<status>_<h(wf id)>_<h(type)>_<h(run id)>_<identity>.vis
-//! <root>/v1/visibility/<ns id>/by-workflow/COMPLETE-v1                       (workflow index v1)
-//! <root>/v1/visibility/<ns id>/by-workflow/<2 hex>/<32 hex h(wf id)>_<record file name>
+//! <root>/v2/history/<ns id>/<workflow id>/<run id>/<close failover version>.hist
+//! <root>/v2/visibility/<ns id>/<YYYY-MM-DD>/<close ns>_<start ns>_<status>_<h(wf id)>_<h(type)>_<h(run id)>_<identity>.vis
+//! <root>/v2/visibility/<ns id>/by-workflow/COMPLETE-v1                       (workflow index v1)
+//! <root>/v2/visibility/<ns id>/by-workflow/<2 hex>/<32 hex h(wf id)>_<record file name>
 //! .tmp-*   staged files (any directory): ignored by readers, cleaned by later archives
 //! ```
 //!
@@ -67,7 +68,8 @@
 //! is verified on read; damage gives [`Error::Corrupted`](archiver_core::Error::Corrupted) naming
 //! the file.
 //!
-//! **`.vis`**: the record as JSON, in the UTC day directory of its close time. The name carries
+//! **`.vis`**: a 20-byte header (magic `ARCVVREC`, record format version, body length, CRC-32C
+//! over header and body) and the record as JSON, in the UTC day directory of its close time. The name carries
 //! the close and start times (Unix nanoseconds, 20 digits), the status number, 8-hex-digit
 //! digests of workflow id, type and run id, and a 128-bit digest of (namespace id, workflow id,
 //! run id): archiving the same record again replaces it. (The indexed fields are part of the
@@ -79,8 +81,13 @@
 //! default is), files are opened in that order and reading stops once the page is decided
 //! (core's `PageCutoff`): days are visited newest first (in the query's direction), days before
 //! the page token are not listed, so a first page costs one day listing and about `page_size`
-//! reads. A stray or damaged file is logged with its path (`tracing::warn!`) and skipped; it
-//! never fails the query.
+//! reads. A stray (a name that is not a record's or a day's, a file named like a day directory,
+//! a record name in another day's directory) is logged with its path (`tracing::warn!`) and
+//! skipped; it never fails the query. A record file the query reads and cannot trust (checksum
+//! or length mismatch, undecodable, not matching its name, a FIFO or directory in its place)
+//! fails the query with [`Error::Corrupted`](archiver_core::Error::Corrupted) naming the file,
+//! rather than returning a page silently short of it; archiving the record again rewrites the
+//! file, removing it drops the record. A record removed since the listing is simply absent.
 //!
 //! **Workflow index (version 1)**: one empty pointer file per record, named by a digest of the
 //! workflow id and the record's file name, in one of 256 shard directories. `WorkflowId = '...'`
@@ -133,6 +140,7 @@ mod register;
 mod scan;
 mod task;
 mod validate;
+mod visfile;
 mod visibility;
 mod visindex;
 mod visname;

@@ -16,7 +16,7 @@ use crate::fsio::{self, Modes};
 use crate::layout::{Layout, SCHEME};
 use crate::task::blocking;
 use crate::visname::{self, Indexed, VisName};
-use crate::{visindex, visquery};
+use crate::{visfile, visindex, visquery};
 
 /// The `file://` [`VisibilityArchiver`].
 ///
@@ -56,7 +56,7 @@ impl FilestoreVisibilityArchiver {
         let pointer = visindex::pointer_name(&record.workflow_id, &name);
         let shard = visindex::shard_dir(&namespace_dir, &record.workflow_id);
         let dir = namespace_dir.join(visname::day_dir(record.close_time));
-        let bytes = serde_json::to_vec(record)
+        let bytes = visfile::encode(record)
             .map_err(|err| Error::backend(PROVIDER, "encode visibility record", err, false))?;
         let modes = self.modes;
         blocking("write visibility record", move || {

@@ -326,7 +326,7 @@ async fn hostile_ids_stay_inside_the_root_and_round_trip() {
     assert_eq!(files.len(), ids.len());
     for file in files {
         assert!(
-            file.starts_with(archive_root.join("v1/history")),
+            file.starts_with(archive_root.join("v2/history")),
             "{}",
             file.display()
         );
