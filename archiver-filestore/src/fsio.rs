@@ -164,20 +164,23 @@ pub(crate) fn commit_rename(temp: &Path, target: &Path) -> io::Result<()> {
 /// Write `bytes` to `dir/name` atomically and durably: a reader sees the old file or the new one.
 #[cfg(test)]
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], modes: Modes) -> io::Result<()> {
-    stage_and_rename(dir, name, bytes, modes)?;
+    stage_and_rename(dir, dir, name, bytes, modes)?;
     sync_dir(dir)
 }
 
-/// Write `bytes` to `dir/name` atomically: staged, fsynced, renamed into place. The rename is
-/// durable once `dir` is fsynced (the caller's job, so that writers can share it).
+/// Write `bytes` to `dir/name` atomically: staged in `staging` (same file system), fsynced,
+/// renamed into place. The rename is durable once `dir` is fsynced (the caller's job, so that
+/// writers can share it).
 pub(crate) fn stage_and_rename(
+    staging: &Path,
     dir: &Path,
     name: &str,
     bytes: &[u8],
     modes: Modes,
 ) -> io::Result<()> {
     create_dir_all(dir, modes.dir)?;
-    let (mut file, temp) = create_temp(dir, name, modes.file)?;
+    create_dir_all(staging, modes.dir)?;
+    let (mut file, temp) = create_temp(staging, name, modes.file)?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.sync_data())
@@ -189,32 +192,41 @@ pub(crate) fn stage_and_rename(
     written
 }
 
-/// Remove staged files in `dir` whose name starts with `.tmp-<tag>-` and that nobody has written
-/// to for [`STALE_TEMP_AGE`]: leftovers of crashed writers. Live writers touch their file at least
-/// once per blob, so they are left alone. Errors are ignored: cleanup is best effort.
-pub(crate) fn remove_stale_temps(dir: &Path, tag: &str) {
-    let prefix = format!("{TEMP_PREFIX}{tag}-");
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let now = SystemTime::now();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.starts_with(&prefix) {
-            continue;
-        }
-        let stale = entry
+/// Whether `entry` is a staged file (a regular file named `.tmp-*`, symlinks not followed)
+/// that nobody has written to for `older_than` at `now`.
+pub(crate) fn is_stale_temp(entry: &fs::DirEntry, now: SystemTime, older_than: Duration) -> bool {
+    let named = entry.file_name().to_str().is_some_and(is_temp_name);
+    named
+        && entry.file_type().is_ok_and(|kind| kind.is_file())
+        && entry
             .metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|modified| {
                 now.duration_since(modified)
-                    .is_ok_and(|age| age >= STALE_TEMP_AGE)
-            });
-        if stale {
-            let _ = fs::remove_file(entry.path());
+                    .is_ok_and(|age| age >= older_than)
+            })
+}
+
+/// Directory entries [`remove_stale_temps`] examines per call at most, so that an archive's
+/// cleanup costs little whatever a storm of crashes left behind (later archives go on).
+pub(crate) const CLEANUP_BUDGET: usize = 256;
+
+/// Removes staged files in `dir` that nobody has written to for [`STALE_TEMP_AGE`]: leftovers
+/// of crashed writers (live writers touch their file at least once per blob, and a visibility
+/// record's in one go). Examines at most [`CLEANUP_BUDGET`] entries. Errors are ignored:
+/// cleanup is best effort. Returns how many files were removed.
+pub(crate) fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.take(CLEANUP_BUDGET).flatten() {
+        if is_stale_temp(&entry, now, STALE_TEMP_AGE) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
         }
     }
+    removed
 }
 
 #[cfg(test)]
@@ -308,9 +320,33 @@ mod tests {
         let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(5);
         old_file.set_modified(long_ago).unwrap();
         other_file.set_modified(long_ago).unwrap();
-        remove_stale_temps(root.path(), "7");
+        let kept = root.path().join("7.hist");
+        fs::write(&kept, b"x").unwrap();
+        File::options()
+            .write(true)
+            .open(&kept)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        fs::create_dir(root.path().join(".tmp-a-dir")).unwrap();
+        assert_eq!(remove_stale_temps(root.path()), 2);
         assert!(fresh.exists());
         assert!(!old.exists());
-        assert!(other.exists(), "other tags are not touched");
+        assert!(!other.exists(), "every staged file, whatever its tag");
+        assert!(kept.exists(), "only staged files");
+        assert!(root.path().join(".tmp-a-dir").is_dir(), "only files");
+    }
+
+    #[test]
+    fn a_cleanup_examines_a_bounded_number_of_entries() {
+        let root = tempfile::tempdir().unwrap();
+        let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(5);
+        let total = CLEANUP_BUDGET + 10;
+        for _ in 0..total {
+            let (file, _) = create_temp(root.path(), "x", 0o600).unwrap();
+            file.set_modified(long_ago).unwrap();
+        }
+        assert_eq!(remove_stale_temps(root.path()), CLEANUP_BUDGET);
+        assert_eq!(remove_stale_temps(root.path()), 10, "the next call goes on");
     }
 }

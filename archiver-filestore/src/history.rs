@@ -109,7 +109,15 @@ impl FilestoreHistoryArchiver {
             // Only a missing archive, or another run's (never served, see `get_page`), is
             // written; an archive that cannot be read is reported, not silently rewritten.
             blocking("check archive", move || match HistReader::open(&target) {
-                Ok(reader) => Ok(reader.identity() == &identity),
+                Ok(reader) if reader.identity() == &identity => {
+                    // Stale files of killed attempts are cleaned here too, as on every commit:
+                    // the archive may have been committed by another attempt.
+                    if let Some(dir) = target.parent() {
+                        fsio::remove_stale_temps(dir);
+                    }
+                    Ok(true)
+                }
+                Ok(_) => Ok(false),
                 Err(Error::NotFound { .. }) => Ok(false),
                 Err(err) => Err(err),
             })
@@ -253,7 +261,6 @@ impl FilestoreHistoryArchiver {
                 in_flight = Some((write, iterator.state()));
             }
         }
-        let tag = staging.identity.close_failover_version.to_string();
         blocking("commit archive", move || {
             let writer = match writer {
                 Some(writer) => writer,
@@ -263,7 +270,7 @@ impl FilestoreHistoryArchiver {
             writer
                 .finish(&target)
                 .map_err(|err| io_error("commit archive", &temp, err))?;
-            fsio::remove_stale_temps(&staging.dir, &tag);
+            fsio::remove_stale_temps(&staging.dir);
             Ok(())
         })
         .await

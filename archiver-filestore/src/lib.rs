@@ -56,7 +56,8 @@
 //! <root>/v2/visibility/<ns id>/<YYYY-MM-DD>/<close ns>_<start ns>_<status>_<h(wf id)>_<h(type)>_<h(run id)>_<identity>.vis
 //! <root>/v2/visibility/<ns id>/by-workflow/COMPLETE-v1                       (workflow index v1)
 //! <root>/v2/visibility/<ns id>/by-workflow/<2 hex>/<32 hex h(wf id)>_<record file name>
-//! .tmp-*   staged files (any directory): ignored by readers, cleaned by later archives
+//! <root>/v2/visibility/<ns id>/staging/.tmp-*                  (records staged before their rename)
+//! .tmp-*   staged files: ignored by readers, cleaned by later archives and by [`cleanup`]
 //! ```
 //!
 //! **`.hist`** (one run, one version): a header (magic `ARCVHIST`, format version, the ids and
@@ -116,8 +117,13 @@
 //! - **Resumable.** With a [`ProgressManager`](archiver_core::ProgressManager), each blob is
 //!   fsynced and then recorded (staged file, durable length, iterator state). A retry reopens
 //!   the staged file, verifies what it holds, and continues without writing any blob twice.
-//!   Without one, a failed archive removes its staged file. Staged files untouched for an hour
-//!   (crashed writers) are removed by the next archive of the same run.
+//!   Without one, a failed archive removes its staged file.
+//! - **Cleanup.** Staged files untouched for an hour (left by killed writers) are removed by
+//!   the next archive in the same directory: a history archive cleans its run directory (any
+//!   version), a visibility archive its namespace's `staging/` directory, which holds only
+//!   staged files, so no day directory is ever listed for it. Each examines at most 256
+//!   entries (bounded work; later archives go on). A run never archived again keeps what its
+//!   killed attempts staged: [`cleanup`] sweeps a whole archive (for a periodic job).
 //! - **Modes.** [`FilestoreConfig`]'s `file_mode` and `dir_mode` (Temporal's `fileMode` and
 //!   `dirMode`; defaults [`DEFAULT_FILE_MODE`] / [`DEFAULT_DIR_MODE`], `0o666` / `0o766`) are applied exactly, regardless of the umask, to the
 //!   files written and the directories created.
@@ -129,6 +135,7 @@
 //!   [`Error::Corrupted`](archiver_core::Error::Corrupted) naming it, never a hang. All
 //!   blocking I/O runs on tokio's blocking pool.
 
+mod cleanup;
 mod config;
 mod error;
 mod fsio;
@@ -146,6 +153,7 @@ mod visindex;
 mod visname;
 mod visquery;
 
+pub use cleanup::cleanup;
 pub use config::{DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, FilestoreConfig};
 pub use history::FilestoreHistoryArchiver;
 pub use register::{history_factory, register, visibility_factory};

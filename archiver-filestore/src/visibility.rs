@@ -66,6 +66,12 @@ impl FilestoreVisibilityArchiver {
     }
 }
 
+/// The directory of a namespace where records are staged before their rename into a day
+/// directory. It holds only staged files (in flight, or left by killed writers), so each
+/// archive can clean it at little cost; day directories with many records are never listed
+/// for cleanup.
+pub(crate) const STAGING_DIR: &str = "staging";
+
 /// Writes one record and its workflow-index pointer durably (blocking): the pointer first
 /// (a dangling pointer is harmless, a record without one would be missed by `WorkflowId`
 /// queries), then the record staged, fsynced and renamed, then both directories fsynced.
@@ -86,13 +92,16 @@ fn write_record(
     let pointer = shard.join(pointer);
     fsio::create_empty(&pointer, modes.file)
         .map_err(|err| fail("write index pointer", &pointer, err))?;
-    fsio::stage_and_rename(dir, name, bytes, modes)
+    let staging = namespace_dir.join(STAGING_DIR);
+    fsio::stage_and_rename(&staging, dir, name, bytes, modes)
         .map_err(|err| fail("write visibility record", &target, err))?;
     // Concurrent callers' fsyncs share journal commits in the kernel (measured: a user-space
     // round of fsyncs that callers wait on was several times slower than this).
     fsio::sync_dir(shard)
         .and_then(|()| fsio::sync_dir(dir))
-        .map_err(|err| fail("commit visibility record", &target, err))
+        .map_err(|err| fail("commit visibility record", &target, err))?;
+    fsio::remove_stale_temps(&staging);
+    Ok(())
 }
 
 /// The fields of `record` its file name carries.

@@ -24,6 +24,7 @@ use visibility_query::{CheckedQuery, Plan};
 use crate::error::io_error;
 use crate::fsio;
 use crate::scan::{Prune, entries, list, read_record};
+use crate::visibility::STAGING_DIR;
 use crate::visindex;
 use crate::visname::{self, VisName};
 
@@ -121,7 +122,7 @@ fn day_groups(
 ) -> Result<VecDeque<Group>> {
     let mut days = Vec::new();
     for (name, path) in list(namespace_dir)? {
-        if name == visindex::INDEX_DIR {
+        if name == visindex::INDEX_DIR || name == STAGING_DIR {
             continue;
         }
         let Some(day) = visname::parse_day_dir(&name) else {

@@ -628,3 +628,78 @@ async fn a_fifo_in_place_of_an_archive_is_refused_without_blocking() {
         }
     }
 }
+
+/// Sets the modification time of `path` to `age` ago.
+fn age(path: &Path, age: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn staged_files_of_killed_writers_are_cleaned_by_later_archives_and_by_cleanup() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("cleaned", 10);
+    let request = test_request(&run, &history, 1);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let archive = files_under(root.path()).pop().unwrap();
+    let dir = archive.parent().unwrap();
+    let hour = Duration::from_secs(3600);
+    // Left by killed writers of this version and of another one; one still being written.
+    for (name, untouched) in [
+        (".tmp-1-999-1-0", hour * 2),
+        (".tmp-5-999-1-0", hour + Duration::from_secs(60)),
+        (".tmp-1-999-2-0", Duration::from_secs(60)),
+    ] {
+        std::fs::write(dir.join(name), b"partial").unwrap();
+        age(&dir.join(name), untouched);
+    }
+    // The run is archived already: the retry is a no-op that still cleans.
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let mut left: Vec<_> = files_under(root.path())
+        .into_iter()
+        .filter(|f| is_temp(f))
+        .collect();
+    assert_eq!(left, [dir.join(".tmp-1-999-2-0")], "only the fresh one");
+
+    // Elsewhere in the archive (a run never archived again, the root's probe), only `cleanup`.
+    let elsewhere = root.path().join("v2/history/other/run");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for path in [
+        elsewhere.join(".tmp-3-1-1-1"),
+        root.path().join(".tmp-probe-1-1-1"),
+    ] {
+        std::fs::write(&path, b"x").unwrap();
+        age(&path, hour * 2);
+        left.push(path);
+    }
+    let outside = root.path().join("mine/.tmp-not-ours");
+    std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
+    std::fs::write(&outside, b"x").unwrap();
+    age(&outside, hour * 2);
+    assert_eq!(archiver_filestore::cleanup(&uri, hour).await.unwrap(), 2);
+    assert_eq!(
+        archiver_filestore::cleanup(&uri, Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        files_under(root.path())
+            .iter()
+            .filter(|f| is_temp(f))
+            .eq([&outside])
+    );
+    assert_eq!(get_all(&archiver, &uri, &run).await.unwrap(), history);
+}

@@ -363,3 +363,39 @@ async fn ordered_pages_match_a_full_sort_in_every_time_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn records_are_staged_apart_and_what_killed_writers_staged_is_cleaned() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let archiver = FilestoreVisibilityArchiver::new();
+    let records = test_records("ns", 4);
+    archive_all(&archiver, &uri, &records[..2]).await;
+    let day = records_under(root.path())[0].parent().unwrap().to_owned();
+    let staging = day.parent().unwrap().join("staging");
+    assert!(staging.is_dir());
+    let stale = staging.join(".tmp-killed-1-2-3");
+    let fresh = staging.join(".tmp-in-flight-1-2-3");
+    for (path, age) in [(&stale, 7200), (&fresh, 10)] {
+        std::fs::write(path, b"{").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(age))
+            .unwrap();
+    }
+    archive_all(&archiver, &uri, &records[2..]).await;
+    assert!(
+        !stale.exists(),
+        "a stale staged record is removed by the next archive"
+    );
+    assert!(fresh.exists(), "one maybe in flight is kept");
+    assert_eq!(query_all(&archiver, &uri, "ns", "").await.len(), 4);
+    assert!(
+        records_under(root.path())
+            .iter()
+            .all(|f| !f.starts_with(&staging) || f == &fresh),
+        "nothing else is staged"
+    );
+}
