@@ -110,6 +110,9 @@ impl FilestoreHistoryArchiver {
             // written; an archive that cannot be read is reported, not silently rewritten.
             blocking("check archive", move || match HistReader::open(&target) {
                 Ok(reader) if reader.identity() == &identity => {
+                    // Every blob: "archived" must mean it reads back (a retry is rare, and
+                    // reading the archive costs about what writing it did).
+                    reader.verify()?;
                     // Stale files of killed attempts are cleaned here too, as on every commit:
                     // the archive may have been committed by another attempt.
                     if let Some(dir) = target.parent() {

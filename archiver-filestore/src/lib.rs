@@ -108,8 +108,9 @@
 //!   whole one; a process killed mid-archive leaves only `.tmp-*` files.
 //! - **Idempotent.** Archiving a run and version that is already archived (and intact) does
 //!   nothing; two concurrent archives of the same run both succeed and leave one complete
-//!   archive (each stages its own file; rename is atomic). An existing archive that cannot be
-//!   read (damaged, or not a regular file) is reported as
+//!   archive (each stages its own file; rename is atomic). The existing archive is verified
+//!   whole (every blob's checksum, read in chunks); one that cannot be read (damaged, or not a
+//!   regular file) is reported as
 //!   [`Error::Corrupted`](archiver_core::Error::Corrupted) naming the file and left as found:
 //!   an operator removes it to archive the run again. Ids too long for a readable header
 //!   (over 1 MiB as JSON) are refused with

@@ -150,6 +150,24 @@ impl HistReader {
         &self.frames
     }
 
+    /// Verifies every blob against its frame header, index entry and checksum, reading the
+    /// payloads in chunks (memory stays small whatever the archive's size). Costs a read of the
+    /// whole file: for checks that must not trust a damaged archive, not for serving pages.
+    pub(crate) fn verify(&self) -> Result<()> {
+        let path = &self.path;
+        for (i, indexed) in self.frames.iter().enumerate() {
+            let found = read_frame(&self.file, indexed.offset)
+                .map_err(|err| err.into_core("verify blob", path))?;
+            if found != *indexed {
+                return Err(Error::corrupted(
+                    path.display().to_string(),
+                    format!("blob {i} does not match the index"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads blob `i` and verifies it against its frame header and index entry.
     pub(crate) fn read_blob(&self, i: usize) -> Result<Vec<u8>> {
         let path = &self.path;
