@@ -92,9 +92,14 @@ pub(crate) fn create_empty(path: &Path, mode: u32) -> io::Result<()> {
     only_regular(file)?.set_permissions(fs::Permissions::from_mode(mode))
 }
 
-/// fsync a directory, making the entries created or renamed in it durable.
+/// fsync a directory, making the entries created or renamed in it durable. `O_DIRECTORY`: a
+/// FIFO swapped in place of the directory fails the open instead of blocking it.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(dir)?
+        .sync_all()
 }
 
 /// Create `dir` and any missing parents, each with exactly `mode`, and fsync the parent of each
@@ -263,6 +268,27 @@ mod tests {
         // Idempotent; existing directories keep their mode.
         create_dir_all(&deep, 0o700).unwrap();
         assert_eq!(mode_of(&deep), 0o777);
+    }
+
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Each of these would block forever in a plain open of the FIFO.
+        for write in [false, true] {
+            let err = open_regular(&fifo, write).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+            assert!(err.to_string().contains("FIFO"), "{err}");
+        }
+        assert!(create_empty(&fifo, 0o644).is_err());
+        assert!(sync_dir(&fifo).is_err());
+        let err = open_regular(root.path(), false).unwrap_err();
+        assert!(err.to_string().contains("a directory"), "{err}");
     }
 
     #[test]
