@@ -30,6 +30,17 @@ pub(crate) fn io_error(operation: &str, path: &Path, err: io::Error) -> Error {
     )
 }
 
+/// A core error for a failure of [`open_regular`](crate::fsio::open_regular) on the stored file
+/// `path`: a special file in its place is [`Error::Corrupted`] naming it (it is not what we
+/// stored), any other failure [`Error::Backend`].
+pub(crate) fn open_error(path: &Path, err: io::Error) -> Error {
+    if err.kind() == io::ErrorKind::InvalidData {
+        Error::corrupted(path.display().to_string(), err.to_string())
+    } else {
+        io_error("open", path, err)
+    }
+}
+
 /// A core error for a blocking task that panicked or was cancelled.
 pub(crate) fn join_error(operation: &str, err: tokio::task::JoinError) -> Error {
     Error::backend(PROVIDER, operation.to_owned(), err, false)

@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -38,9 +38,68 @@ pub(crate) fn temp_name(tag: &str) -> String {
     format!("{TEMP_PREFIX}{tag}-{}-{nanos}-{n}", std::process::id())
 }
 
-/// fsync a directory, making the entries created or renamed in it durable.
+/// Opens the stored file `path` for reading (and writing when `write`) without ever blocking on
+/// a special file, and refuses anything but a regular file.
+///
+/// Opening a FIFO for reading blocks in `open` itself until a writer appears, so the file is
+/// opened with `O_NONBLOCK` (which regular files ignore) and `O_NOCTTY`, and then the opened
+/// file's type is checked with `fstat` (checking the path before opening would race with a swap).
+/// Anything else than a regular file (FIFO, socket, device, directory) is an
+/// [`io::ErrorKind::InvalidData`] error saying what it is: see [`crate::error::open_error`].
+pub(crate) fn open_regular(path: &Path, write: bool) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    only_regular(file)
+}
+
+/// `file`, if it is a regular file; otherwise an [`io::ErrorKind::InvalidData`] error naming
+/// what it is.
+fn only_regular(file: File) -> io::Result<File> {
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{what} where a regular file is expected"),
+    ))
+}
+
+/// Creates (or keeps) the empty regular file `path` with exactly `mode`, never blocking on a
+/// special file in its place (see [`open_regular`]). Not durable until its directory is fsynced.
+pub(crate) fn create_empty(path: &Path, mode: u32) -> io::Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    only_regular(file)?.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+/// fsync a directory, making the entries created or renamed in it durable. `O_DIRECTORY`: a
+/// FIFO swapped in place of the directory fails the open instead of blocking it.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(dir)?
+        .sync_all()
 }
 
 /// Create `dir` and any missing parents, each with exactly `mode`, and fsync the parent of each
@@ -110,20 +169,23 @@ pub(crate) fn commit_rename(temp: &Path, target: &Path) -> io::Result<()> {
 /// Write `bytes` to `dir/name` atomically and durably: a reader sees the old file or the new one.
 #[cfg(test)]
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], modes: Modes) -> io::Result<()> {
-    stage_and_rename(dir, name, bytes, modes)?;
+    stage_and_rename(dir, dir, name, bytes, modes)?;
     sync_dir(dir)
 }
 
-/// Write `bytes` to `dir/name` atomically: staged, fsynced, renamed into place. The rename is
-/// durable once `dir` is fsynced (the caller's job, so that writers can share it).
+/// Write `bytes` to `dir/name` atomically: staged in `staging` (same file system), fsynced,
+/// renamed into place. The rename is durable once `dir` is fsynced (the caller's job, so that
+/// writers can share it).
 pub(crate) fn stage_and_rename(
+    staging: &Path,
     dir: &Path,
     name: &str,
     bytes: &[u8],
     modes: Modes,
 ) -> io::Result<()> {
     create_dir_all(dir, modes.dir)?;
-    let (mut file, temp) = create_temp(dir, name, modes.file)?;
+    create_dir_all(staging, modes.dir)?;
+    let (mut file, temp) = create_temp(staging, name, modes.file)?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.sync_data())
@@ -135,32 +197,41 @@ pub(crate) fn stage_and_rename(
     written
 }
 
-/// Remove staged files in `dir` whose name starts with `.tmp-<tag>-` and that nobody has written
-/// to for [`STALE_TEMP_AGE`]: leftovers of crashed writers. Live writers touch their file at least
-/// once per blob, so they are left alone. Errors are ignored: cleanup is best effort.
-pub(crate) fn remove_stale_temps(dir: &Path, tag: &str) {
-    let prefix = format!("{TEMP_PREFIX}{tag}-");
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let now = SystemTime::now();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.starts_with(&prefix) {
-            continue;
-        }
-        let stale = entry
+/// Whether `entry` is a staged file (a regular file named `.tmp-*`, symlinks not followed)
+/// that nobody has written to for `older_than` at `now`.
+pub(crate) fn is_stale_temp(entry: &fs::DirEntry, now: SystemTime, older_than: Duration) -> bool {
+    let named = entry.file_name().to_str().is_some_and(is_temp_name);
+    named
+        && entry.file_type().is_ok_and(|kind| kind.is_file())
+        && entry
             .metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|modified| {
                 now.duration_since(modified)
-                    .is_ok_and(|age| age >= STALE_TEMP_AGE)
-            });
-        if stale {
-            let _ = fs::remove_file(entry.path());
+                    .is_ok_and(|age| age >= older_than)
+            })
+}
+
+/// Directory entries [`remove_stale_temps`] examines per call at most, so that an archive's
+/// cleanup costs little whatever a storm of crashes left behind (later archives go on).
+pub(crate) const CLEANUP_BUDGET: usize = 256;
+
+/// Removes staged files in `dir` that nobody has written to for [`STALE_TEMP_AGE`]: leftovers
+/// of crashed writers (live writers touch their file at least once per blob, and a visibility
+/// record's in one go). Examines at most [`CLEANUP_BUDGET`] entries. Errors are ignored:
+/// cleanup is best effort. Returns how many files were removed.
+pub(crate) fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.take(CLEANUP_BUDGET).flatten() {
+        if is_stale_temp(&entry, now, STALE_TEMP_AGE) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
         }
     }
+    removed
 }
 
 #[cfg(test)]
@@ -197,6 +268,27 @@ mod tests {
         // Idempotent; existing directories keep their mode.
         create_dir_all(&deep, 0o700).unwrap();
         assert_eq!(mode_of(&deep), 0o777);
+    }
+
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Each of these would block forever in a plain open of the FIFO.
+        for write in [false, true] {
+            let err = open_regular(&fifo, write).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+            assert!(err.to_string().contains("FIFO"), "{err}");
+        }
+        assert!(create_empty(&fifo, 0o644).is_err());
+        assert!(sync_dir(&fifo).is_err());
+        let err = open_regular(root.path(), false).unwrap_err();
+        assert!(err.to_string().contains("a directory"), "{err}");
     }
 
     #[test]
@@ -254,9 +346,33 @@ mod tests {
         let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(5);
         old_file.set_modified(long_ago).unwrap();
         other_file.set_modified(long_ago).unwrap();
-        remove_stale_temps(root.path(), "7");
+        let kept = root.path().join("7.hist");
+        fs::write(&kept, b"x").unwrap();
+        File::options()
+            .write(true)
+            .open(&kept)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        fs::create_dir(root.path().join(".tmp-a-dir")).unwrap();
+        assert_eq!(remove_stale_temps(root.path()), 2);
         assert!(fresh.exists());
         assert!(!old.exists());
-        assert!(other.exists(), "other tags are not touched");
+        assert!(!other.exists(), "every staged file, whatever its tag");
+        assert!(kept.exists(), "only staged files");
+        assert!(root.path().join(".tmp-a-dir").is_dir(), "only files");
+    }
+
+    #[test]
+    fn a_cleanup_examines_a_bounded_number_of_entries() {
+        let root = tempfile::tempdir().unwrap();
+        let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(5);
+        let total = CLEANUP_BUDGET + 10;
+        for _ in 0..total {
+            let (file, _) = create_temp(root.path(), "x", 0o600).unwrap();
+            file.set_modified(long_ago).unwrap();
+        }
+        assert_eq!(remove_stale_temps(root.path()), CLEANUP_BUDGET);
+        assert_eq!(remove_stale_temps(root.path()), 10, "the next call goes on");
     }
 }

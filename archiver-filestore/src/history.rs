@@ -94,10 +94,35 @@ impl FilestoreHistoryArchiver {
             &identity.run_id,
         );
         let target = dir.join(layout::history_file_name(identity.close_failover_version));
+        if !identity.fits_header() {
+            // The reader refuses such headers: archiving would succeed and never read back.
+            return Err(Error::invalid_request(
+                "workflow_id",
+                format!(
+                    "the ids take more than {} bytes as JSON (a .hist header's limit)",
+                    crate::histfile::format::MAX_IDENTITY
+                ),
+            ));
+        }
         let archived = {
             let (target, identity) = (target.clone(), identity.clone());
-            blocking("check archive", move || {
-                Ok(HistReader::open(&target).is_ok_and(|r| r.identity() == &identity))
+            // Only a missing archive, or another run's (never served, see `get_page`), is
+            // written; an archive that cannot be read is reported, not silently rewritten.
+            blocking("check archive", move || match HistReader::open(&target) {
+                Ok(reader) if reader.identity() == &identity => {
+                    // Every blob: "archived" must mean it reads back (a retry is rare, and
+                    // reading the archive costs about what writing it did).
+                    reader.verify()?;
+                    // Stale files of killed attempts are cleaned here too, as on every commit:
+                    // the archive may have been committed by another attempt.
+                    if let Some(dir) = target.parent() {
+                        fsio::remove_stale_temps(dir);
+                    }
+                    Ok(true)
+                }
+                Ok(_) => Ok(false),
+                Err(Error::NotFound { .. }) => Ok(false),
+                Err(err) => Err(err),
             })
             .await?
         };
@@ -239,7 +264,6 @@ impl FilestoreHistoryArchiver {
                 in_flight = Some((write, iterator.state()));
             }
         }
-        let tag = staging.identity.close_failover_version.to_string();
         blocking("commit archive", move || {
             let writer = match writer {
                 Some(writer) => writer,
@@ -249,7 +273,7 @@ impl FilestoreHistoryArchiver {
             writer
                 .finish(&target)
                 .map_err(|err| io_error("commit archive", &temp, err))?;
-            fsio::remove_stale_temps(&staging.dir, &tag);
+            fsio::remove_stale_temps(&staging.dir);
             Ok(())
         })
         .await

@@ -8,11 +8,12 @@ use crate::naming::id_segment;
 
 /// The provider's URI scheme.
 pub(crate) const SCHEME: &str = "file";
-/// The layout version directory under the root; a future incompatible layout gets `v2/`.
-pub(crate) const LAYOUT_DIR: &str = "v1";
-/// History archives live under `v1/history/`.
+/// The layout version directory under the root; a future incompatible layout gets `v3/`.
+/// (`v1/` held visibility records without a checksum; it is not read.)
+pub(crate) const LAYOUT_DIR: &str = "v2";
+/// History archives live under `v2/history/`.
 const HISTORY_DIR: &str = "history";
-/// Visibility records live under `v1/visibility/`.
+/// Visibility records live under `v2/visibility/`.
 const VISIBILITY_DIR: &str = "visibility";
 /// Extension of history archives.
 const HISTORY_EXT: &str = ".hist";
@@ -57,7 +58,7 @@ impl Layout {
         &self.root
     }
 
-    /// `<root>/v1/history/<ns>/<workflow>/<run>`: the archives of one run, one file per version.
+    /// `<root>/v2/history/<ns>/<workflow>/<run>`: the archives of one run, one file per version.
     pub(crate) fn run_dir(&self, namespace_id: &str, workflow_id: &str, run_id: &str) -> PathBuf {
         self.root
             .join(LAYOUT_DIR)
@@ -67,7 +68,7 @@ impl Layout {
             .join(id_segment(run_id))
     }
 
-    /// `<root>/v1/visibility/<ns>`: a namespace's records, in day directories.
+    /// `<root>/v2/visibility/<ns>`: a namespace's records, in day directories.
     pub(crate) fn visibility_dir(&self, namespace_id: &str) -> PathBuf {
         self.root
             .join(LAYOUT_DIR)
@@ -119,14 +120,14 @@ mod tests {
     fn ids_never_escape_the_root() {
         let layout = layout("file:///archive").unwrap();
         let dir = layout.run_dir("../..", "/etc/passwd", "a\0b");
-        assert!(dir.starts_with("/archive/v1/history/"));
+        assert!(dir.starts_with("/archive/v2/history/"));
         assert_eq!(dir.components().count(), 7, "{}", dir.display());
         assert!(dir.components().all(|c| matches!(
             c,
             std::path::Component::RootDir | std::path::Component::Normal(_)
         )));
         let vis = layout.visibility_dir("..");
-        assert!(vis.starts_with("/archive/v1/visibility/"));
+        assert!(vis.starts_with("/archive/v2/visibility/"));
         assert_eq!(vis.components().count(), 5);
     }
 

@@ -42,20 +42,22 @@
 //! archivers as the built-in `file` provider, configured from the `filestore` sections of the
 //! archival config.
 //!
-//! ## Layout (format version 1)
+//! ## Layout (format version 2)
 //!
-//! Everything lives under a version directory, so a future incompatible layout (`v2/`) can sit
-//! beside it. Ids are user strings and never become raw path segments: each is written as
+//! Everything lives under a version directory, so a future incompatible layout (`v3/`) can sit
+//! beside it. (Layout 1, `v1/`, stored visibility records without a checksum; it had no users
+//! and is not read.) Ids are user strings and never become raw path segments: each is written as
 //! `<32 hex digits of SHA-256>-<hint>`, the hint being at most 32 characters of the id with
 //! everything outside `[A-Za-z0-9_-]` replaced by `_` (so `../`, `/`, NUL, unicode and 4 KB ids
 //! are all safe, and names stay short). Files also store the real ids, which readers check.
 //!
 //! ```text
-//! <root>/v1/history/<ns id>/<workflow id>/<run id>/<close failover version>.hist
-//! <root>/v1/visibility/<ns id>/<YYYY-MM-DD>/<close ns>_<start ns>_<status>_<h(wf id)>_<h(type)>_<h(run id)>_<identity>.vis
-//! <root>/v1/visibility/<ns id>/by-workflow/COMPLETE-v1                       (workflow index v1)
-//! <root>/v1/visibility/<ns id>/by-workflow/<2 hex>/<32 hex h(wf id)>_<record file name>
-//! .tmp-*   staged files (any directory): ignored by readers, cleaned by later archives
+//! <root>/v2/history/<ns id>/<workflow id>/<run id>/<close failover version>.hist
+//! <root>/v2/visibility/<ns id>/<YYYY-MM-DD>/<close ns>_<start ns>_<status>_<h(wf id)>_<h(type)>_<h(run id)>_<identity>.vis
+//! <root>/v2/visibility/<ns id>/by-workflow/COMPLETE-v1                       (workflow index v1)
+//! <root>/v2/visibility/<ns id>/by-workflow/<2 hex>/<32 hex h(wf id)>_<record file name>
+//! <root>/v2/visibility/<ns id>/staging/.tmp-*                  (records staged before their rename)
+//! .tmp-*   staged files: ignored by readers, cleaned by later archives and by [`cleanup`]
 //! ```
 //!
 //! **`.hist`** (one run, one version): a header (magic `ARCVHIST`, format version, the ids and
@@ -67,7 +69,8 @@
 //! is verified on read; damage gives [`Error::Corrupted`](archiver_core::Error::Corrupted) naming
 //! the file.
 //!
-//! **`.vis`**: the record as JSON, in the UTC day directory of its close time. The name carries
+//! **`.vis`**: a 20-byte header (magic `ARCVVREC`, record format version, body length, CRC-32C
+//! over header and body) and the record as JSON, in the UTC day directory of its close time. The name carries
 //! the close and start times (Unix nanoseconds, 20 digits), the status number, 8-hex-digit
 //! digests of workflow id, type and run id, and a 128-bit digest of (namespace id, workflow id,
 //! run id): archiving the same record again replaces it. (The indexed fields are part of the
@@ -79,8 +82,13 @@
 //! default is), files are opened in that order and reading stops once the page is decided
 //! (core's `PageCutoff`): days are visited newest first (in the query's direction), days before
 //! the page token are not listed, so a first page costs one day listing and about `page_size`
-//! reads. A stray or damaged file is logged with its path (`tracing::warn!`) and skipped; it
-//! never fails the query.
+//! reads. A stray (a name that is not a record's or a day's, a file named like a day directory,
+//! a record name in another day's directory) is logged with its path (`tracing::warn!`) and
+//! skipped; it never fails the query. A record file the query reads and cannot trust (checksum
+//! or length mismatch, undecodable, not matching its name, a FIFO or directory in its place)
+//! fails the query with [`Error::Corrupted`](archiver_core::Error::Corrupted) naming the file,
+//! rather than returning a page silently short of it; archiving the record again rewrites the
+//! file, removing it drops the record. A record removed since the listing is simply absent.
 //!
 //! **Workflow index (version 1)**: one empty pointer file per record, named by a digest of the
 //! workflow id and the record's file name, in one of 256 shard directories. `WorkflowId = '...'`
@@ -100,20 +108,35 @@
 //!   whole one; a process killed mid-archive leaves only `.tmp-*` files.
 //! - **Idempotent.** Archiving a run and version that is already archived (and intact) does
 //!   nothing; two concurrent archives of the same run both succeed and leave one complete
-//!   archive (each stages its own file; rename is atomic).
+//!   archive (each stages its own file; rename is atomic). The existing archive is verified
+//!   whole (every blob's checksum, read in chunks); one that cannot be read (damaged, or not a
+//!   regular file) is reported as
+//!   [`Error::Corrupted`](archiver_core::Error::Corrupted) naming the file and left as found:
+//!   an operator removes it to archive the run again. Ids too long for a readable header
+//!   (over 1 MiB as JSON) are refused with
+//!   [`Error::InvalidRequest`](archiver_core::Error::InvalidRequest) before anything is written.
 //! - **Resumable.** With a [`ProgressManager`](archiver_core::ProgressManager), each blob is
 //!   fsynced and then recorded (staged file, durable length, iterator state). A retry reopens
 //!   the staged file, verifies what it holds, and continues without writing any blob twice.
-//!   Without one, a failed archive removes its staged file. Staged files untouched for an hour
-//!   (crashed writers) are removed by the next archive of the same run.
+//!   Without one, a failed archive removes its staged file.
+//! - **Cleanup.** Staged files untouched for an hour (left by killed writers) are removed by
+//!   the next archive in the same directory: a history archive cleans its run directory (any
+//!   version), a visibility archive its namespace's `staging/` directory, which holds only
+//!   staged files, so no day directory is ever listed for it. Each examines at most 256
+//!   entries (bounded work; later archives go on). A run never archived again keeps what its
+//!   killed attempts staged: [`cleanup`] sweeps a whole archive (for a periodic job).
 //! - **Modes.** [`FilestoreConfig`]'s `file_mode` and `dir_mode` (Temporal's `fileMode` and
 //!   `dirMode`; defaults [`DEFAULT_FILE_MODE`] / [`DEFAULT_DIR_MODE`], `0o666` / `0o766`) are applied exactly, regardless of the umask, to the
 //!   files written and the directories created.
 //! - **Errors.** File-system failures are [`Error::Backend`](archiver_core::Error::Backend) with
 //!   the operation and path; only interrupted, would-block and timed-out calls are retryable (a
-//!   full disk, an I/O error or a permission problem needs an operator). All blocking I/O runs
-//!   on tokio's blocking pool.
+//!   full disk, an I/O error or a permission problem needs an operator). Stored files are
+//!   opened without blocking (`O_NONBLOCK`) and checked to be regular files after opening, so a
+//!   FIFO, device or directory in place of one is an
+//!   [`Error::Corrupted`](archiver_core::Error::Corrupted) naming it, never a hang. All
+//!   blocking I/O runs on tokio's blocking pool.
 
+mod cleanup;
 mod config;
 mod error;
 mod fsio;
@@ -125,11 +148,13 @@ mod register;
 mod scan;
 mod task;
 mod validate;
+mod visfile;
 mod visibility;
 mod visindex;
 mod visname;
 mod visquery;
 
+pub use cleanup::cleanup;
 pub use config::{DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, FilestoreConfig};
 pub use history::FilestoreHistoryArchiver;
 pub use register::{history_factory, register, visibility_factory};

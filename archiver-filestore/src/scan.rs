@@ -6,15 +6,16 @@ use std::io;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
-use archiver_core::{Result, VisibilityRecord};
+use archiver_core::{Error, Result, VisibilityRecord};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use visibility_query::{Plan, TimeRange};
 
-use crate::error::io_error;
+use crate::error::{io_error, open_error};
 use crate::naming::short_hash;
 use crate::visibility::indexed;
 use crate::visname::{self, VisName};
+use crate::{fsio, visfile};
 
 /// The plan, in the terms of file names: hashed equality sets and nanosecond ranges.
 #[derive(Debug)]
@@ -100,14 +101,19 @@ impl Prune {
 
 /// Entries of `dir` as (name, path); a missing directory is empty; non-UTF-8 names are strays.
 pub(crate) fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    entries(dir).map_err(|err| io_error("list", dir, err))
+}
+
+/// [`list`], with the file system's error.
+pub(crate) fn entries(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(io_error("list", dir, err)),
+        Err(err) => return Err(err),
     };
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|err| io_error("list", dir, err))?;
+        let entry = entry?;
         match entry.file_name().into_string() {
             Ok(name) => out.push((name, entry.path())),
             Err(_) => {
@@ -118,32 +124,38 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// Reads one record; `None` (logged) when it is gone, damaged, or does not match its name.
-pub(crate) fn read_record(path: &Path) -> Option<VisibilityRecord> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
-        Err(err) => {
-            tracing::warn!(path = %path.display(), error = %err, "skipping an unreadable visibility record");
-            return None;
-        }
+/// Reads one record and checks it against its file name. `Ok(None)` when the file is gone (a
+/// dangling index pointer, a record removed since the listing); [`Error::Corrupted`] naming the
+/// file when it is damaged, not a regular file, or holds another record than its name says:
+/// skipping it would make the page silently short.
+pub(crate) fn read_record(path: &Path) -> Result<Option<VisibilityRecord>> {
+    let file = match fsio::open_regular(path, false) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(open_error(path, err)),
     };
-    let record: VisibilityRecord = match serde_json::from_slice(&bytes) {
-        Ok(record) => record,
-        Err(err) => {
-            tracing::warn!(path = %path.display(), error = %err, "skipping a damaged visibility record");
-            return None;
+    let corrupted = |reason: String| Error::corrupted(path.display().to_string(), reason);
+    let read = file
+        .metadata()
+        .and_then(|meta| visfile::read(&file, meta.len()));
+    let record = match read {
+        Ok(Ok(record)) => record,
+        Ok(Err(reason)) => return Err(corrupted(reason)),
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+            return Err(corrupted("the file is shorter than its header says".into()));
         }
+        Err(err) => return Err(io_error("read", path, err)),
     };
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(VisName::parse);
     if name.as_ref() != Some(&VisName::new(indexed(&record))) {
-        tracing::warn!(path = %path.display(), "skipping a visibility record that does not match its file name");
-        return None;
+        return Err(corrupted(
+            "the record does not match its file name (a misplaced copy?)".into(),
+        ));
     }
-    Some(record)
+    Ok(Some(record))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::fsio::{self, Modes};
 use crate::layout::{Layout, SCHEME};
 use crate::task::blocking;
 use crate::visname::{self, Indexed, VisName};
-use crate::{visindex, visquery};
+use crate::{visfile, visindex, visquery};
 
 /// The `file://` [`VisibilityArchiver`].
 ///
@@ -56,7 +56,7 @@ impl FilestoreVisibilityArchiver {
         let pointer = visindex::pointer_name(&record.workflow_id, &name);
         let shard = visindex::shard_dir(&namespace_dir, &record.workflow_id);
         let dir = namespace_dir.join(visname::day_dir(record.close_time));
-        let bytes = serde_json::to_vec(record)
+        let bytes = visfile::encode(record)
             .map_err(|err| Error::backend(PROVIDER, "encode visibility record", err, false))?;
         let modes = self.modes;
         blocking("write visibility record", move || {
@@ -65,6 +65,12 @@ impl FilestoreVisibilityArchiver {
         .await
     }
 }
+
+/// The directory of a namespace where records are staged before their rename into a day
+/// directory. It holds only staged files (in flight, or left by killed writers), so each
+/// archive can clean it at little cost; day directories with many records are never listed
+/// for cleanup.
+pub(crate) const STAGING_DIR: &str = "staging";
 
 /// Writes one record and its workflow-index pointer durably (blocking): the pointer first
 /// (a dangling pointer is harmless, a record without one would be missed by `WorkflowId`
@@ -84,15 +90,18 @@ fn write_record(
         .map_err(|err| fail("create namespace directory", namespace_dir, err))?;
     fsio::create_dir_all(shard, modes.dir).map_err(|err| fail("create directory", shard, err))?;
     let pointer = shard.join(pointer);
-    visindex::create_empty(&pointer, modes.file)
+    fsio::create_empty(&pointer, modes.file)
         .map_err(|err| fail("write index pointer", &pointer, err))?;
-    fsio::stage_and_rename(dir, name, bytes, modes)
+    let staging = namespace_dir.join(STAGING_DIR);
+    fsio::stage_and_rename(&staging, dir, name, bytes, modes)
         .map_err(|err| fail("write visibility record", &target, err))?;
     // Concurrent callers' fsyncs share journal commits in the kernel (measured: a user-space
     // round of fsyncs that callers wait on was several times slower than this).
     fsio::sync_dir(shard)
         .and_then(|()| fsio::sync_dir(dir))
-        .map_err(|err| fail("commit visibility record", &target, err))
+        .map_err(|err| fail("commit visibility record", &target, err))?;
+    fsio::remove_stale_temps(&staging);
+    Ok(())
 }
 
 /// The fields of `record` its file name carries.

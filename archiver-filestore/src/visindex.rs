@@ -17,9 +17,9 @@
 //! record of the namespace has its pointer. Namespaces without it (written before the index
 //! existed, or whose creator crashed before writing it) are queried by scanning day directories.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::fsio::{self, Modes};
@@ -73,24 +73,12 @@ pub(crate) fn ensure_namespace(namespace_dir: &Path, modes: Modes) -> io::Result
     fs::set_permissions(namespace_dir, fs::Permissions::from_mode(modes.dir))?;
     let index = namespace_dir.join(INDEX_DIR);
     fsio::create_dir_all(&index, modes.dir)?;
-    create_empty(&index.join(COMPLETE_MARKER), modes.file)?;
+    fsio::create_empty(&index.join(COMPLETE_MARKER), modes.file)?;
     fsio::sync_dir(&index)?;
     if let Some(parent) = namespace_dir.parent() {
         fsio::sync_dir(parent)?;
     }
     Ok(())
-}
-
-/// Creates (or keeps) the empty file `path` with exactly `mode`. Not durable until its
-/// directory is fsynced.
-pub(crate) fn create_empty(path: &Path, mode: u32) -> io::Result<()> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)?;
-    file.set_permissions(fs::Permissions::from_mode(mode))
 }
 
 /// The record file names the pointers of `workflow_id` name, with the names parsed. A missing
@@ -151,7 +139,7 @@ mod tests {
         for (wf, run) in [("wf/1", "a"), ("wf/1", "b"), ("wf-2", "c")] {
             let shard = shard_dir(&ns, wf);
             fsio::create_dir_all(&shard, MODES.dir).unwrap();
-            create_empty(&shard.join(pointer_name(wf, &name(wf, run))), MODES.file).unwrap();
+            fsio::create_empty(&shard.join(pointer_name(wf, &name(wf, run))), MODES.file).unwrap();
         }
         let shard = shard_dir(&ns, "wf/1");
         fs::write(shard.join("junk"), b"").unwrap();

@@ -14,6 +14,7 @@
 //! full scan's.
 
 use std::collections::VecDeque;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use archiver_core::visibility::{PageCutoff, TimeOrder, page_of};
@@ -22,7 +23,8 @@ use visibility_query::{CheckedQuery, Plan};
 
 use crate::error::io_error;
 use crate::fsio;
-use crate::scan::{Prune, list, read_record};
+use crate::scan::{Prune, entries, list, read_record};
+use crate::visibility::STAGING_DIR;
 use crate::visindex;
 use crate::visname::{self, VisName};
 
@@ -120,7 +122,7 @@ fn day_groups(
 ) -> Result<VecDeque<Group>> {
     let mut days = Vec::new();
     for (name, path) in list(namespace_dir)? {
-        if name == visindex::INDEX_DIR {
+        if name == visindex::INDEX_DIR || name == STAGING_DIR {
             continue;
         }
         let Some(day) = visname::parse_day_dir(&name) else {
@@ -179,8 +181,16 @@ fn list_day(day: &Path, prune: &Prune, cutoff: &PageCutoff<'_>) -> Result<Vec<Ca
         .and_then(|n| n.to_str())
         .and_then(visname::parse_day_dir)
         .and_then(visname::day_range_nanos);
+    let listed = match entries(day) {
+        Ok(listed) => listed,
+        Err(err) if err.kind() == io::ErrorKind::NotADirectory => {
+            tracing::warn!(path = %day.display(), "skipping a stray file named like a day directory");
+            return Ok(Vec::new());
+        }
+        Err(err) => return Err(io_error("list", day, err)),
+    };
     let mut out = Vec::new();
-    for (name, path) in list(day)? {
+    for (name, path) in listed {
         let Some(parsed) = VisName::parse(&name) else {
             if !fsio::is_temp_name(&name) {
                 tracing::warn!(path = %path.display(), "skipping a stray file in the visibility archive");
@@ -201,9 +211,10 @@ fn list_day(day: &Path, prune: &Prune, cutoff: &PageCutoff<'_>) -> Result<Vec<Ca
 
 /// The candidate records, read lazily in result order until the page is decided.
 ///
-/// Stray names, damaged files and records that do not match their file name are logged
-/// (`tracing::warn!` with the path) and skipped. A directory that cannot be listed stops the
-/// enumeration and is reported through `failure`.
+/// Stray names are logged (`tracing::warn!` with the path) and skipped; records gone since
+/// they were listed are skipped. A record that cannot be read (damaged, not a regular file, not
+/// matching its name) or a directory that cannot be listed stops the enumeration and is
+/// reported through `failure`: the page would otherwise be silently short.
 #[derive(Debug)]
 struct Candidates<'a, 'q> {
     prune: &'a Prune,
@@ -235,8 +246,13 @@ impl Iterator for Candidates<'_, '_> {
                 if self.cutoff.skips(next.rank) {
                     continue;
                 }
-                let Some(record) = read_record(&next.path) else {
-                    continue;
+                let record = match read_record(&next.path) {
+                    Ok(Some(record)) => record,
+                    Ok(None) => continue,
+                    Err(err) => {
+                        *self.failure = Some(err);
+                        return None;
+                    }
                 };
                 self.cutoff.observe(next.rank, &record);
                 return Some(record);

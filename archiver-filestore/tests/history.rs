@@ -326,7 +326,7 @@ async fn hostile_ids_stay_inside_the_root_and_round_trip() {
     assert_eq!(files.len(), ids.len());
     for file in files {
         assert!(
-            file.starts_with(archive_root.join("v1/history")),
+            file.starts_with(archive_root.join("v2/history")),
             "{}",
             file.display()
         );
@@ -511,4 +511,195 @@ async fn an_archive_dropped_mid_way_resumes_from_recorded_progress() {
         clean.blob_writes(),
         "the restart wrote only the blobs the killed attempt had not"
     );
+}
+
+#[tokio::test]
+async fn an_unreadable_existing_archive_is_reported_not_rewritten() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("damaged-before-rearchive", 20);
+    let request = test_request(&run, &history, 1);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let path = files_under(root.path()).pop().unwrap();
+    let good = std::fs::read(&path).unwrap();
+    for damage in ["flipped header byte", "truncated"] {
+        let mut bad = good.clone();
+        match damage {
+            "truncated" => bad.truncate(good.len() / 2),
+            _ => bad[3] ^= 0x20,
+        }
+        std::fs::write(&path, &bad).unwrap();
+        match archiver
+            .archive(&uri, &request, &ArchiveOptions::default())
+            .await
+        {
+            Err(Error::Corrupted { location, .. }) => {
+                assert_eq!(location, path.display().to_string(), "{damage}")
+            }
+            other => panic!("{damage}: expected Corrupted, got {other:?}"),
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bad,
+            "{damage}: left as found"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ids_too_long_for_a_readable_header_are_refused_up_front() {
+    let root = tempfile::tempdir().unwrap();
+    // 180,000 NULs are 1,080,000 bytes as JSON (`\u0000` each): over the header's 1 MiB.
+    let (source, run, history) = one_run(&"\0".repeat(180_000), 2);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    let err = archiver
+        .archive(
+            &uri_of(root.path()),
+            &test_request(&run, &history, 1),
+            &ArchiveOptions::default(),
+        )
+        .await
+        .expect_err("an archive that could never be read back");
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(files_under(root.path()).is_empty());
+}
+
+/// Makes a FIFO at `path` (with the `mkfifo` tool: this workspace forbids `unsafe`).
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Runs `call` for at most 5 seconds; if it is stuck in `open` of the FIFO at `fifo`, a writer
+/// opened (and closed) on the FIFO sets it free, so a failing test ends instead of hanging.
+async fn bounded<T>(fifo: &Path, call: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::pin!(call);
+    match tokio::time::timeout(Duration::from_secs(5), &mut call).await {
+        Ok(out) => Some(out),
+        Err(_) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(fifo);
+            let _ = call.await;
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_in_place_of_an_archive_is_refused_without_blocking() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("fifo", 20);
+    let request = test_request(&run, &history, 1);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let path = files_under(root.path()).pop().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    mkfifo(&path);
+    let get = bounded(&path, get_all(&archiver, &uri, &run))
+        .await
+        .expect("get blocked on the FIFO");
+    let archive = bounded(
+        &path,
+        archiver.archive(&uri, &request, &ArchiveOptions::default()),
+    )
+    .await
+    .expect("archive blocked on the FIFO");
+    for (call, outcome) in [("get", get.map(drop)), ("archive", archive)] {
+        match outcome {
+            Err(Error::Corrupted { location, reason }) => {
+                assert_eq!(location, path.display().to_string(), "{call}");
+                assert!(reason.contains("FIFO"), "{call}: {reason}");
+            }
+            other => panic!("{call}: expected Corrupted, got {other:?}"),
+        }
+    }
+}
+
+/// Sets the modification time of `path` to `age` ago.
+fn age(path: &Path, age: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn staged_files_of_killed_writers_are_cleaned_by_later_archives_and_by_cleanup() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run("cleaned", 10);
+    let request = test_request(&run, &history, 1);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let archive = files_under(root.path()).pop().unwrap();
+    let dir = archive.parent().unwrap();
+    let hour = Duration::from_secs(3600);
+    // Left by killed writers of this version and of another one; one still being written.
+    for (name, untouched) in [
+        (".tmp-1-999-1-0", hour * 2),
+        (".tmp-5-999-1-0", hour + Duration::from_secs(60)),
+        (".tmp-1-999-2-0", Duration::from_secs(60)),
+    ] {
+        std::fs::write(dir.join(name), b"partial").unwrap();
+        age(&dir.join(name), untouched);
+    }
+    // The run is archived already: the retry is a no-op that still cleans.
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let mut left: Vec<_> = files_under(root.path())
+        .into_iter()
+        .filter(|f| is_temp(f))
+        .collect();
+    assert_eq!(left, [dir.join(".tmp-1-999-2-0")], "only the fresh one");
+
+    // Elsewhere in the archive (a run never archived again, the root's probe), only `cleanup`.
+    let elsewhere = root.path().join("v2/history/other/run");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    for path in [
+        elsewhere.join(".tmp-3-1-1-1"),
+        root.path().join(".tmp-probe-1-1-1"),
+    ] {
+        std::fs::write(&path, b"x").unwrap();
+        age(&path, hour * 2);
+        left.push(path);
+    }
+    let outside = root.path().join("mine/.tmp-not-ours");
+    std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
+    std::fs::write(&outside, b"x").unwrap();
+    age(&outside, hour * 2);
+    assert_eq!(archiver_filestore::cleanup(&uri, hour).await.unwrap(), 2);
+    assert_eq!(
+        archiver_filestore::cleanup(&uri, Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        files_under(root.path())
+            .iter()
+            .filter(|f| is_temp(f))
+            .eq([&outside])
+    );
+    assert_eq!(get_all(&archiver, &uri, &run).await.unwrap(), history);
 }

@@ -1,12 +1,12 @@
-//! Filestore-specific visibility behaviour: strays and damage are skipped, one file per record,
-//! modes, hostile ids.
+//! Filestore-specific visibility behaviour: strays are skipped, damage fails the query, one file
+//! per record, modes, hostile ids.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{
-    ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver, VisibilityRecord,
+    ArchiveOptions, ArchiveUri, Error, QueryRequest, VisibilityArchiver, VisibilityRecord,
 };
 use archiver_filestore::{FilestoreConfig, FilestoreVisibilityArchiver};
 
@@ -71,7 +71,7 @@ async fn archive_all(
 }
 
 #[tokio::test]
-async fn strays_and_damaged_files_are_skipped_not_fatal() {
+async fn strays_are_skipped_not_fatal() {
     let root = tempfile::tempdir().unwrap();
     let uri = uri_of(root.path());
     let archiver = FilestoreVisibilityArchiver::new();
@@ -84,21 +84,17 @@ async fn strays_and_damaged_files_are_skipped_not_fatal() {
 
     std::fs::write(namespace_dir.join("README"), b"notes").unwrap();
     std::fs::create_dir(namespace_dir.join("not-a-day")).unwrap();
+    // A file named like a day directory.
+    std::fs::write(namespace_dir.join("2020-01-01"), b"not a directory").unwrap();
     std::fs::write(day.join("junk.txt"), b"junk").unwrap();
     std::fs::write(day.join(".tmp-crashed-1-2-3"), b"{").unwrap();
-    // Damaged: a record name holding garbage.
-    let damaged = files[1].clone();
-    std::fs::write(&damaged, b"{\"namespace_id\": tru").unwrap();
-    // Misplaced: a valid record under another record's name (the index would lie about it).
-    let misplaced_name = files[2].file_name().unwrap().to_owned();
-    std::fs::copy(&files[3], day.join(&misplaced_name)).unwrap();
 
     let found = query_all(&archiver, &uri, "ns", "").await;
-    assert_eq!(found.len(), 10, "every intact record, nothing else");
+    assert_eq!(found.len(), 12, "every record, nothing else");
     let mut ids: Vec<_> = found.iter().map(|r| r.workflow_id.clone()).collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 10, "no record twice");
+    assert_eq!(ids.len(), 12, "no record twice");
     for record in &found {
         assert!(records.contains(record));
     }
@@ -110,6 +106,83 @@ async fn strays_and_damaged_files_are_skipped_not_fatal() {
     )
     .await;
     assert_eq!(one, vec![found[0].clone()]);
+    let old_days = query_all(&archiver, &uri, "ns", "CloseTime < '2021-01-01T00:00:00Z'").await;
+    assert!(old_days.is_empty());
+}
+
+/// The error of a query of everything in namespace `ns`, which must be Corrupted naming `path`.
+async fn assert_query_fails_naming(
+    archiver: &FilestoreVisibilityArchiver,
+    uri: &ArchiveUri,
+    path: &Path,
+    what: &str,
+) {
+    let request = QueryRequest::new("ns", "").with_page_size(100);
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        archiver.query(uri, &request, &search_attributes()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{what}: the query blocked"));
+    match outcome {
+        Err(Error::Corrupted { location, .. }) => {
+            assert_eq!(location, path.display().to_string(), "{what}")
+        }
+        Ok(page) => panic!(
+            "{what}: expected Corrupted, got a page of {} records",
+            page.executions.len()
+        ),
+        Err(other) => panic!("{what}: expected Corrupted, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_files_that_cannot_be_read_fail_the_query_naming_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let archiver = FilestoreVisibilityArchiver::new();
+    let records = test_records("ns", 12);
+    archive_all(&archiver, &uri, &records).await;
+    let files = records_under(root.path());
+    let good = std::fs::read(&files[1]).unwrap();
+
+    let mut flipped = good.clone();
+    let at = flipped.len() - 10;
+    flipped[at] ^= 0x04;
+    std::fs::write(&files[1], &flipped).unwrap();
+    assert_query_fails_naming(&archiver, &uri, &files[1], "a flipped bit").await;
+    std::fs::write(&files[1], b"{\"namespace_id\": tru").unwrap();
+    assert_query_fails_naming(&archiver, &uri, &files[1], "garbage").await;
+    std::fs::write(&files[1], &good[..good.len() / 2]).unwrap();
+    assert_query_fails_naming(&archiver, &uri, &files[1], "truncated").await;
+    // Re-archiving the record rewrites its file.
+    archive_all(&archiver, &uri, &records).await;
+    assert_eq!(query_all(&archiver, &uri, "ns", "").await.len(), 12);
+
+    // A valid record under another record's name (the name would lie about it).
+    let saved = std::fs::read(&files[2]).unwrap();
+    std::fs::copy(&files[3], &files[2]).unwrap();
+    assert_query_fails_naming(&archiver, &uri, &files[2], "a misplaced copy").await;
+    std::fs::write(&files[2], &saved).unwrap();
+
+    // Not a regular file where a record is expected (what a permission error would also be
+    // for a non-root reader): a directory, a FIFO (which must not block the query).
+    std::fs::remove_file(&files[4]).unwrap();
+    std::fs::create_dir(&files[4]).unwrap();
+    assert_query_fails_naming(&archiver, &uri, &files[4], "a directory").await;
+    std::fs::remove_dir(&files[4]).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&files[4])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_query_fails_naming(&archiver, &uri, &files[4], "a FIFO").await;
+    std::fs::remove_file(&files[4]).unwrap();
+    assert_eq!(
+        query_all(&archiver, &uri, "ns", "").await.len(),
+        11,
+        "a removed record is simply gone"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +243,7 @@ async fn hostile_ids_stay_inside_the_root() {
     }
     for file in files_under(root.path()) {
         assert!(
-            file.starts_with(archive_root.join("v1/visibility")),
+            file.starts_with(archive_root.join("v2/visibility")),
             "{}",
             file.display()
         );
@@ -220,7 +293,11 @@ async fn workflow_id_queries_use_the_index_and_dangling_pointers_are_harmless() 
     // A pointer whose record is gone is skipped.
     let record_file = records_under(root.path())
         .into_iter()
-        .find(|p| std::fs::read(p).unwrap() == serde_json::to_vec(target).unwrap())
+        .find(|p| {
+            std::fs::read(p)
+                .unwrap()
+                .ends_with(&serde_json::to_vec(target).unwrap())
+        })
         .unwrap();
     std::fs::remove_file(&record_file).unwrap();
     assert!(query_all(&archiver, &uri, "ns", &filter).await.is_empty());
@@ -285,4 +362,40 @@ async fn ordered_pages_match_a_full_sort_in_every_time_order() {
             "{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn records_are_staged_apart_and_what_killed_writers_staged_is_cleaned() {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let archiver = FilestoreVisibilityArchiver::new();
+    let records = test_records("ns", 4);
+    archive_all(&archiver, &uri, &records[..2]).await;
+    let day = records_under(root.path())[0].parent().unwrap().to_owned();
+    let staging = day.parent().unwrap().join("staging");
+    assert!(staging.is_dir());
+    let stale = staging.join(".tmp-killed-1-2-3");
+    let fresh = staging.join(".tmp-in-flight-1-2-3");
+    for (path, age) in [(&stale, 7200), (&fresh, 10)] {
+        std::fs::write(path, b"{").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(age))
+            .unwrap();
+    }
+    archive_all(&archiver, &uri, &records[2..]).await;
+    assert!(
+        !stale.exists(),
+        "a stale staged record is removed by the next archive"
+    );
+    assert!(fresh.exists(), "one maybe in flight is kept");
+    assert_eq!(query_all(&archiver, &uri, "ns", "").await.len(), 4);
+    assert!(
+        records_under(root.path())
+            .iter()
+            .all(|f| !f.starts_with(&staging) || f == &fresh),
+        "nothing else is staged"
+    );
 }

@@ -42,6 +42,14 @@ pub(crate) struct Identity {
     pub(crate) close_failover_version: i64,
 }
 
+impl Identity {
+    /// Whether the header of a file for this identity is within what readers accept
+    /// ([`MAX_IDENTITY`] bytes of JSON).
+    pub(crate) fn fits_header(&self) -> bool {
+        serde_json::to_vec(self).is_ok_and(|json| json.len() <= MAX_IDENTITY as usize)
+    }
+}
+
 /// What a frame says about its blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BlobMeta {

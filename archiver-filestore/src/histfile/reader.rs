@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use archiver_core::{Error, Result};
 
 use super::format::{self, FOOTER, FRAME_HEADER, Frame, HEADER_FIXED, Identity};
-use crate::error::io_error;
+use crate::error::{io_error, open_error};
+use crate::fsio;
 
 /// Why a read failed: the file system, or the bytes.
 #[derive(Debug)]
@@ -102,15 +103,16 @@ pub(crate) struct HistReader {
 
 impl HistReader {
     /// Opens `path`, checking header, footer and index. A missing file is [`Error::NotFound`];
-    /// a damaged or incomplete one is [`Error::Corrupted`] naming the file.
+    /// a damaged or incomplete one, or anything but a regular file in its place (a FIFO would
+    /// block a plain open forever), is [`Error::Corrupted`] naming the file.
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|err| {
+        let file = fsio::open_regular(path, false).map_err(|err| {
             if err.kind() == io::ErrorKind::NotFound {
                 Error::NotFound {
                     what: format!("history archive {}", path.display()),
                 }
             } else {
-                io_error("open", path, err)
+                open_error(path, err)
             }
         })?;
         Self::load(file, path).map_err(|err| err.into_core("read", path))
@@ -146,6 +148,24 @@ impl HistReader {
     /// The blobs, in order.
     pub(crate) fn frames(&self) -> &[Frame] {
         &self.frames
+    }
+
+    /// Verifies every blob against its frame header, index entry and checksum, reading the
+    /// payloads in chunks (memory stays small whatever the archive's size). Costs a read of the
+    /// whole file: for checks that must not trust a damaged archive, not for serving pages.
+    pub(crate) fn verify(&self) -> Result<()> {
+        let path = &self.path;
+        for (i, indexed) in self.frames.iter().enumerate() {
+            let found = read_frame(&self.file, indexed.offset)
+                .map_err(|err| err.into_core("verify blob", path))?;
+            if found != *indexed {
+                return Err(Error::corrupted(
+                    path.display().to_string(),
+                    format!("blob {i} does not match the index"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Reads blob `i` and verifies it against its frame header and index entry.

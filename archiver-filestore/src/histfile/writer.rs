@@ -1,6 +1,6 @@
 //! Streaming a `.hist` file: staged in a temp file blob by blob, committed by rename.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -55,11 +55,7 @@ impl HistWriter {
     /// be resumed (gone, another identity, damaged, shorter than `committed`); the caller then
     /// starts over.
     pub(crate) fn reopen(temp: &Path, identity: &Identity, committed: u64) -> Result<Self, String> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(temp)
-            .map_err(|err| format!("cannot open: {err}"))?;
+        let file = fsio::open_regular(temp, true).map_err(|err| format!("cannot open: {err}"))?;
         let (found, data_start) =
             super::reader::read_header(&file).map_err(|err| err.to_string())?;
         if &found != identity {
