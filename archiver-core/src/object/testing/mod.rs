@@ -14,7 +14,8 @@ pub use provider::{ProviderFixture, Request};
 ///   `visibility_conformance`.
 /// - `scenario_tests!(behaviour: support::fixture);`: `requests_per_archived_workflow`,
 ///   `queries_download_only_what_the_index_admits`, `hostile_ids_round_trip`,
-///   `damaged_blobs_are_detected`, `paging_agrees_with_the_reference_in_every_order`.
+///   `damaged_blobs_are_detected`, `damaged_objects_never_read_back_changed`,
+///   `paging_agrees_with_the_reference_in_every_order`.
 ///
 /// The list lives in the macro, once, so a scenario added to [`scenarios`] and to it runs for
 /// every provider. The calling crate needs `tokio` (with `macros` and `rt-multi-thread`).

@@ -13,7 +13,9 @@ mod paging;
 mod requests;
 mod validate;
 
-pub use data::{damaged_blobs_are_detected, hostile_ids_round_trip};
+pub use data::{
+    damaged_blobs_are_detected, damaged_objects_never_read_back_changed, hostile_ids_round_trip,
+};
 pub use paging::paging_agrees_with_the_reference_in_every_order;
 pub use requests::{queries_download_only_what_the_index_admits, requests_per_archived_workflow};
 pub use validate::validate_uri_tells_missing_denied_and_unreachable_apart;
@@ -50,6 +52,7 @@ macro_rules! __object_scenario_tests {
             #[::tokio::test] queries_download_only_what_the_index_admits;
             #[::tokio::test] hostile_ids_round_trip;
             #[::tokio::test] damaged_blobs_are_detected;
+            #[::tokio::test] damaged_objects_never_read_back_changed;
             #[::tokio::test] paging_agrees_with_the_reference_in_every_order;
         );
     };
