@@ -270,3 +270,40 @@ async fn fault_sweep(server: &support::Server, attempts: u32) -> (usize, usize) 
     }
     (succeeded, failed)
 }
+
+/// Every request's first two attempts are reset, many requests in a row: with 5 attempts each
+/// one goes through. The SDK's retry quota (a token bucket shared by every client of the
+/// process, emptied by requests that needed two retries) must not ration retries across
+/// requests: `max_attempts` is the policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_not_rationed_across_requests() {
+    let Some(server) = support::server("retries_are_not_rationed_across_requests") else {
+        return;
+    };
+    let attempts = std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new());
+    let proxy = FaultProxy::start(&server.endpoint, Dialect::S3, move |_, method, path| {
+        let mut attempts = attempts.lock().unwrap();
+        let seen = attempts.entry(format!("{method} {path}")).or_default();
+        *seen += 1;
+        if *seen <= 2 {
+            Fault::DropBefore
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
+    let store = S3Store::new(with_attempts(
+        server.settings_via(&proxy.endpoint()),
+        5,
+        Duration::from_secs(10),
+    ));
+    let visibility = S3VisibilityArchiver::new(store);
+    let location = uri(&server.fresh_uri("rationed"));
+    for (i, record) in test_records("ns-id", 120).iter().enumerate() {
+        visibility
+            .archive(&location, record, &ArchiveOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("record {i}: 3 attempts of 5 must do: {e}"));
+    }
+    assert_eq!(proxy.injected(), 240);
+}
