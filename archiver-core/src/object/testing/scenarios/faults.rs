@@ -7,11 +7,14 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::super::proxy::{FaultProxy, RandomFaults};
+use futures::StreamExt as _;
+
 use super::super::{ProviderFixture, get_all, one_run};
-use crate::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver, RetrySettings};
+use crate::object::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
 use crate::testing::{search_attributes, test_records};
 use crate::{
-    ArchiveOptions, Error, HistoryArchiver, QueryRequest, VisibilityArchiver, VisibilityRecord,
+    ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
+    VisibilityRecord,
 };
 
 /// How a campaign runs.
@@ -25,16 +28,20 @@ pub struct Campaign {
     pub attempts: u32,
     /// Seed of the faults.
     pub seed: u64,
+    /// Archives in flight at once (1: one after the other, and the faults replay exactly).
+    pub concurrency: usize,
 }
 
 impl Campaign {
-    /// What CI runs on every provider: 10% faults, 5 attempts, 24 archives (a few seconds).
+    /// What CI runs on every provider: 10% faults, 5 attempts, 24 archives, 4 at a time (a
+    /// few seconds).
     pub fn ci() -> Self {
         Campaign {
             rate: 0.10,
             archives: 24,
             attempts: 5,
             seed: 12,
+            concurrency: 4,
         }
     }
 }
@@ -102,23 +109,96 @@ impl fmt::Display for CampaignReport {
     }
 }
 
-impl CampaignReport {
-    /// Counts a final error (which must be retryable: a fault is transient).
-    fn failure(&mut self, what: &str, err: &Error) {
-        assert!(
-            err.is_retryable(),
-            "{what}: a failure under transient faults must be retryable: {err}"
-        );
-        // Without the location, so failures of the same kind group.
-        let text = err
-            .to_string()
-            .split(' ')
-            .filter(|word| !word.starts_with("s3://") && !word.starts_with("gs://"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let short: String = text.chars().take(140).collect();
-        *self.failures.entry(format!("{what}: {short}")).or_default() += 1;
-    }
+/// Counts a final error in `failures` (it must be retryable: a fault is transient).
+fn failure(failures: &mut BTreeMap<String, usize>, what: &str, err: &Error) {
+    assert!(
+        err.is_retryable(),
+        "{what}: a failure under transient faults must be retryable: {err}"
+    );
+    // Without the location, so failures of the same kind group.
+    let text = err
+        .to_string()
+        .split(' ')
+        .filter(|word| !word.starts_with("s3://") && !word.starts_with("gs://"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let short: String = text.chars().take(140).collect();
+    *failures.entry(format!("{what}: {short}")).or_default() += 1;
+}
+
+/// How one archive ended, checked against the direct store.
+enum Verdict {
+    /// Reported Ok, and read back exactly.
+    Ok,
+    /// Reported failed; invisible, or stored whole.
+    Failed(Error),
+    /// Anything else (logged).
+    Incomplete,
+}
+
+/// Archives history and record number `i` through `faulty`, each checked through `direct`.
+async fn archive_one<S: ObjectStore + Clone>(
+    faulty: &S,
+    direct: &S,
+    location: &ArchiveUri,
+    seed: u64,
+    i: usize,
+    template: VisibilityRecord,
+) -> (Verdict, Verdict, VisibilityRecord) {
+    let options = ArchiveOptions::default();
+    let workflow_id = format!("campaign-{i}");
+    // Every third history fits one blob: the inline, one-write archive.
+    let (batches, blob_size) = if i % 3 == 2 {
+        (10, 1 << 20)
+    } else {
+        (60, 2048)
+    };
+    let (source, run, history, request) = one_run(&workflow_id, seed + i as u64, batches);
+    let archiver =
+        ObjectHistoryArchiver::new(faulty.clone(), source.clone()).with_target_blob_size(blob_size);
+    let outcome = archiver.archive(location, &request, &options).await;
+    let reader = ObjectHistoryArchiver::new(direct.clone(), source);
+    let stored = get_all(&reader, location, &run).await;
+    let history_verdict = match (outcome, stored) {
+        (Ok(()), Ok(got)) if got == history => Verdict::Ok,
+        (Err(err), Err(Error::NotFound { .. })) => Verdict::Failed(err),
+        // The commit landed but its answer was lost: failed as reported, complete as stored.
+        (Err(err), Ok(got)) if got == history => Verdict::Failed(err),
+        (outcome, stored) => {
+            eprintln!(
+                "{workflow_id}: INCOMPLETE: archive {outcome:?}, read back {:?}",
+                stored.as_ref().map(Vec::len)
+            );
+            Verdict::Incomplete
+        }
+    };
+
+    let mut record = template;
+    record.workflow_id = workflow_id.clone();
+    record.run_id = run.run_id.clone();
+    let record_verdict = match ObjectVisibilityArchiver::new(faulty.clone())
+        .archive(location, &record, &options)
+        .await
+    {
+        Ok(()) => {
+            let found = ObjectVisibilityArchiver::new(direct.clone())
+                .query(
+                    location,
+                    &QueryRequest::new("ns-id", format!("WorkflowId = '{workflow_id}'")),
+                    &search_attributes(),
+                )
+                .await;
+            match found {
+                Ok(page) if page.executions == [record.clone()] => Verdict::Ok,
+                other => {
+                    eprintln!("{workflow_id}: INCOMPLETE record: {other:?}");
+                    Verdict::Incomplete
+                }
+            }
+        }
+        Err(err) => Verdict::Failed(err),
+    };
+    (history_verdict, record_verdict, record)
 }
 
 /// Runs `campaign` on the provider: each archive's history (multi-blob, or inline for every
@@ -156,75 +236,35 @@ pub async fn run_fault_campaign<F: ProviderFixture>(
     );
     let direct = fixture.store();
     let location = fixture.fresh_uri("campaign");
-    let options = ArchiveOptions::default();
     let mut report = CampaignReport::default();
     // Every record sent, by workflow id: one whose archive failed may still be stored whole.
     let mut sent: BTreeMap<String, VisibilityRecord> = BTreeMap::new();
     let templates = test_records("ns-id", campaign.archives);
 
-    for (i, template) in templates.into_iter().enumerate() {
-        let workflow_id = format!("campaign-{i}");
-        let (batches, blob_size) = if i % 3 == 2 {
-            (10, 1 << 20)
-        } else {
-            (60, 2048)
-        };
-        let (source, run, history, request) =
-            one_run(&workflow_id, campaign.seed + i as u64, batches);
-        let archiver = ObjectHistoryArchiver::new(faulty.clone(), source.clone())
-            .with_target_blob_size(blob_size);
-        let outcome = archiver.archive(&location, &request, &options).await;
-        let reader = ObjectHistoryArchiver::new(direct.clone(), source);
-        let stored = get_all(&reader, &location, &run).await;
-        report.histories.tries += 1;
-        match (&outcome, &stored) {
-            (Ok(()), Ok(got)) if *got == history => report.histories.ok += 1,
-            (Err(err), Err(Error::NotFound { .. })) => {
-                report.failure("history", err);
-                report.histories.failed += 1;
-            }
-            // The commit landed but its answer was lost: failed as reported, complete as stored.
-            (Err(err), Ok(got)) if *got == history => {
-                report.failure("history", err);
-                report.histories.failed += 1;
-            }
-            (outcome, stored) => {
-                eprintln!(
-                    "{workflow_id}: INCOMPLETE: archive {outcome:?}, read back {:?}",
-                    stored.as_ref().map(Vec::len)
-                );
-                report.histories.incomplete += 1;
-            }
-        }
-
-        let mut record = template;
-        record.workflow_id = workflow_id.clone();
-        record.run_id = run.run_id.clone();
-        let visibility = ObjectVisibilityArchiver::new(faulty.clone());
-        report.records.tries += 1;
-        match visibility.archive(&location, &record, &options).await {
-            Ok(()) => {
-                let found = ObjectVisibilityArchiver::new(direct.clone())
-                    .query(
-                        &location,
-                        &QueryRequest::new("ns-id", format!("WorkflowId = '{workflow_id}'")),
-                        &search_attributes(),
-                    )
-                    .await;
-                match found {
-                    Ok(page) if page.executions == [record.clone()] => report.records.ok += 1,
-                    other => {
-                        eprintln!("{workflow_id}: INCOMPLETE record: {other:?}");
-                        report.records.incomplete += 1;
-                    }
+    let outcomes: Vec<(Verdict, Verdict, VisibilityRecord)> =
+        futures::stream::iter(templates.into_iter().enumerate())
+            .map(|(i, template)| {
+                archive_one(&faulty, &direct, &location, campaign.seed, i, template)
+            })
+            .buffer_unordered(campaign.concurrency.max(1))
+            .collect()
+            .await;
+    for (history, record_verdict, record) in outcomes {
+        for (outcomes, what, verdict) in [
+            (&mut report.histories, "history", history),
+            (&mut report.records, "record", record_verdict),
+        ] {
+            outcomes.tries += 1;
+            match verdict {
+                Verdict::Ok => outcomes.ok += 1,
+                Verdict::Incomplete => outcomes.incomplete += 1,
+                Verdict::Failed(err) => {
+                    outcomes.failed += 1;
+                    failure(&mut report.failures, what, &err);
                 }
             }
-            Err(err) => {
-                report.failure("record", &err);
-                report.records.failed += 1;
-            }
         }
-        sent.insert(workflow_id, record);
+        sent.insert(record.workflow_id.clone(), record);
     }
 
     // Query through the faults, page by page; a failed page is tried again (a new request
@@ -256,7 +296,7 @@ pub async fn run_fault_campaign<F: ProviderFixture>(
                 }
             }
             Err(err) => {
-                report.failure("query", &err);
+                failure(&mut report.failures, "query", &err);
                 report.queries.failed += 1;
                 failures_in_a_row += 1;
                 if failures_in_a_row == 5 {
@@ -271,12 +311,12 @@ pub async fn run_fault_campaign<F: ProviderFixture>(
     report
 }
 
-/// The CI campaign ([`Campaign::ci`]: 10% faults, 5 attempts): nothing reported archived is
+/// The CI campaign ([`Campaign::ci`]: 10% faults, 5 attempts, 4 archives at a time): nothing reported archived is
 /// missing or partial, nothing failed is partial, every failure is retryable, and no query
 /// returns a changed record.
 pub async fn fault_campaign_leaves_nothing_partial<F: ProviderFixture>(fixture: &F) {
     let report = run_fault_campaign(fixture, Campaign::ci()).await;
-    println!("fault campaign at 10%, 5 attempts:\n{report}");
+    println!("fault campaign at 10%, 5 attempts, 4 at a time:\n{report}");
     assert_eq!(report.histories.incomplete, 0, "{report}");
     assert_eq!(report.records.incomplete, 0, "{report}");
     assert_eq!(report.queries.incomplete, 0, "{report}");
@@ -287,19 +327,23 @@ pub async fn fault_campaign_leaves_nothing_partial<F: ProviderFixture>(fixture: 
     assert!(report.histories.ok > 0 && report.records.ok > 0, "{report}");
 }
 
-/// A measurement, not a CI check: the campaign at 35% faults, 5 attempts, 60 archives, the
-/// figures printed. Only the invariants are asserted (nothing partial, nothing changed, every
-/// failure retryable); how many archives fail is the figure to read.
+/// A measurement, not a CI check: the campaign at 35% faults, 5 attempts, 60 archives, one
+/// at a time and then 8 at a time, the figures printed. Only the invariants are asserted
+/// (nothing partial, nothing changed, every failure retryable); how many archives fail is the
+/// figure to read.
 pub async fn fault_campaign_at_35_percent<F: ProviderFixture>(fixture: &F) {
-    let campaign = Campaign {
-        rate: 0.35,
-        archives: 60,
-        attempts: 5,
-        seed: 35,
-    };
-    let report = run_fault_campaign(fixture, campaign).await;
-    println!("fault campaign at 35%, 5 attempts:\n{report}");
-    assert_eq!(report.histories.incomplete, 0, "{report}");
-    assert_eq!(report.records.incomplete, 0, "{report}");
-    assert_eq!(report.queries.incomplete, 0, "{report}");
+    for concurrency in [1, 8] {
+        let campaign = Campaign {
+            rate: 0.35,
+            archives: 60,
+            attempts: 5,
+            seed: 35,
+            concurrency,
+        };
+        let report = run_fault_campaign(fixture, campaign).await;
+        println!("fault campaign at 35%, 5 attempts, {concurrency} at a time:\n{report}");
+        assert_eq!(report.histories.incomplete, 0, "{report}");
+        assert_eq!(report.records.incomplete, 0, "{report}");
+        assert_eq!(report.queries.incomplete, 0, "{report}");
+    }
 }
