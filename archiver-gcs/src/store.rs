@@ -9,7 +9,6 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use archiver_core::object::{
     Failure, FailureKind as Kind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome,
@@ -280,7 +279,7 @@ impl GcsStore {
             match result {
                 Err(failure) if failure.kind().is_retryable() && attempt < policy.max_attempts => {
                     tracing::debug!(attempt, %failure, "GCS request failed, retrying");
-                    tokio::time::sleep(backoff(policy, attempt)).await;
+                    tokio::time::sleep(policy.backoff(attempt)).await;
                     attempt += 1;
                 }
                 Err(failure) => return Err(failure.with_attempts(attempt)),
@@ -358,27 +357,6 @@ impl ObjectStore for GcsStore {
 /// Deletes in flight at once.
 const DELETE_CONCURRENCY: usize = 8;
 
-/// Full jitter: a random wait up to `initial * 2^(attempt-1)`, capped at `max`.
-fn backoff(policy: crate::RetrySettings, attempt: u32) -> Duration {
-    let ceiling = policy
-        .initial_backoff
-        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-        .min(policy.max_backoff);
-    ceiling.mul_f64(random_unit())
-}
-
-/// A number in [0, 1) from std's randomly keyed hasher (no RNG dependency for jitter).
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
-
 async fn build_backend(settings: &GcsSettings) -> Attempted<Arc<dyn ObjectBackend>> {
     let config = ClientConfig::default();
     let mut config = match &settings.credentials {
@@ -417,27 +395,4 @@ async fn build_backend(settings: &GcsSettings) -> Attempted<Arc<dyn ObjectBacken
     Ok(Arc::new(GcloudBackend {
         client: Client::new(config),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::RetrySettings;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let policy = RetrySettings {
-            max_attempts: 10,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(250),
-        };
-        for attempt in 1..40 {
-            let wait = backoff(policy, attempt);
-            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1).min(16)));
-            assert!(
-                wait <= ceiling.min(policy.max_backoff),
-                "{attempt}: {wait:?}"
-            );
-        }
-    }
 }

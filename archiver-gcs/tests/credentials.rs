@@ -9,7 +9,7 @@ mod support;
 
 use std::path::Path;
 
-use archiver_core::object::testing::{ProviderFixture, archive_and_find_a_record};
+use archiver_core::object::testing::{ProviderFixture, Request, archive_and_find_a_record};
 use archiver_core::{ArchiveOptions, HistoryArchiver, VisibilityArchiver};
 use archiver_gcs::{GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver};
 use base64::Engine as _;
@@ -134,7 +134,7 @@ async fn a_token_endpoint_blip_is_retried_like_a_request() {
         .await
         .expect("the second attempt gets a token and reaches the bucket");
     assert_eq!(keyed.tokens.grants().len(), 2, "503, then the token");
-    assert_eq!(fixture.counter.count("BUCKET"), 1);
+    assert_eq!(fixture.counter.count(Request::Other("BUCKET")), 1);
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use archiver_core::object::testing::Request;
+use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{
     ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
@@ -16,8 +18,9 @@ use archiver_gcs::{
     GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver, RetrySettings,
     TimeoutSettings,
 };
-use support::proxy::{Fault, FaultProxy, kind};
 use support::{Server, get_all, one_run};
+
+archiver_core::object::testing::scenario_tests!(faults: support::fixture);
 
 /// Which fault request `n` gets.
 type Plan = fn(usize) -> Fault;
@@ -48,7 +51,7 @@ async fn archive_through(
     attempt_timeout: Duration,
     plan: impl Fn(usize, &str, &str) -> Fault + Send + Sync + 'static,
 ) -> (archiver_core::Result<()>, FaultProxy, ArchiveUri) {
-    let proxy = FaultProxy::start(&server.endpoint, plan).await;
+    let proxy = FaultProxy::start(&server.endpoint, Dialect::Gcs, plan).await;
     let location = uri(&server.fresh_uri(tag));
     let (source, _, _, request) = one_run(tag, 11, 120);
     let store = GcsStore::new(quick(
@@ -154,8 +157,8 @@ async fn a_lost_commit_answer_keeps_the_committed_archive() {
         3,
         Duration::from_secs(10),
         move |_, method, path| {
-            let create_only =
-                kind(method, path) == "UPLOAD" && path.contains("ifGenerationMatch=0");
+            let create_only = Dialect::Gcs.classify(method, path) == Request::Put
+                && path.contains("ifGenerationMatch=0");
             if create_only && !seen.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 Fault::DropAfter
             } else {
@@ -167,7 +170,7 @@ async fn a_lost_commit_answer_keeps_the_committed_archive() {
     result.expect("the retry meets our own manifest: archived");
     assert!(manifest_seen.load(std::sync::atomic::Ordering::Relaxed));
     assert_eq!(
-        proxy.count("DELETE"),
+        proxy.count(Request::Delete),
         0,
         "no blob of the committed archive was deleted"
     );
@@ -236,7 +239,7 @@ async fn visibility_survives_faults() {
     };
     // A third of all requests fail; downloads run concurrently, so one request's retries land
     // on arbitrary slots of this pattern: 8 attempts make a spurious failure negligible.
-    let proxy = FaultProxy::start(&server.endpoint, |n, _, _| match n % 9 {
+    let proxy = FaultProxy::start(&server.endpoint, Dialect::Gcs, |n, _, _| match n % 9 {
         0 => Fault::Status(503),
         3 => Fault::DropAfter,
         6 => Fault::Status(429),

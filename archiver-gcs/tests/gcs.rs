@@ -7,13 +7,13 @@ mod support;
 
 use std::sync::Arc;
 
+use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use archiver_core::object::testing::{ProviderFixture, Request, scenario_tests, scenarios};
 use archiver_core::testing::GeneratedHistorySource;
 use archiver_core::{
     ArchiveOptions, Error, GetHistoryRequest, HistoryArchiver, VisibilityArchiver,
 };
 use archiver_gcs::{GcsHistoryArchiver, GcsStore, GcsVisibilityArchiver};
-use support::proxy::{Fault, FaultProxy};
 use support::{get_all, one_run, quick};
 
 scenario_tests!(behaviour: support::fixture);
@@ -27,7 +27,8 @@ async fn validate_uri_tells_missing_denied_and_unreachable_apart() {
     };
     // The emulator checks no credentials: a denial is injected.
     let server = &fixture.server;
-    let denying = FaultProxy::start(&server.endpoint, |_, _, _| Fault::Status(403)).await;
+    let denying =
+        FaultProxy::start(&server.endpoint, Dialect::Gcs, |_, _, _| Fault::Status(403)).await;
     scenarios::validate_uri_tells_missing_denied_and_unreachable_apart(
         &fixture,
         fixture.quick_store_via(&denying.endpoint()),
@@ -101,7 +102,7 @@ async fn blobs_damaged_in_transit_are_detected() {
         .archive(&location, &request, &ArchiveOptions::default())
         .await
         .expect("archive");
-    let proxy = FaultProxy::start(&fixture.server.endpoint, |_, method, path| {
+    let proxy = FaultProxy::start(&fixture.server.endpoint, Dialect::Gcs, |_, method, path| {
         if method == "GET" && path.contains("%2Fblobs%2F") {
             Fault::FlipBit
         } else {

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use archiver_core::object::{
     Failure, FailureKind as Kind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome,
+    RetrySettings,
 };
 use archiver_core::{ArchiveUri, Result};
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
     Credentials, Intercept, Region, SharedCredentialsProvider, SharedInterceptor,
@@ -190,32 +191,36 @@ impl ObjectStore for S3Store {
     }
 
     /// GetObject, the whole body; `None` when the key does not exist.
+    ///
+    /// The SDK retries a request until the head of its answer arrives; the body is read after
+    /// the SDK is done, so a body that breaks off is retried here (a new GetObject, under the
+    /// client's retry policy), not reported at once.
     async fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Bytes>, Failure> {
-        let response = match self
-            .client()
-            .await
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(e) => {
-                let failure = classify(&e);
-                return if failure.kind() == Kind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(failure)
-                };
+        let client = self.client().await;
+        let policy = retry_policy(client);
+        let mut attempt = 1;
+        loop {
+            let response = match client.get_object().bucket(bucket).key(key).send().await {
+                Ok(response) => response,
+                Err(e) => {
+                    let failure = classify(&e);
+                    return if failure.kind() == Kind::NotFound {
+                        Ok(None)
+                    } else {
+                        Err(failure)
+                    };
+                }
+            };
+            match response.body.collect().await {
+                Ok(body) => return Ok(Some(body.into_bytes())),
+                Err(e) if attempt < policy.max_attempts => {
+                    tracing::debug!(attempt, error = %e, "S3 object body broke off, reading again");
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(dropped(e.to_string()).with_attempts(attempt)),
             }
-        };
-        let body = response
-            .body
-            .collect()
-            .await
-            .map_err(|e| dropped(e.to_string()))?;
-        Ok(Some(body.into_bytes()))
+        }
     }
 
     /// HeadObject: whether the key exists.
@@ -303,6 +308,20 @@ impl ObjectStore for S3Store {
     }
 }
 
+/// The retry policy `client` was configured with (ours, or the embedder's), for the retries
+/// the SDK cannot do itself.
+fn retry_policy(client: &Client) -> RetrySettings {
+    let defaults = RetrySettings::default();
+    client
+        .config()
+        .retry_config()
+        .map_or(defaults, |config| RetrySettings {
+            max_attempts: config.max_attempts(),
+            initial_backoff: config.initial_backoff(),
+            max_backoff: config.max_backoff(),
+        })
+}
+
 /// The SDK client for `settings`: rustls with ring over hyper, the SDK's standard retry
 /// strategy with our attempts and backoff, our timeouts.
 async fn build_client(settings: &S3Settings, interceptors: &[SharedInterceptor]) -> Client {
@@ -341,8 +360,19 @@ async fn build_client(settings: &S3Settings, interceptors: &[SharedInterceptor])
         loader = loader.credentials_provider(SharedCredentialsProvider::new(credentials));
     }
     let sdk = loader.load().await;
-    let mut config =
-        aws_sdk_s3::config::Builder::from(&sdk).force_path_style(settings.force_path_style);
+    // The SDK's standard strategy also rations retries with a token bucket shared by every
+    // client of the process (500 tokens; a retry of a dropped connection costs 10, and only
+    // a first-attempt success gives one back): about 50 requests that each needed two retries
+    // empty it, and from then on requests fail after fewer attempts than `max_attempts` (see
+    // tests/faults.rs, retries_are_not_rationed_across_requests). Archival is background work
+    // that Temporal retries as a whole when it fails, so `max_attempts` per request is the
+    // policy, as it is for GCS: no quota.
+    let unrationed = RetryPartition::custom("archiver-s3")
+        .token_bucket(TokenBucket::unlimited())
+        .build();
+    let mut config = aws_sdk_s3::config::Builder::from(&sdk)
+        .force_path_style(settings.force_path_style)
+        .retry_partition(unrationed);
     if settings.log_requests {
         config = config.interceptor(RequestLog);
     }

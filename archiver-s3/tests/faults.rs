@@ -1,11 +1,13 @@
-//! Faults between the provider and a real S3 server (a TCP proxy in front of SeaweedFS):
-//! archives complete through the SDK's retries, or fail with the right classification, and
-//! nothing is ever reported archived that is not, nor is a partial archive ever visible.
+//! Faults between the provider and a real S3 server (core's per-request fault proxy in front
+//! of SeaweedFS): archives complete through the SDK's retries, or fail with the right
+//! classification, and nothing is ever reported archived that is not, nor is a partial archive
+//! ever visible.
 
 mod support;
 
 use std::time::Duration;
 
+use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{
     ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
@@ -13,8 +15,12 @@ use archiver_core::{
 use archiver_s3::{
     RetrySettings, S3HistoryArchiver, S3Settings, S3Store, S3VisibilityArchiver, TimeoutSettings,
 };
-use support::proxy::{FaultProxy, Faults};
 use support::{get_all, one_run};
+
+archiver_core::object::testing::scenario_tests!(faults: support::fixture);
+
+/// Which fault request `n` gets.
+type Plan = fn(usize) -> Fault;
 
 fn uri(text: &str) -> ArchiveUri {
     ArchiveUri::parse(text).expect("valid URI")
@@ -40,31 +46,31 @@ async fn archives_complete_through_dropped_connections_and_throttling() {
     else {
         return;
     };
-    for (case, faults) in [
-        (
-            "every 3rd connection reset on accept",
-            Faults {
-                reset_every: 3,
-                ..Faults::default()
-            },
-        ),
-        (
-            "every 2nd connection answered 503 SlowDown",
-            Faults {
-                slow_down_every: 2,
-                ..Faults::default()
-            },
-        ),
-        (
-            "every 4th connection reset mid-response",
-            Faults {
-                reset_after_bytes: 40,
-                reset_after_bytes_every: 4,
-                ..Faults::default()
-            },
-        ),
-    ] {
-        let proxy = FaultProxy::start(&server.endpoint, faults).await;
+    let cases: [(&str, Plan); 3] = [
+        ("every 3rd request reset before forwarding", |n| {
+            if n % 3 == 2 {
+                Fault::DropBefore
+            } else {
+                Fault::Pass
+            }
+        }),
+        ("every 2nd request answered 503 SlowDown", |n| {
+            if n % 2 == 1 {
+                Fault::Status(503)
+            } else {
+                Fault::Pass
+            }
+        }),
+        ("every 4th response reset after 40 bytes", |n| {
+            if n % 4 == 3 {
+                Fault::CutResponse(40)
+            } else {
+                Fault::Pass
+            }
+        }),
+    ];
+    for (case, plan) in cases {
+        let proxy = FaultProxy::start(&server.endpoint, Dialect::S3, move |n, _, _| plan(n)).await;
         let store = S3Store::new(with_attempts(
             server.settings_via(&proxy.endpoint()),
             8,
@@ -101,14 +107,11 @@ async fn archives_complete_through_dropped_connections_and_throttling() {
             .await
             .unwrap_or_else(|e| panic!("{case}: query: {e}"));
         assert_eq!(found.executions.len(), records.len(), "{case}");
-        assert!(
-            proxy.faults_injected() > 0,
-            "{case}: the proxy injected no fault"
-        );
+        assert!(proxy.injected() > 0, "{case}: the proxy injected no fault");
         println!(
-            "{case}: {} connections, {} faults injected, all operations succeeded",
-            proxy.connections(),
-            proxy.faults_injected()
+            "{case}: {} requests, {} faults injected, all operations succeeded",
+            proxy.seen().len(),
+            proxy.injected()
         );
     }
 }
@@ -121,36 +124,27 @@ async fn persistent_faults_fail_retryably_and_leave_nothing_visible() {
         return;
     };
     let direct = S3Store::new(server.settings());
-    for (case, faults, attempt_timeout, says) in [
+    for (case, fault, attempt_timeout, says) in [
         (
             "every response cut after 20 bytes",
-            Faults {
-                reset_after_bytes: 20,
-                ..Faults::default()
-            },
+            Fault::CutResponse(20),
             Duration::from_secs(10),
             "connection",
         ),
         (
             "every request throttled",
-            Faults {
-                slow_down_every: 1,
-                ..Faults::default()
-            },
+            Fault::Status(503),
             Duration::from_secs(10),
             "throttled",
         ),
         (
             "responses slower than the attempt timeout",
-            Faults {
-                delay: Duration::from_millis(800),
-                ..Faults::default()
-            },
+            Fault::Delay(Duration::from_millis(800)),
             Duration::from_millis(200),
             "timed out",
         ),
     ] {
-        let proxy = FaultProxy::start(&server.endpoint, faults).await;
+        let proxy = FaultProxy::start(&server.endpoint, Dialect::S3, move |_, _, _| fault).await;
         let store = S3Store::new(with_attempts(
             server.settings_via(&proxy.endpoint()),
             2,
@@ -204,23 +198,34 @@ async fn a_single_fault_anywhere_is_absorbed_by_retries() {
     assert_eq!(failed, 0, "one fault per archive is always retried away");
 }
 
-/// Archives one history again and again, each time with one connection reset at a different
-/// response byte; checks each outcome against what a reader sees. Returns (ok, failed).
+/// The faults the sweep places: every way one request can go wrong.
+const SWEPT: [Fault; 5] = [
+    Fault::DropBefore,
+    Fault::DropAfter,
+    Fault::StatusAfter(500),
+    Fault::TruncateBody,
+    Fault::CutResponse(20),
+];
+
+/// Archives one history again and again, each time with one fault on a different request (and
+/// of a different kind); checks each outcome against what a reader sees. Returns (ok, failed).
 async fn fault_sweep(server: &support::Server, attempts: u32) -> (usize, usize) {
     let direct = S3Store::new(server.settings());
     let (mut failed, mut succeeded) = (0, 0);
-    // The first (fault-free) run measures the response bytes; then one fault is placed at a
-    // different byte of that sequence in each run.
-    let mut total_bytes = None;
+    // The first (fault-free) run counts the requests; then one fault is placed on each of
+    // them in turn, the kinds taking turns.
+    let mut requests = None;
     let mut at = 0;
     loop {
-        let proxy = FaultProxy::start(
-            &server.endpoint,
-            Faults {
-                reset_once_at_total_bytes: at,
-                ..Faults::default()
-            },
-        )
+        let fault = SWEPT[at % SWEPT.len()];
+        let target = at.checked_sub(1);
+        let proxy = FaultProxy::start(&server.endpoint, Dialect::S3, move |n, _, _| {
+            if Some(n) == target {
+                fault
+            } else {
+                Fault::Pass
+            }
+        })
         .await;
         let store = S3Store::new(with_attempts(
             server.settings_via(&proxy.endpoint()),
@@ -235,36 +240,70 @@ async fn fault_sweep(server: &support::Server, attempts: u32) -> (usize, usize) 
             .await;
         let reader = S3HistoryArchiver::new(direct.clone(), source);
         let seen = get_all(&reader, &location, &run).await;
+        let case = format!("{fault:?} on request {target:?}");
         match (&outcome, &seen) {
             (Ok(()), Ok(got)) => {
-                assert_eq!(
-                    got, &history,
-                    "fault at byte {at}: a success reads back whole"
-                );
+                assert_eq!(got, &history, "{case}: a success reads back whole");
                 succeeded += 1;
             }
             (Ok(()), Err(e)) => {
-                panic!("fault at byte {at}: reported archived but not readable: {e}")
+                panic!("{case}: reported archived but not readable: {e}")
             }
             (Err(e), Err(Error::NotFound { .. })) => {
-                assert!(e.is_retryable(), "fault at byte {at}: {e}");
+                assert!(e.is_retryable(), "{case}: {e}");
                 failed += 1;
             }
-            // The manifest was stored but its response was cut: archived, reported failed
+            // The manifest was stored but its answer was lost: archived, reported failed
             // retryably; the retry finds it and succeeds. Never partial.
             (Err(e), Ok(got)) => {
-                assert!(e.is_retryable(), "fault at byte {at}: {e}");
-                assert_eq!(got, &history, "fault at byte {at}: never partial");
+                assert!(e.is_retryable(), "{case}: {e}");
+                assert_eq!(got, &history, "{case}: never partial");
                 failed += 1;
             }
-            (Err(e), Err(other)) => panic!("fault at byte {at}: archive {e}; then get {other}"),
+            (Err(e), Err(other)) => panic!("{case}: archive {e}; then get {other}"),
         }
-        let total = *total_bytes.get_or_insert_with(|| proxy.response_bytes());
-        // About 40 placements; an odd stride lands on headers, bodies and boundaries alike.
-        at += (total / 40) | 1;
+        let total = *requests.get_or_insert_with(|| proxy.seen().len());
+        at += 1;
         if at > total {
             break;
         }
     }
     (succeeded, failed)
+}
+
+/// Every request's first two attempts are reset, many requests in a row: with 5 attempts each
+/// one goes through. The SDK's retry quota (a token bucket shared by every client of the
+/// process, emptied by requests that needed two retries) must not ration retries across
+/// requests: `max_attempts` is the policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_not_rationed_across_requests() {
+    let Some(server) = support::server("retries_are_not_rationed_across_requests") else {
+        return;
+    };
+    let attempts = std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new());
+    let proxy = FaultProxy::start(&server.endpoint, Dialect::S3, move |_, method, path| {
+        let mut attempts = attempts.lock().unwrap();
+        let seen = attempts.entry(format!("{method} {path}")).or_default();
+        *seen += 1;
+        if *seen <= 2 {
+            Fault::DropBefore
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
+    let store = S3Store::new(with_attempts(
+        server.settings_via(&proxy.endpoint()),
+        5,
+        Duration::from_secs(10),
+    ));
+    let visibility = S3VisibilityArchiver::new(store);
+    let location = uri(&server.fresh_uri("rationed"));
+    for (i, record) in test_records("ns-id", 120).iter().enumerate() {
+        visibility
+            .archive(&location, record, &ArchiveOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("record {i}: 3 attempts of 5 must do: {e}"));
+    }
+    assert_eq!(proxy.injected(), 240);
 }

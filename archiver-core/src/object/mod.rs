@@ -30,7 +30,10 @@
 //! Reads fetch the manifest, then only the blobs the page needs, verifying size, CRC-32C and
 //! batch count ([`Error::Corrupted`](crate::Error::Corrupted) otherwise).
 //!
-//! **Visibility.** One object (the record as JSON) per record, one write. Its key carries the
+//! **Visibility.** One object per record, one write: the record as JSON, then a trailer line
+//! with the JSON's CRC-32C (`crc32c:<8 hex digits>`), checked on every read: a damaged or
+//! truncated record is [`Error::Corrupted`](crate::Error::Corrupted) naming its key, never
+//! returned changed. Its key carries the
 //! close time (inverted, so listing walks newest first), the start time (Unix nanoseconds,
 //! biased to 21 fixed digits: nanosecond precision, any year), the status number, 32-bit
 //! digests of workflow id, type and run id, and a 128-bit identity digest of (namespace id,
@@ -48,6 +51,7 @@ mod failure;
 mod history;
 mod layout;
 mod manifest;
+mod record;
 mod retry;
 mod store;
 #[cfg(feature = "testing")]

@@ -1,11 +1,10 @@
 //! Shared by the tests that need a GCS emulator: connection settings from the environment (see
 //! `.ci/gcs-server.sh`), fresh prefixes, one-run histories, the provider fixture of the shared
-//! scenarios, a fault proxy.
+//! scenarios.
 
 #![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
 
 pub mod oauth;
-pub mod proxy;
 
 pub use archiver_core::object::testing::{get_all, one_run, unique};
 
@@ -13,9 +12,10 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use archiver_core::ArchiveUri;
+use archiver_core::object::RetrySettings;
+use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use archiver_core::object::testing::{ProviderFixture, Request, quick_retry};
 use archiver_gcs::{GcsSettings, GcsStore, TimeoutSettings};
-use proxy::{Fault, FaultProxy};
 
 /// Where the emulator is.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub struct GcsFixture {
 /// The fixture for `test`, or `None` when the emulator is not configured (see [`server`]).
 pub async fn fixture(test: &str) -> Option<GcsFixture> {
     let server = server(test)?;
-    let counter = FaultProxy::start(&server.endpoint, |_, _, _| Fault::Pass).await;
+    let counter = FaultProxy::start(&server.endpoint, Dialect::Gcs, |_, _, _| Fault::Pass).await;
     Some(GcsFixture { server, counter })
 }
 
@@ -94,8 +94,20 @@ impl ProviderFixture for GcsFixture {
         GcsStore::new(self.server.settings())
     }
 
+    fn server_endpoint(&self) -> String {
+        self.server.endpoint.clone()
+    }
+
     fn quick_store_via(&self, endpoint: &str) -> GcsStore {
         GcsStore::new(quick(self.server.settings_via(endpoint)))
+    }
+
+    fn retrying_store_via(&self, endpoint: &str, retry: RetrySettings) -> GcsStore {
+        GcsStore::new(self.server.settings_via(endpoint).with_retry(retry))
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Gcs
     }
 
     fn counted_store(&self) -> GcsStore {
@@ -103,18 +115,7 @@ impl ProviderFixture for GcsFixture {
     }
 
     fn requests(&self) -> Vec<Request> {
-        self.counter
-            .kinds()
-            .into_iter()
-            .map(|kind| match kind {
-                "UPLOAD" => Request::Put,
-                "GET" => Request::Get,
-                "STAT" => Request::Head,
-                "LIST" => Request::List,
-                "DELETE" => Request::Delete,
-                other => Request::Other(other),
-            })
-            .collect()
+        self.counter.requests()
     }
 
     fn reset_requests(&self) {

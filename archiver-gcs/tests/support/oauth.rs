@@ -40,7 +40,9 @@ impl TokenEndpoint {
         let kept = Arc::clone(&grants);
         let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                let Ok(Some((_, body))) = super::proxy::read_request(&mut client).await else {
+                let Ok(Some((_, body))) =
+                    archiver_core::object::testing::proxy::read_request(&mut client).await
+                else {
                     continue;
                 };
                 let n = {
@@ -107,7 +109,10 @@ pub fn form_value<'b>(body: &'b str, name: &str) -> Option<&'b str> {
 }
 
 /// At least `at_least` requests reached storage, and every one carried [`TOKEN`].
-pub fn assert_every_request_carries_the_token(seen: &[super::proxy::Seen], at_least: usize) {
+pub fn assert_every_request_carries_the_token(
+    seen: &[archiver_core::object::testing::proxy::Seen],
+    at_least: usize,
+) {
     assert!(seen.len() >= at_least, "{seen:?}");
     for (n, method, path, authorization) in seen {
         assert_eq!(

@@ -1,10 +1,8 @@
 //! Shared by the tests that need a real S3-compatible server: connection settings from the
 //! environment (see `.ci/servers.sh`), fresh prefixes, a request counter, the provider fixture
-//! of the shared scenarios, a fault proxy.
+//! of the shared scenarios.
 
 #![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
-
-pub mod proxy;
 
 pub use archiver_core::object::testing::{get_all, one_run, unique};
 
@@ -12,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use archiver_core::ArchiveUri;
+use archiver_core::object::RetrySettings;
+use archiver_core::object::testing::proxy::Dialect;
 use archiver_core::object::testing::{ProviderFixture, Request, quick_retry};
 use archiver_s3::{S3Settings, S3Store, TimeoutSettings};
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -106,8 +106,20 @@ impl ProviderFixture for S3Fixture {
         S3Store::new(self.server.settings())
     }
 
+    fn server_endpoint(&self) -> String {
+        self.server.endpoint.clone()
+    }
+
     fn quick_store_via(&self, endpoint: &str) -> S3Store {
         S3Store::new(quick(self.server.settings_via(endpoint)))
+    }
+
+    fn retrying_store_via(&self, endpoint: &str, retry: RetrySettings) -> S3Store {
+        S3Store::new(self.server.settings_via(endpoint).with_retry(retry))
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::S3
     }
 
     fn counted_store(&self) -> S3Store {
@@ -161,16 +173,7 @@ impl Intercept for RequestCounter {
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_s3::error::BoxError> {
         let request = context.request();
-        let kind = match request.method() {
-            "GET" if request.uri().contains("list-type=2") => Request::List,
-            "GET" => Request::Get,
-            "PUT" => Request::Put,
-            "HEAD" => Request::Head,
-            "DELETE" => Request::Delete,
-            "POST" if request.uri().contains("delete") => Request::Delete,
-            "POST" => Request::Other("POST"),
-            _ => Request::Other("OTHER"),
-        };
+        let kind = Dialect::S3.classify(request.method(), request.uri());
         self.seen.lock().unwrap().push(kind);
         Ok(())
     }

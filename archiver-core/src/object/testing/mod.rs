@@ -1,8 +1,10 @@
 //! Test support for object-store providers (feature `testing`): a conformance [`Fixture`]
-//! over any [`ObjectStore`], fresh prefixes, one-run histories and reading them back, and the
-//! [`scenarios`] every provider runs against its real server through a [`ProviderFixture`].
+//! over any [`ObjectStore`], fresh prefixes, one-run histories and reading them back, the
+//! per-request fault [`proxy`], and the [`scenarios`] every provider runs against its real
+//! server through a [`ProviderFixture`].
 
 mod provider;
+pub mod proxy;
 pub mod scenarios;
 
 pub use provider::{ProviderFixture, Request};
@@ -14,7 +16,10 @@ pub use provider::{ProviderFixture, Request};
 ///   `visibility_conformance`.
 /// - `scenario_tests!(behaviour: support::fixture);`: `requests_per_archived_workflow`,
 ///   `queries_download_only_what_the_index_admits`, `hostile_ids_round_trip`,
-///   `damaged_blobs_are_detected`, `paging_agrees_with_the_reference_in_every_order`.
+///   `damaged_blobs_are_detected`, `damaged_objects_never_read_back_changed`,
+///   `paging_agrees_with_the_reference_in_every_order`.
+/// - `scenario_tests!(faults: support::fixture);`: `fault_campaign_leaves_nothing_partial`, and
+///   the measurement `fault_campaign_at_35_percent` (ignored: run it with `--ignored`).
 ///
 /// The list lives in the macro, once, so a scenario added to [`scenarios`] and to it runs for
 /// every provider. The calling crate needs `tokio` (with `macros` and `rt-multi-thread`).

@@ -1,7 +1,8 @@
 //! [`ProviderFixture`]: what the [scenarios](super::scenarios) need from a provider's test
 //! support, and [`Request`], the kinds its request counter reports.
 
-use super::super::ObjectStore;
+use super::super::{ObjectStore, RetrySettings};
+use super::proxy::Dialect;
 use crate::ArchiveUri;
 
 /// The kind of one request a provider sent, in object-store terms (S3 `PUT` and a GCS upload
@@ -32,9 +33,20 @@ pub trait ProviderFixture: Send + Sync {
     /// A store reaching the server directly, with the provider's default settings.
     fn store(&self) -> Self::Store;
 
+    /// The server's endpoint (`http://host:port`), for a proxy in front of it.
+    fn server_endpoint(&self) -> String;
+
     /// A store reaching the server at `endpoint` (the server's, a proxy's, or one where
     /// nothing listens) with few, quick retries and short timeouts, so failures come fast.
     fn quick_store_via(&self, endpoint: &str) -> Self::Store;
+
+    /// A store reaching the server at `endpoint` (typically a [`FaultProxy`](super::proxy::FaultProxy))
+    /// with the retry policy `retry` and the provider's default timeouts.
+    fn retrying_store_via(&self, endpoint: &str, retry: RetrySettings) -> Self::Store;
+
+    /// The provider's HTTP dialect, for a [`FaultProxy`](super::proxy::FaultProxy) in front of
+    /// its server.
+    fn dialect(&self) -> Dialect;
 
     /// A store reaching the server directly whose every request (each attempt) is counted.
     fn counted_store(&self) -> Self::Store;

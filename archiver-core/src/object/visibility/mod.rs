@@ -3,14 +3,14 @@
 mod query;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use visibility_query::SearchAttributes;
 
+use super::record;
 use super::vis_key::VisKey;
 use super::{ObjectStore, PutMode};
 use crate::visibility::compile_query;
 use crate::{
-    ArchiveOptions, ArchiveUri, Error, QueryRequest, QueryResponse, Result, VisibilityArchiver,
+    ArchiveOptions, ArchiveUri, QueryRequest, QueryResponse, Result, VisibilityArchiver,
     VisibilityRecord,
 };
 
@@ -41,17 +41,10 @@ impl<S: ObjectStore> ObjectVisibilityArchiver<S> {
             location.visibility_prefix(&record.namespace_id),
             VisKey::of(record).name()
         );
-        let body = serde_json::to_vec(record).map_err(|e| {
-            Error::backend(self.store.scheme(), "encode visibility record", e, false)
-        })?;
+        let body = record::encode(self.store.scheme(), record)?;
         // Overwriting is idempotent: the same record always gets the same key and bytes.
         self.store
-            .put(
-                location.bucket(),
-                &key,
-                Bytes::from(body),
-                PutMode::Overwrite,
-            )
+            .put(location.bucket(), &key, body, PutMode::Overwrite)
             .await
             .map(drop)
             .map_err(|f| f.into_core("write record", &location.describe(&key)))

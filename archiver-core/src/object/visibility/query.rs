@@ -12,10 +12,11 @@
 use visibility_query::CheckedQuery;
 
 use super::ObjectVisibilityArchiver;
+use crate::object::record;
 use crate::object::vis_key::{KeyFilter, VisKey, close_field, identity_of};
 use crate::object::{ObjectLocation, ObjectStore};
 use crate::visibility::{PageCutoff, TimeOrder, page_of};
-use crate::{QueryRequest, QueryResponse, Result, VisibilityRecord};
+use crate::{Error, QueryRequest, QueryResponse, Result, VisibilityRecord};
 
 /// Records downloaded at once.
 const DOWNLOAD_CONCURRENCY: usize = 16;
@@ -175,9 +176,11 @@ impl<S: ObjectStore> ObjectVisibilityArchiver<S> {
         page_of(collector.records, query, request)
     }
 
-    /// Downloads `chunk` concurrently, in order. Objects that vanished, do not decode, or hold
-    /// a record other than their key names are skipped (logged): one bad object never fails a
-    /// query.
+    /// Downloads `chunk` concurrently, in order, each record verified against its checksum.
+    /// An object that vanished since the listing is skipped; one that is damaged, does not
+    /// decode, or holds a record other than its key names fails the query as
+    /// [`Error::Corrupted`](crate::Error::Corrupted) naming the key: a record is returned
+    /// exactly as archived or not at all.
     async fn download<'c>(
         &self,
         location: &ObjectLocation,
@@ -192,24 +195,20 @@ impl<S: ObjectStore> ObjectVisibilityArchiver<S> {
         .await;
         let mut out = Vec::with_capacity(fetched.len());
         for (candidate, fetched) in chunk.iter().zip(fetched) {
-            let data = fetched
-                .map_err(|f| f.into_core("read record", &location.describe(&candidate.key)))?;
-            let record =
-                data.and_then(
-                    |bytes| match serde_json::from_slice::<VisibilityRecord>(&bytes) {
-                        Ok(record) if identity_of(&record) == candidate.identity => Some(record),
-                        Ok(_) => {
-                            tracing::warn!(key = %location.describe(&candidate.key),
-                            "visibility record does not belong to its key, skipped");
-                            None
-                        }
-                        Err(error) => {
-                            tracing::warn!(key = %location.describe(&candidate.key), %error,
-                            "visibility record does not decode, skipped");
-                            None
-                        }
-                    },
-                );
+            let describe = location.describe(&candidate.key);
+            let record = match fetched.map_err(|f| f.into_core("read record", &describe))? {
+                None => None,
+                Some(bytes) => {
+                    let record = record::decode(&bytes, &describe)?;
+                    if identity_of(&record) != candidate.identity {
+                        return Err(Error::corrupted(
+                            describe,
+                            "the visibility record belongs to another workflow run than its key names",
+                        ));
+                    }
+                    Some(record)
+                }
+            };
             out.push((candidate, record));
         }
         Ok(out)

@@ -1,6 +1,6 @@
 //! Scenarios every object-store provider runs against its real server, beyond the conformance
 //! suite: request counts, index-pruned queries, hostile ids, damage detection, paging against
-//! the reference provider, URI validation errors. Each is an `async fn` over a
+//! the reference provider, URI validation errors, a campaign of random per-request faults. Each is an `async fn` over a
 //! [`ProviderFixture`] and panics naming what went wrong.
 //!
 //! A provider's test file declares them all as `#[tokio::test]`s, under these names, with
@@ -9,11 +9,18 @@
 //! hand-written tests.
 
 mod data;
+mod faults;
 mod paging;
 mod requests;
 mod validate;
 
-pub use data::{damaged_blobs_are_detected, hostile_ids_round_trip};
+pub use data::{
+    damaged_blobs_are_detected, damaged_objects_never_read_back_changed, hostile_ids_round_trip,
+};
+pub use faults::{
+    Campaign, CampaignReport, Outcomes, fault_campaign_at_35_percent,
+    fault_campaign_leaves_nothing_partial, run_fault_campaign,
+};
 pub use paging::paging_agrees_with_the_reference_in_every_order;
 pub use requests::{queries_download_only_what_the_index_admits, requests_per_archived_workflow};
 pub use validate::validate_uri_tells_missing_denied_and_unreachable_apart;
@@ -50,11 +57,20 @@ macro_rules! __object_scenario_tests {
             #[::tokio::test] queries_download_only_what_the_index_admits;
             #[::tokio::test] hostile_ids_round_trip;
             #[::tokio::test] damaged_blobs_are_detected;
+            #[::tokio::test] damaged_objects_never_read_back_changed;
             #[::tokio::test] paging_agrees_with_the_reference_in_every_order;
         );
     };
-    (@tests $fixture:path; $(#[$test:meta] $name:ident;)*) => {$(
-        #[$test]
+    (faults: $fixture:path) => {
+        $crate::__object_scenario_tests!(@tests $fixture;
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)] fault_campaign_leaves_nothing_partial;
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "a measurement (35% faults, about a minute): run with --ignored --nocapture"]
+            fault_campaign_at_35_percent;
+        );
+    };
+    (@tests $fixture:path; $($(#[$test:meta])+ $name:ident;)*) => {$(
+        $(#[$test])+
         async fn $name() {
             if let Some(fixture) = $fixture(stringify!($name)).await {
                 $crate::object::testing::scenarios::$name(&fixture).await;
