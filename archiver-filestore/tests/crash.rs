@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 use archiver_core::history::{History, MemoryHistorySource, RunKey};
 use archiver_core::testing::{search_attributes, test_history, test_records, test_request};
 use archiver_core::{
-    ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, HistoryArchiver, QueryRequest,
-    VisibilityArchiver, VisibilityRecord,
+    ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
+    VisibilityRecord,
 };
 use archiver_filestore::{FilestoreHistoryArchiver, FilestoreVisibilityArchiver};
 
@@ -104,16 +104,7 @@ fn run_child(root: &Path, round: u64, kill_after: Option<Duration>) -> bool {
 
 async fn get_all(uri: &ArchiveUri, run: &RunKey) -> archiver_core::Result<Vec<History>> {
     let archiver = FilestoreHistoryArchiver::new(Arc::new(MemoryHistorySource::new()));
-    let mut request = GetHistoryRequest::new(&run.namespace_id, &run.workflow_id, &run.run_id, 50);
-    let mut all = Vec::new();
-    loop {
-        let page = archiver.get(uri, &request).await?;
-        all.extend(page.history_batches);
-        match page.next_page_token {
-            Some(token) => request.next_page_token = Some(token),
-            None => return Ok(all),
-        }
-    }
+    archiver_core::testing::read_history(&archiver, uri, run, None, 50).await
 }
 
 async fn query_all(uri: &ArchiveUri, namespace_id: &str) -> Vec<VisibilityRecord> {

@@ -34,20 +34,7 @@ async fn get_all(
     uri: &ArchiveUri,
     run: &RunKey,
 ) -> Result<Vec<History>> {
-    let mut request = GetHistoryRequest::new(&run.namespace_id, &run.workflow_id, &run.run_id, 7);
-    let mut all = Vec::new();
-    loop {
-        let page = archiver.get(uri, &request).await?;
-        assert!(
-            !page.history_batches.is_empty(),
-            "every page has at least one batch"
-        );
-        all.extend(page.history_batches);
-        match page.next_page_token {
-            Some(token) => request.next_page_token = Some(token),
-            None => return Ok(all),
-        }
-    }
+    archiver_core::testing::read_history(archiver, uri, run, None, 7).await
 }
 
 /// Every regular file under `dir`, recursively.

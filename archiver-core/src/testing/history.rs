@@ -13,8 +13,9 @@ use crate::{
 /// A small target, so test histories span many blobs.
 const SMALL_BLOB: usize = 1024;
 
-/// Every page of a get, concatenated; panics on an empty page or a token loop.
-async fn get_all(
+/// Every page of a get of `run` (`version`, or the highest with `None`), `page_size` events a
+/// page, concatenated; panics on an empty page or a token loop.
+pub async fn read_history(
     archiver: &dyn HistoryArchiver,
     uri: &ArchiveUri,
     run: &RunKey,
@@ -107,7 +108,7 @@ pub async fn archive_then_get(fixture: &dyn Fixture) {
         .expect("archive of a multi-blob history");
     let all_ids: Vec<i64> = (1..request.next_event_id).collect();
     for page_size in [1, 3, 17, 10_000] {
-        let got = get_all(&*archiver, &uri, &run, None, page_size)
+        let got = read_history(&*archiver, &uri, &run, None, page_size)
             .await
             .unwrap_or_else(|e| panic!("get with page size {page_size}: {e}"));
         assert_eq!(
@@ -139,18 +140,18 @@ pub async fn get_versions(fixture: &dyn Fixture) {
         .archive(&uri, &test_request(&run, &v2, 2), &options)
         .await
         .expect("archive version 2");
-    let highest = get_all(&*archiver, &uri, &run, None, 4)
+    let highest = read_history(&*archiver, &uri, &run, None, 4)
         .await
         .expect("get highest");
     assert_eq!(
         highest, v2,
         "get without a version reads the highest version"
     );
-    let first = get_all(&*archiver, &uri, &run, Some(1), 4)
+    let first = read_history(&*archiver, &uri, &run, Some(1), 4)
         .await
         .expect("get version 1");
     assert_eq!(first, v1, "get with version 1 reads version 1");
-    let missing = get_all(&*archiver, &uri, &run, Some(7), 4).await;
+    let missing = read_history(&*archiver, &uri, &run, Some(7), 4).await;
     assert!(
         matches!(missing, Err(Error::NotFound { .. })),
         "get of a version never archived: expected NotFound, got {missing:?}"
@@ -162,7 +163,7 @@ pub async fn get_missing_run_is_not_found(fixture: &dyn Fixture) {
     let source = Arc::new(MemoryHistorySource::new());
     let archiver = fixture.history_archiver(as_source(&source), SMALL_BLOB);
     let run = RunKey::new("conformance-ns", "wf-missing", "run-missing");
-    let got = get_all(&*archiver, &fixture.new_uri(), &run, None, 10).await;
+    let got = read_history(&*archiver, &fixture.new_uri(), &run, None, 10).await;
     assert!(
         matches!(got, Err(Error::NotFound { .. })),
         "get of a missing run: expected NotFound, got {got:?}"
@@ -179,7 +180,7 @@ pub async fn archive_skips_missing_history(fixture: &dyn Fixture) {
         .archive(&uri, &request, &ArchiveOptions::default())
         .await
         .expect("archiving a history the source no longer has is success (skip)");
-    let got = get_all(&*archiver, &uri, &run, None, 10).await;
+    let got = read_history(&*archiver, &uri, &run, None, 10).await;
     assert!(
         matches!(got, Err(Error::NotFound { .. })),
         "a skipped archive must leave nothing: got {got:?}"
@@ -229,7 +230,7 @@ pub async fn archive_detects_mutated_history(fixture: &dyn Fixture) {
         matches!(got, Err(Error::HistoryMutated { .. })),
         "history grown past next_event_id: expected HistoryMutated, got {got:?}"
     );
-    let got = get_all(&*archiver, &uri, &run, None, 10).await;
+    let got = read_history(&*archiver, &uri, &run, None, 10).await;
     assert!(
         matches!(got, Err(Error::NotFound { .. })),
         "a mutated history must leave no archive: got {got:?}"
@@ -246,7 +247,9 @@ pub async fn rearchive_is_idempotent(fixture: &dyn Fixture) {
             .archive(&uri, &request, &ArchiveOptions::default())
             .await
             .unwrap_or_else(|e| panic!("archive attempt {attempt}: {e}"));
-        let got = get_all(&*archiver, &uri, &run, None, 7).await.expect("get");
+        let got = read_history(&*archiver, &uri, &run, None, 7)
+            .await
+            .expect("get");
         assert_eq!(got, history, "archive attempt {attempt}: same result");
     }
 }
@@ -263,7 +266,9 @@ pub async fn concurrent_archives_both_succeed(fixture: &dyn Fixture) {
     );
     a.expect("first concurrent archive");
     b.expect("second concurrent archive");
-    let got = get_all(&*archiver, &uri, &run, None, 9).await.expect("get");
+    let got = read_history(&*archiver, &uri, &run, None, 9)
+        .await
+        .expect("get");
     assert_eq!(
         got, history,
         "concurrent archives leave one complete archive"
@@ -294,7 +299,7 @@ pub async fn resume_after_interruption(fixture: &dyn Fixture) {
         Err(ref e) if e.is_retryable() => {}
         other => panic!("an interrupted archive must fail retryably, got {other:?}"),
     }
-    let partial = get_all(&*archiver, &uri, &run, None, 10).await;
+    let partial = read_history(&*archiver, &uri, &run, None, 10).await;
     assert!(
         matches!(partial, Err(Error::NotFound { .. })),
         "an interrupted archive must not be visible: got {partial:?}"
@@ -303,7 +308,7 @@ pub async fn resume_after_interruption(fixture: &dyn Fixture) {
         .archive(&uri, &request, &options)
         .await
         .expect("the resumed archive completes");
-    let got = get_all(&*archiver, &uri, &run, None, 50)
+    let got = read_history(&*archiver, &uri, &run, None, 50)
         .await
         .expect("get");
     assert_eq!(got, history, "the resumed archive equals a clean one");

@@ -35,8 +35,8 @@ use crate::testing::{
     BlobWriteTally, Capabilities, Fixture, search_attributes, source_with_run, test_records,
 };
 use crate::{
-    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, GetHistoryRequest, HistoryArchiver,
-    HistorySource, QueryRequest, VisibilityArchiver,
+    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, HistoryArchiver, HistorySource,
+    QueryRequest, VisibilityArchiver,
 };
 
 /// The conformance [`Fixture`] of an object-store provider: archivers over clones of one
@@ -143,16 +143,7 @@ pub async fn get_all(
     uri: &ArchiveUri,
     run: &RunKey,
 ) -> crate::Result<Vec<History>> {
-    let mut request = GetHistoryRequest::new(&run.namespace_id, &run.workflow_id, &run.run_id, 7);
-    let mut all = Vec::new();
-    loop {
-        let page = archiver.get(uri, &request).await?;
-        all.extend(page.history_batches);
-        match page.next_page_token {
-            Some(token) => request.next_page_token = Some(token),
-            None => return Ok(all),
-        }
-    }
+    crate::testing::read_history(archiver, uri, run, None, 7).await
 }
 
 /// Archives one record under `uri` (which must hold no other record of `ns-id`) and finds it
