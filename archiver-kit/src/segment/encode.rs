@@ -188,14 +188,17 @@ pub fn encode_segment(
     attributes: &SearchAttributes,
     options: &SegmentOptions,
 ) -> Result<Vec<u8>, SegmentError> {
-    records.sort_by(|a, b| {
-        (a.close_time, &a.workflow_id, &a.run_id).cmp(&(b.close_time, &b.workflow_id, &b.run_id))
-    });
+    records.sort_by(segment_order);
     let mut writer = SegmentWriter::new(attributes, options)?;
     for record in &records {
         writer.push(record)?;
     }
     writer.finish()
+}
+
+/// The order of a segment's rows: `CloseTime`, then workflow id, then run id.
+pub(super) fn segment_order(a: &VisibilityRecord, b: &VisibilityRecord) -> std::cmp::Ordering {
+    (a.close_time, &a.workflow_id, &a.run_id).cmp(&(b.close_time, &b.workflow_id, &b.run_id))
 }
 
 /// One row group's column builders.

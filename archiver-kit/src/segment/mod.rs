@@ -59,5 +59,5 @@ mod query;
 pub use decode::decode_segment;
 pub use encode::{SegmentOptions, SegmentWriter, encode_segment};
 pub use error::SegmentError;
-pub use path::partition_path;
+pub use path::{partition_path, partition_records};
 pub use query::{SegmentMatches, query_segment};

@@ -1,9 +1,13 @@
 //! Hive-style partition paths, so engines derive `namespace_id` and `close_date` from them.
 
+use std::collections::{BTreeMap, HashMap};
+
+use archiver_core::VisibilityRecord;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::SegmentError;
+use super::encode::segment_order;
 
 /// The longest escaped namespace id a partition directory takes: a path segment must stay
 /// under the 255 bytes file systems allow, with room for the `namespace_id=` prefix.
@@ -43,6 +47,41 @@ pub fn partition_path(namespace_id: &str, close_time: Timestamp) -> Result<Strin
     }
     let day = TimeZone::UTC.to_datetime(close_time).date();
     Ok(format!("namespace_id={escaped}/close_date={day}"))
+}
+
+/// Groups records into their partitions ([`partition_path`]), one record per run: a run
+/// archived more than once (a retried or repeated archive) keeps its last record, so segments
+/// never hold duplicates. Each partition's records come sorted as a segment holds them
+/// (`CloseTime`, then workflow id, then run id).
+///
+/// ```
+/// use archiver_kit::segment::partition_records;
+/// let mut records = archiver_core::testing::test_records("ns", 3);
+/// records.push(records[1].clone()); // archived again
+/// let partitions = partition_records(records).unwrap();
+/// assert_eq!(partitions["namespace_id=ns/close_date=2026-01-01"].len(), 3);
+/// ```
+pub fn partition_records(
+    records: Vec<VisibilityRecord>,
+) -> Result<BTreeMap<String, Vec<VisibilityRecord>>, SegmentError> {
+    let mut latest: HashMap<(String, String, String), VisibilityRecord> = HashMap::new();
+    for record in records {
+        let run = (
+            record.namespace_id.clone(),
+            record.workflow_id.clone(),
+            record.run_id.clone(),
+        );
+        latest.insert(run, record);
+    }
+    let mut partitions: BTreeMap<String, Vec<VisibilityRecord>> = BTreeMap::new();
+    for record in latest.into_values() {
+        let path = partition_path(&record.namespace_id, record.close_time)?;
+        partitions.entry(path).or_default().push(record);
+    }
+    for records in partitions.values_mut() {
+        records.sort_by(segment_order);
+    }
+    Ok(partitions)
 }
 
 /// Hive's `FileUtils.escapePathName` set.
