@@ -11,8 +11,8 @@ use archiver_core::history::{
 };
 use archiver_core::testing::{test_history, test_request};
 use archiver_core::{
-    ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, HistoryArchiver, HistorySource,
-    MemoryProgressManager, Result,
+    ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, HistoryArchiver,
+    HistorySource, MemoryProgressManager, Result,
 };
 use archiver_filestore::{FilestoreConfig, FilestoreHistoryArchiver};
 use async_trait::async_trait;
@@ -27,6 +27,39 @@ fn one_run(workflow_id: &str, batches: usize) -> (Arc<MemoryHistorySource>, RunK
     let history = test_history(3, batches, 1);
     source.insert(run.clone(), history.clone());
     (source, run, history)
+}
+
+/// A run archived once (default archiver) under a fresh root, and the archive file it made.
+struct ArchivedRun {
+    root: tempfile::TempDir,
+    uri: ArchiveUri,
+    run: RunKey,
+    request: ArchiveHistoryRequest,
+    history: Vec<History>,
+    archiver: FilestoreHistoryArchiver,
+    file: PathBuf,
+}
+
+async fn archived_run(workflow_id: &str, batches: usize) -> ArchivedRun {
+    let root = tempfile::tempdir().unwrap();
+    let uri = uri_of(root.path());
+    let (source, run, history) = one_run(workflow_id, batches);
+    let request = test_request(&run, &history, 1);
+    let archiver = FilestoreHistoryArchiver::new(source);
+    archiver
+        .archive(&uri, &request, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let file = files_under(root.path()).pop().unwrap();
+    ArchivedRun {
+        root,
+        uri,
+        run,
+        request,
+        history,
+        archiver,
+        file,
+    }
 }
 
 async fn get_all(
@@ -502,16 +535,14 @@ async fn an_archive_dropped_mid_way_resumes_from_recorded_progress() {
 
 #[tokio::test]
 async fn an_unreadable_existing_archive_is_reported_not_rewritten() {
-    let root = tempfile::tempdir().unwrap();
-    let uri = uri_of(root.path());
-    let (source, run, history) = one_run("damaged-before-rearchive", 20);
-    let request = test_request(&run, &history, 1);
-    let archiver = FilestoreHistoryArchiver::new(source);
-    archiver
-        .archive(&uri, &request, &ArchiveOptions::default())
-        .await
-        .unwrap();
-    let path = files_under(root.path()).pop().unwrap();
+    let ArchivedRun {
+        root: _root,
+        uri,
+        request,
+        archiver,
+        file: path,
+        ..
+    } = archived_run("damaged-before-rearchive", 20).await;
     let good = std::fs::read(&path).unwrap();
     for damage in ["flipped header byte", "truncated"] {
         let mut bad = good.clone();
@@ -584,16 +615,15 @@ async fn bounded<T>(fifo: &Path, call: impl std::future::Future<Output = T>) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fifo_in_place_of_an_archive_is_refused_without_blocking() {
-    let root = tempfile::tempdir().unwrap();
-    let uri = uri_of(root.path());
-    let (source, run, history) = one_run("fifo", 20);
-    let request = test_request(&run, &history, 1);
-    let archiver = FilestoreHistoryArchiver::new(source);
-    archiver
-        .archive(&uri, &request, &ArchiveOptions::default())
-        .await
-        .unwrap();
-    let path = files_under(root.path()).pop().unwrap();
+    let ArchivedRun {
+        root: _root,
+        uri,
+        run,
+        request,
+        archiver,
+        file: path,
+        ..
+    } = archived_run("fifo", 20).await;
     std::fs::remove_file(&path).unwrap();
     mkfifo(&path);
     let get = bounded(&path, get_all(&archiver, &uri, &run))
@@ -628,16 +658,15 @@ fn age(path: &Path, age: Duration) {
 
 #[tokio::test]
 async fn staged_files_of_killed_writers_are_cleaned_by_later_archives_and_by_cleanup() {
-    let root = tempfile::tempdir().unwrap();
-    let uri = uri_of(root.path());
-    let (source, run, history) = one_run("cleaned", 10);
-    let request = test_request(&run, &history, 1);
-    let archiver = FilestoreHistoryArchiver::new(source);
-    archiver
-        .archive(&uri, &request, &ArchiveOptions::default())
-        .await
-        .unwrap();
-    let archive = files_under(root.path()).pop().unwrap();
+    let ArchivedRun {
+        root,
+        uri,
+        run,
+        request,
+        history,
+        archiver,
+        file: archive,
+    } = archived_run("cleaned", 10).await;
     let dir = archive.parent().unwrap();
     let hour = Duration::from_secs(3600);
     // Left by killed writers of this version and of another one; one still being written.
