@@ -66,6 +66,26 @@ pub trait ObjectStore: fmt::Debug + Send + Sync + 'static {
     /// The whole object; `None` when the key does not exist.
     async fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Bytes>, Failure>;
 
+    /// `len` bytes of the object from byte `offset` (fewer when the object ends first); `None`
+    /// when the key does not exist. Readers of large immutable objects (Parquet segments) fetch
+    /// only the parts they need. The default fetches the whole object and slices it: a provider
+    /// whose service serves ranges (HTTP `Range`) overrides it.
+    async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> std::result::Result<Option<Bytes>, Failure> {
+        Ok(self.get(bucket, key).await?.map(|whole| {
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(whole.len());
+            let end = usize::try_from(offset.saturating_add(len))
+                .unwrap_or(usize::MAX)
+                .min(whole.len());
+            whole.slice(start..end)
+        }))
+    }
+
     /// Whether the key exists.
     async fn exists(&self, bucket: &str, key: &str) -> std::result::Result<bool, Failure>;
 
