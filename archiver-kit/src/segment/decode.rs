@@ -8,100 +8,48 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::file::metadata::ParquetMetaData;
 use visibility_query::{AttributeValue, SearchAttributeType};
 
 use super::SegmentError;
-use super::checksum::{CHECKSUM_KEY, Checksums};
-use super::columns::{self, Description, METADATA_KEY};
+use super::columns::{self, Description};
 use super::extra::{Extra, join_time, render};
+use super::footer::SegmentFooter;
+use super::sparse::SparseFile;
 
 /// Decodes a whole segment into its records, in file order (`CloseTime` ascending).
 ///
 /// Damaged, truncated or foreign bytes are [`SegmentError::Corrupted`] (the chunk checksums and
 /// the segment's self-description catch them), never a panic.
 pub fn decode_segment(bytes: Bytes) -> Result<Vec<VisibilityRecord>, SegmentError> {
-    let segment = Opened::new(bytes)?;
-    let all = (0..segment.row_groups()).collect();
-    segment.read(all, |_| true)
+    let file = SparseFile::whole(bytes);
+    let footer = SegmentFooter::read(&file, None)?;
+    let all = (0..footer.row_groups()).collect();
+    read_groups(&file, &footer, all, |_| true)
 }
 
-/// A segment whose footer has been read and checked against its own description.
-pub(super) struct Opened {
-    bytes: Bytes,
-    builder: ParquetRecordBatchReaderBuilder<Bytes>,
-    description: Description,
-    checksums: Checksums,
-}
-
-impl Opened {
-    pub(super) fn new(bytes: Bytes) -> Result<Opened, SegmentError> {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
-            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
-        let metadata = builder.metadata().file_metadata();
-        let value = |key: &str| {
-            metadata
-                .key_value_metadata()
-                .and_then(|kv| kv.iter().find(|kv| kv.key == key))
-                .and_then(|kv| kv.value.as_deref())
-        };
-        let checksums = Checksums::parse(value(CHECKSUM_KEY), builder.metadata().row_groups())?;
-        let text = value(METADATA_KEY)
-            .ok_or_else(|| SegmentError::corrupted(format!("no {METADATA_KEY} metadata")))?;
-        let description = Description::from_json(text)?;
-        // Compare the columns only: the schema's metadata holds the key-value pairs too.
-        if builder.schema().fields() != description.schema().fields() {
-            return Err(SegmentError::corrupted(
-                "the file's columns differ from what its metadata describes",
-            ));
-        }
-        Ok(Opened {
-            bytes,
-            builder,
-            description,
-            checksums,
-        })
+/// The records of row groups `groups` (ascending) of a segment that `keep` accepts, each
+/// group's pages (fetched into `file`) verified first.
+pub fn read_groups(
+    file: &SparseFile,
+    footer: &SegmentFooter,
+    groups: Vec<usize>,
+    mut keep: impl FnMut(&VisibilityRecord) -> bool,
+) -> Result<Vec<VisibilityRecord>, SegmentError> {
+    let row_groups = footer.metadata().row_groups();
+    for &g in &groups {
+        footer.checksums.verify_pages(file, row_groups, g)?;
     }
-
-    pub(super) fn row_groups(&self) -> usize {
-        self.builder.metadata().num_row_groups()
-    }
-
-    pub(super) fn metadata(&self) -> &ParquetMetaData {
-        self.builder.metadata()
-    }
-
-    pub(super) fn bytes(&self) -> &Bytes {
-        &self.bytes
-    }
-
-    pub(super) fn checksums(&self) -> &Checksums {
-        &self.checksums
-    }
-
-    /// The records of row groups `groups` (ascending) that `keep` accepts, each group's pages
-    /// verified first.
-    pub(super) fn read(
-        self,
-        groups: Vec<usize>,
-        mut keep: impl FnMut(&VisibilityRecord) -> bool,
-    ) -> Result<Vec<VisibilityRecord>, SegmentError> {
-        let row_groups = self.builder.metadata().row_groups();
-        for &g in &groups {
-            self.checksums.verify_pages(&self.bytes, row_groups, g)?;
-        }
-        let mut records = Vec::new();
-        let reader = self
-            .builder
+    let mut records = Vec::new();
+    let reader =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), footer.arrow.clone())
             .with_row_groups(groups)
             .build()
             .map_err(|e| SegmentError::corrupted(e.to_string()))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
-            decode_batch(&batch, &self.description, &mut records, &mut keep)?;
-        }
-        Ok(records)
+    for batch in reader {
+        let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
+        decode_batch(&batch, &footer.description, &mut records, &mut keep)?;
     }
+    Ok(records)
 }
 
 fn decode_batch(

@@ -53,11 +53,15 @@ mod decode;
 mod encode;
 mod error;
 mod extra;
+mod footer;
 mod path;
 mod query;
+mod sparse;
 
-pub use decode::decode_segment;
+pub use decode::{decode_segment, read_groups};
 pub use encode::{SegmentOptions, SegmentWriter, encode_segment};
 pub use error::SegmentError;
+pub use footer::{Region, SegmentFooter, SegmentTail};
 pub use path::{partition_path, partition_records};
 pub use query::{SegmentMatches, query_segment};
+pub use sparse::SparseFile;

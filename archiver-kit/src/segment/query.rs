@@ -11,12 +11,14 @@ use bytes::Bytes;
 use parquet::bloom_filter::Sbbf;
 use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::statistics::Statistics;
-use visibility_query::{CheckedQuery, TimeRange};
+use visibility_query::{CheckedQuery, Plan, TimeRange};
 
 use super::SegmentError;
 use super::columns::{self, SYSTEM};
-use super::decode::Opened;
+use super::decode::read_groups;
 use super::extra::split_time;
+use super::footer::{SegmentFooter, SegmentTail};
+use super::sparse::SparseFile;
 
 /// The records of a segment that match a query, and how much of the segment was read.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,56 +31,118 @@ pub struct SegmentMatches {
     pub row_groups_read: usize,
 }
 
-/// The records of the segment in `bytes` that `query` matches.
+/// The records of the segment in `bytes` that `query` matches. `tail` is what was recorded when
+/// the segment was written ([`SegmentTail::of`]): the footer and Bloom filters are verified
+/// against it before they prune anything.
 ///
 /// ```
-/// use archiver_kit::segment::{encode_segment, query_segment, SegmentOptions};
+/// use archiver_kit::segment::{encode_segment, query_segment, SegmentOptions, SegmentTail};
 /// use visibility_query::{compile, SearchAttributes};
 ///
 /// let records = archiver_core::testing::test_records("ns", 100);
 /// let attributes = archiver_core::testing::search_attributes();
 /// let options = SegmentOptions::default().with_row_group_rows(10);
 /// let bytes = encode_segment(records, &attributes, &options).unwrap();
+/// let tail = SegmentTail::of(&bytes).unwrap();
 /// let query = compile("WorkflowId = 'wf-42'", &attributes).unwrap();
-/// let found = query_segment(bytes.into(), &query).unwrap();
+/// let found = query_segment(bytes.into(), &tail, &query).unwrap();
 /// assert_eq!(found.records.len(), 1);
 /// assert!(found.row_groups_read < found.row_groups);
 /// ```
-pub fn query_segment(bytes: Bytes, query: &CheckedQuery) -> Result<SegmentMatches, SegmentError> {
-    let segment = Opened::new(bytes)?;
-    let row_groups = segment.row_groups();
+pub fn query_segment(
+    bytes: Bytes,
+    tail: &SegmentTail,
+    query: &CheckedQuery,
+) -> Result<SegmentMatches, SegmentError> {
+    let file = SparseFile::whole(bytes);
+    let footer = SegmentFooter::read(&file, Some(tail))?;
+    if let Some(blooms) = &tail.blooms {
+        blooms.verify(&file, "Bloom filters")?;
+    }
     let plan = query.plan();
-    let mut groups = Vec::new();
-    if !plan.is_empty() {
-        for g in 0..row_groups {
-            let group = segment.metadata().row_group(g);
-            let may_match = may_overlap(&plan.close_time, group, columns::CLOSE_TIME)?
-                && may_overlap(&plan.start_time, group, columns::START_TIME)?
-                && may_hold(
-                    &segment,
-                    g,
-                    columns::WORKFLOW_ID,
-                    plan.workflow_ids.as_ref(),
-                )?
-                && may_hold(&segment, g, columns::RUN_ID, plan.run_ids.as_ref())?
-                && may_hold(
-                    &segment,
+    let groups = footer.candidate_groups(&plan);
+    let groups = footer.prune_by_blooms(&file, groups, &plan)?;
+    let row_groups_read = groups.len();
+    let records = read_groups(&file, &footer, groups, |record| query.matches(record))?;
+    Ok(SegmentMatches {
+        records,
+        row_groups: footer.row_groups(),
+        row_groups_read,
+    })
+}
+
+impl SegmentFooter {
+    /// The row groups that may hold rows `plan` admits, by their `CloseTime` and `StartTime`
+    /// statistics (no I/O).
+    pub fn candidate_groups(&self, plan: &Plan) -> Vec<usize> {
+        if plan.is_empty() {
+            return Vec::new();
+        }
+        (0..self.row_groups())
+            .filter(|&g| {
+                let group = self.metadata().row_group(g);
+                may_overlap(&plan.close_time, group, columns::CLOSE_TIME)
+                    && may_overlap(&plan.start_time, group, columns::START_TIME)
+            })
+            .collect()
+    }
+
+    /// Whether `plan` names values the Bloom filters can rule out (ids, types).
+    pub fn uses_blooms(plan: &Plan) -> bool {
+        plan.workflow_ids.is_some() || plan.run_ids.is_some() || plan.workflow_types.is_some()
+    }
+
+    /// `groups` without those whose Bloom filters rule out every value `plan` names. `file`
+    /// holds the segment's Bloom filters, verified against its [`SegmentTail`], whenever
+    /// [`uses_blooms`](Self::uses_blooms) says they are read.
+    pub fn prune_by_blooms(
+        &self,
+        file: &SparseFile,
+        groups: Vec<usize>,
+        plan: &Plan,
+    ) -> Result<Vec<usize>, SegmentError> {
+        if !Self::uses_blooms(plan) {
+            return Ok(groups);
+        }
+        let mut kept = Vec::with_capacity(groups.len());
+        for g in groups {
+            if self.may_hold(file, g, columns::WORKFLOW_ID, plan.workflow_ids.as_ref())?
+                && self.may_hold(file, g, columns::RUN_ID, plan.run_ids.as_ref())?
+                && self.may_hold(
+                    file,
                     g,
                     columns::WORKFLOW_TYPE,
                     plan.workflow_types.as_ref(),
-                )?;
-            if may_match {
-                groups.push(g);
+                )?
+            {
+                kept.push(g);
             }
         }
+        Ok(kept)
     }
-    let row_groups_read = groups.len();
-    let records = segment.read(groups, |record| query.matches(record))?;
-    Ok(SegmentMatches {
-        records,
-        row_groups,
-        row_groups_read,
-    })
+
+    /// Whether row group `g` may hold one of `values` in `column`, by its Bloom filter.
+    fn may_hold(
+        &self,
+        file: &SparseFile,
+        g: usize,
+        column: &str,
+        values: Option<&BTreeSet<String>>,
+    ) -> Result<bool, SegmentError> {
+        let Some(values) = values else {
+            return Ok(true);
+        };
+        let chunk = self.metadata().row_group(g).column(column_index(column));
+        if chunk.bloom_filter_offset().is_none() {
+            return Ok(true);
+        }
+        let filter = Sbbf::read_from_column_chunk(chunk, file)
+            .map_err(|e| SegmentError::corrupted(format!("Bloom filter of {column}: {e}")))?;
+        Ok(match filter {
+            Some(filter) => values.iter().any(|v| filter.check(&v.as_str())),
+            None => true,
+        })
+    }
 }
 
 fn column_index(name: &str) -> usize {
@@ -90,20 +154,16 @@ fn column_index(name: &str) -> usize {
 
 /// Whether a row group's time column may hold a time in `range`, by its statistics. The column
 /// holds microseconds (the time floored), so a bound is compared at its own microsecond.
-fn may_overlap(
-    range: &TimeRange,
-    group: &RowGroupMetaData,
-    column: &str,
-) -> Result<bool, SegmentError> {
+fn may_overlap(range: &TimeRange, group: &RowGroupMetaData, column: &str) -> bool {
     if range.is_unbounded() {
-        return Ok(true);
+        return true;
     }
     let Some(Statistics::Int64(stats)) = group.column(column_index(column)).statistics() else {
         // Without statistics nothing can be ruled out.
-        return Ok(true);
+        return true;
     };
     let (Some(&min), Some(&max)) = (stats.min_opt(), stats.max_opt()) else {
-        return Ok(true);
+        return true;
     };
     let micros = |t| split_time(t).0;
     let above_start = match range.start {
@@ -114,31 +174,5 @@ fn may_overlap(
         Bound::Included(e) | Bound::Excluded(e) => min <= micros(e),
         Bound::Unbounded => true,
     };
-    Ok(above_start && below_end)
-}
-
-/// Whether a row group may hold one of `values` in `column`, by its (verified) Bloom filter.
-fn may_hold(
-    segment: &Opened,
-    g: usize,
-    column: &str,
-    values: Option<&BTreeSet<String>>,
-) -> Result<bool, SegmentError> {
-    let Some(values) = values else {
-        return Ok(true);
-    };
-    let c = column_index(column);
-    let chunk = segment.metadata().row_group(g).column(c);
-    if chunk.bloom_filter_offset().is_none() {
-        return Ok(true);
-    }
-    segment
-        .checksums()
-        .verify_bloom(segment.bytes(), segment.metadata().row_groups(), g, c)?;
-    let filter = Sbbf::read_from_column_chunk(chunk, segment.bytes())
-        .map_err(|e| SegmentError::corrupted(format!("Bloom filter of {column}: {e}")))?;
-    Ok(match filter {
-        Some(filter) => values.iter().any(|v| filter.check(&v.as_str())),
-        None => true,
-    })
+    above_start && below_end
 }

@@ -1,0 +1,221 @@
+//! A segment's tail: its Bloom filters (written together, before the footer, so one range
+//! request fetches them) and its footer (the Parquet metadata). The file cannot checksum its
+//! own footer, so whoever refers to a segment records [`SegmentTail`] (the manifest does) and
+//! readers verify the regions against it before trusting a byte of them.
+
+use std::sync::Arc;
+
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use serde::{Deserialize, Serialize};
+
+use super::SegmentError;
+use super::checksum::{CHECKSUM_KEY, Checksums, pages_region};
+use super::columns::{Description, METADATA_KEY};
+use super::sparse::SparseFile;
+
+/// Parquet's file trailer: the metadata length (4 bytes, little-endian) and `PAR1`.
+const TRAILER: u64 = 8;
+
+/// A byte range of a segment and its CRC-32C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Region {
+    /// Where the region starts.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// CRC-32C of its bytes.
+    pub crc32c: u32,
+}
+
+impl Region {
+    fn of(file: &[u8], offset: u64, len: u64) -> Result<Region, SegmentError> {
+        let bytes = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(o, l)| file.get(o..o.checked_add(l)?))
+            .ok_or_else(|| SegmentError::corrupted("a region lies outside the file"))?;
+        Ok(Region {
+            offset,
+            len,
+            crc32c: crc32c::crc32c(bytes),
+        })
+    }
+
+    /// Checks the region's bytes, fetched into `file`.
+    pub fn verify(&self, file: &SparseFile, what: &str) -> Result<(), SegmentError> {
+        let bytes = file.slice(self.offset, self.len)?;
+        if crc32c::crc32c(&bytes) != self.crc32c {
+            return Err(SegmentError::corrupted(format!(
+                "the segment's {what} fail their CRC-32C"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Where a segment's Bloom filters and footer lie, with their checksums: recorded when the
+/// segment is written, by whatever refers to it.
+///
+/// ```
+/// use archiver_kit::segment::{encode_segment, SegmentOptions, SegmentTail};
+///
+/// let records = archiver_core::testing::test_records("ns", 10);
+/// let attributes = archiver_core::testing::search_attributes();
+/// let bytes = encode_segment(records, &attributes, &SegmentOptions::default()).unwrap();
+/// let tail = SegmentTail::of(&bytes).unwrap();
+/// assert_eq!(tail.footer.offset + tail.footer.len, bytes.len() as u64);
+/// assert!(tail.blooms.is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentTail {
+    /// The Bloom filters, all of them (`None` when the segment has none: no rows).
+    pub blooms: Option<Region>,
+    /// The footer: the Parquet metadata and the trailer, to the end of the file.
+    pub footer: Region,
+}
+
+impl SegmentTail {
+    /// The tail of a whole segment file.
+    pub fn of(file: &[u8]) -> Result<SegmentTail, SegmentError> {
+        let len = file.len() as u64;
+        let footer_len = footer_len(file)?;
+        let footer = Region::of(file, len - footer_len, footer_len)?;
+        let metadata = ParquetMetaDataReader::decode_metadata(
+            &file[(len - footer_len) as usize..(len - TRAILER) as usize],
+        )
+        .map_err(|e| SegmentError::corrupted(format!("footer: {e}")))?;
+        let mut blooms: Option<(u64, u64)> = None;
+        for chunk in metadata.row_groups().iter().flat_map(|g| g.columns()) {
+            if let (Some(offset), Some(length)) =
+                (chunk.bloom_filter_offset(), chunk.bloom_filter_length())
+            {
+                let (start, end) = (offset as u64, offset as u64 + length as u64);
+                blooms = Some(blooms.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
+            }
+        }
+        Ok(SegmentTail {
+            blooms: blooms
+                .map(|(start, end)| Region::of(file, start, end - start))
+                .transpose()?,
+            footer,
+        })
+    }
+}
+
+/// The length of the footer region (metadata and trailer) of a whole file.
+fn footer_len(file: &[u8]) -> Result<u64, SegmentError> {
+    let len = file.len() as u64;
+    let trailer = file
+        .get(file.len().saturating_sub(TRAILER as usize)..)
+        .filter(|t| t.len() == TRAILER as usize && &t[4..] == b"PAR1")
+        .ok_or_else(|| SegmentError::corrupted("no Parquet trailer"))?;
+    let metadata_len = u64::from(u32::from_le_bytes([
+        trailer[0], trailer[1], trailer[2], trailer[3],
+    ]));
+    let footer_len = metadata_len + TRAILER;
+    if footer_len > len {
+        return Err(SegmentError::corrupted(
+            "the footer is longer than the file",
+        ));
+    }
+    Ok(footer_len)
+}
+
+/// A segment's footer, parsed and checked: its metadata, its description, its page checksums.
+/// Immutable and cheap to clone, so readers cache it by segment.
+#[derive(Debug, Clone)]
+pub struct SegmentFooter {
+    pub(super) arrow: ArrowReaderMetadata,
+    pub(super) description: Arc<Description>,
+    pub(super) checksums: Arc<Checksums>,
+}
+
+impl SegmentFooter {
+    /// Reads the footer from `file`, which holds the footer region (`tail` says where, and is
+    /// verified first when given).
+    pub fn read(
+        file: &SparseFile,
+        tail: Option<&SegmentTail>,
+    ) -> Result<SegmentFooter, SegmentError> {
+        let len = file.file_len();
+        let metadata = match tail {
+            Some(tail) => {
+                tail.footer.verify(file, "footer")?;
+                if tail.footer.offset + tail.footer.len != len || tail.footer.len < TRAILER {
+                    return Err(SegmentError::corrupted(
+                        "the footer region does not end the file",
+                    ));
+                }
+                let bytes = file.slice(tail.footer.offset, tail.footer.len - TRAILER)?;
+                ParquetMetaDataReader::decode_metadata(&bytes)
+            }
+            None => ParquetMetaDataReader::new().parse_and_finish(file),
+        }
+        .map_err(|e| SegmentError::corrupted(format!("footer: {e}")))?;
+        Self::from_metadata(Arc::new(metadata))
+    }
+
+    fn from_metadata(metadata: Arc<ParquetMetaData>) -> Result<SegmentFooter, SegmentError> {
+        let value = |key: &str| {
+            metadata
+                .file_metadata()
+                .key_value_metadata()
+                .and_then(|kv| kv.iter().find(|kv| kv.key == key))
+                .and_then(|kv| kv.value.as_deref())
+        };
+        let checksums = Checksums::parse(value(CHECKSUM_KEY), metadata.row_groups())?;
+        let text = value(METADATA_KEY)
+            .ok_or_else(|| SegmentError::corrupted(format!("no {METADATA_KEY} metadata")))?;
+        let description = Description::from_json(text)?;
+        let arrow = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
+            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+        // Compare the columns only: the schema's metadata holds the key-value pairs too.
+        if arrow.schema().fields() != description.schema().fields() {
+            return Err(SegmentError::corrupted(
+                "the file's columns differ from what its metadata describes",
+            ));
+        }
+        Ok(SegmentFooter {
+            arrow,
+            description: Arc::new(description),
+            checksums: Arc::new(checksums),
+        })
+    }
+
+    /// The Parquet metadata.
+    pub fn metadata(&self) -> &Arc<ParquetMetaData> {
+        self.arrow.metadata()
+    }
+
+    /// Row groups in the segment.
+    pub fn row_groups(&self) -> usize {
+        self.metadata().num_row_groups()
+    }
+
+    /// Rows in the segment.
+    pub fn rows(&self) -> u64 {
+        self.metadata().file_metadata().num_rows().max(0) as u64
+    }
+
+    /// The byte ranges holding the pages of row groups `groups` (ascending), adjacent ones
+    /// joined: what to fetch to read them.
+    pub fn page_ranges(&self, groups: &[usize]) -> Result<Vec<(u64, u64)>, SegmentError> {
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for &g in groups {
+            let group = self.metadata().row_groups().get(g).ok_or_else(|| {
+                SegmentError::InvalidInput(format!("the segment has no row group {g}"))
+            })?;
+            for chunk in group.columns() {
+                let (start, len) = pages_region(chunk)?;
+                match ranges.last_mut() {
+                    Some((s, l)) if *s + *l == start => *l += len,
+                    _ => ranges.push((start, len)),
+                }
+            }
+        }
+        Ok(ranges)
+    }
+}
