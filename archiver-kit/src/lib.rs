@@ -6,3 +6,5 @@
 //! `archiver-core` as the workspace restructure proceeds (`docs/design.md`).
 
 pub mod segment;
+pub mod store;
+pub mod table;

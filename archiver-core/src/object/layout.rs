@@ -74,6 +74,27 @@ impl ObjectLocation {
         })
     }
 
+    /// A location a store has already checked: `bucket` as the store names it (a directory for
+    /// a local store) and `prefix`, which gains a trailing `/` unless empty.
+    ///
+    /// ```
+    /// use archiver_core::object::ObjectLocation;
+    /// let location = ObjectLocation::new("file", "/var/lib/archive", "a/b");
+    /// assert_eq!(location.prefix(), "a/b/");
+    /// ```
+    pub fn new(scheme: &'static str, bucket: impl Into<String>, prefix: &str) -> Self {
+        let prefix = prefix.trim_matches('/');
+        ObjectLocation {
+            scheme,
+            bucket: bucket.into(),
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            },
+        }
+    }
+
     /// The bucket.
     pub fn bucket(&self) -> &str {
         &self.bucket

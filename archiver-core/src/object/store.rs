@@ -78,7 +78,9 @@ pub trait ObjectStore: fmt::Debug + Send + Sync + 'static {
         len: u64,
     ) -> std::result::Result<Option<Bytes>, Failure> {
         Ok(self.get(bucket, key).await?.map(|whole| {
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(whole.len());
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(whole.len());
             let end = usize::try_from(offset.saturating_add(len))
                 .unwrap_or(usize::MAX)
                 .min(whole.len());

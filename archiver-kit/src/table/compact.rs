@@ -1,0 +1,406 @@
+//! Compaction: fold a namespace's batches into its segments and commit the next manifest.
+//!
+//! Each partition (close day) that gains records is rewritten: its segments' rows (row group
+//! by row group, already in order) are merged with the new records (sorted), a row whose run
+//! was archived again gives way to the newer record, and the result is written as new segments
+//! of at most `max_segment_rows` rows, so a partition's segments never overlap and a run is in
+//! one row. Memory holds one row group, the new records and the segment being written. The
+//! manifest of the next generation is created last, create-only: the commit point. A compactor
+//! that loses that race deletes what it wrote and reports it; the winner's snapshot lacks
+//! nothing (batches it did not fold stay unfolded). Objects the new snapshot no longer needs
+//! are deleted by a later compaction once older than the grace period.
+
+use std::collections::HashSet;
+
+use archiver_core::object::{ObjectLocation, ObjectStore, PutMode, PutOutcome};
+use archiver_core::{Error, Result, VisibilityRecord};
+use jiff::{SignedDuration, Timestamp};
+use visibility_query::SearchAttributes;
+
+use super::VisibilityTable;
+use super::keys::TableKeys;
+use super::manifest::{Dated, Manifest, SegmentEntry};
+use super::read::segment_error;
+use super::snapshot::{RunKey, run_of};
+use crate::segment::{
+    SegmentTail, SegmentWriter, SparseFile, partition_path, partition_records, read_groups,
+};
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    /// The generation committed; `None` when there was nothing to do or another compactor
+    /// committed first.
+    pub generation: Option<u64>,
+    /// Another compactor committed the same generation first; what this one wrote was removed
+    /// and nothing it read was lost (run again to fold what the winner did not).
+    pub superseded: bool,
+    /// Batches folded into segments.
+    pub batches_folded: usize,
+    /// Records those batches held (one per run).
+    pub records_folded: usize,
+    /// Segments written.
+    pub segments_written: usize,
+    /// Rows in the segments written.
+    pub rows_written: u64,
+    /// Segments replaced by the rewrite of their partition.
+    pub segments_replaced: usize,
+    /// Objects past the grace period deleted (folded batches, replaced segments, manifests).
+    pub objects_deleted: usize,
+}
+
+impl<S: ObjectStore> VisibilityTable<S> {
+    pub(crate) async fn run_compaction(
+        &self,
+        location: &ObjectLocation,
+        namespace_id: &str,
+        attributes: &SearchAttributes,
+    ) -> Result<CompactReport> {
+        let keys = TableKeys::new(location, namespace_id);
+        let snapshot = self.snapshot(location, &keys).await?;
+        let now = Timestamp::now();
+        let grace =
+            SignedDuration::try_from(self.inner.options.grace()).unwrap_or(SignedDuration::MAX);
+        let cutoff = now.checked_sub(grace).unwrap_or(Timestamp::MIN);
+        let mut report = CompactReport::default();
+        let mut next: Manifest = (*snapshot.manifest).clone();
+        next.generation += 1;
+
+        let fresh = self
+            .read_batches(location, &keys, &snapshot.batches)
+            .await?;
+        report.batches_folded = snapshot.batches.len();
+        report.records_folded = fresh.len();
+        let partitions = partition_records(fresh.into_values().collect())
+            .map_err(|e| Error::invalid_request("record", e.to_string()))?;
+        let mut written = Vec::new();
+        let result = async {
+            for records in partitions.into_values() {
+                self.rewrite_partition(
+                    location,
+                    &keys,
+                    attributes,
+                    &mut next,
+                    records,
+                    now,
+                    &mut written,
+                    &mut report,
+                )
+                .await?;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        if let Err(error) = result {
+            self.remove(location, &written).await;
+            return Err(error);
+        }
+
+        next.folded.extend(snapshot.batches.iter().map(|key| Dated {
+            key: key.clone(),
+            at: now,
+        }));
+        if let Some(previous) = &snapshot.manifest_key {
+            next.retired.push(Dated {
+                key: previous.clone(),
+                at: now,
+            });
+        }
+        // Past the grace period no reader still uses what these name: delete them first, and
+        // drop them from the manifest only once they are gone.
+        let expired: Vec<String> = next
+            .folded
+            .iter()
+            .chain(&next.retired)
+            .filter(|d| d.at < cutoff)
+            .map(|d| d.key.clone())
+            .collect();
+        if !expired.is_empty() {
+            match self.inner.store.delete(location.bucket(), &expired).await {
+                Ok(()) => {
+                    let gone: HashSet<&String> = expired.iter().collect();
+                    next.folded.retain(|d| !gone.contains(&d.key));
+                    next.retired.retain(|d| !gone.contains(&d.key));
+                    report.objects_deleted = expired.len();
+                }
+                Err(failure) => {
+                    tracing::warn!(error = %failure, count = expired.len(),
+                        "could not delete expired visibility objects; a later compaction retries");
+                }
+            }
+        }
+        if report.batches_folded == 0 && report.objects_deleted == 0 {
+            return Ok(report); // nothing changed: no new generation
+        }
+
+        let key = keys.manifest(next.generation);
+        let describe = location.describe(&key);
+        let body = next.encode();
+        let outcome = match self
+            .inner
+            .store
+            .put(location.bucket(), &key, body.clone(), PutMode::CreateOnly)
+            .await
+        {
+            Ok(outcome) => Ok(outcome),
+            // The write may have landed before the failure: if the stored manifest is ours,
+            // it did.
+            Err(failure) if failure.kind().may_have_landed() => {
+                match self.inner.store.get(location.bucket(), &key).await {
+                    Ok(Some(stored)) if stored == body => Ok(PutOutcome::Created),
+                    Ok(Some(_)) => Ok(PutOutcome::AlreadyExists),
+                    _ => Err(failure.into_core("commit manifest", &describe)),
+                }
+            }
+            Err(failure) => Err(failure.into_core("commit manifest", &describe)),
+        };
+        match outcome {
+            Ok(PutOutcome::Created) => {
+                report.generation = Some(next.generation);
+                Ok(report)
+            }
+            Ok(PutOutcome::AlreadyExists) => {
+                self.remove(location, &written).await;
+                Ok(CompactReport {
+                    superseded: true,
+                    objects_deleted: report.objects_deleted,
+                    ..CompactReport::default()
+                })
+            }
+            Err(error) => {
+                self.remove(location, &written).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Merges `records` (one partition's, sorted, one per run) into the partition's segments
+    /// in `next`, writing new segments and retiring the old ones.
+    #[allow(clippy::too_many_arguments)]
+    async fn rewrite_partition(
+        &self,
+        location: &ObjectLocation,
+        keys: &TableKeys,
+        attributes: &SearchAttributes,
+        next: &mut Manifest,
+        records: Vec<VisibilityRecord>,
+        now: Timestamp,
+        written: &mut Vec<String>,
+        report: &mut CompactReport,
+    ) -> Result<()> {
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let partition = partition_path(keys.namespace_id(), first.close_time)
+            .map_err(|e| Error::invalid_request("namespace_id", e.to_string()))?;
+        let in_partition = |entry: &SegmentEntry| {
+            partition_path(keys.namespace_id(), entry.min_close)
+                .ok()
+                .as_ref()
+                == Some(&partition)
+        };
+        let (mut old, kept): (Vec<SegmentEntry>, Vec<SegmentEntry>) =
+            next.segments.drain(..).partition(|e| in_partition(e));
+        next.segments = kept;
+        old.sort_by_key(|e| e.min_close);
+        let replaced: HashSet<RunKey> = records.iter().map(run_of).collect();
+
+        let mut output = Output::new(self, location, keys, attributes, next.generation);
+        let mut fresh = records.into_iter().peekable();
+        for entry in &old {
+            let describe = location.describe(&entry.key);
+            let footer = self.footer(location, entry).await?;
+            for g in 0..footer.row_groups() {
+                let mut file = SparseFile::new(entry.bytes);
+                for (offset, len) in footer
+                    .page_ranges(&[g])
+                    .map_err(|e| segment_error(&describe, e))?
+                {
+                    file.insert(
+                        offset,
+                        self.fetch_exact(location, &entry.key, offset, len).await?,
+                    );
+                }
+                let rows = read_groups(&file, &footer, vec![g], |r| !replaced.contains(&run_of(r)))
+                    .map_err(|e| segment_error(&describe, e))?;
+                for row in rows {
+                    while let Some(record) = fresh.next_if(|f| segment_before(f, &row)) {
+                        output.push(record, written, report).await?;
+                    }
+                    output.push(row, written, report).await?;
+                }
+            }
+        }
+        for record in fresh {
+            output.push(record, written, report).await?;
+        }
+        let new = output.finish(written, report).await?;
+        next.segments.extend(new);
+        next.segments
+            .sort_by(|a, b| (a.min_close, &a.key).cmp(&(b.min_close, &b.key)));
+        report.segments_replaced += old.len();
+        next.retired.extend(old.into_iter().map(|e| Dated {
+            key: e.key,
+            at: now,
+        }));
+        Ok(())
+    }
+
+    /// Best-effort removal of segments a failed or superseded compaction wrote.
+    async fn remove(&self, location: &ObjectLocation, keys: &[String]) {
+        if keys.is_empty() {
+            return;
+        }
+        if let Err(failure) = self.inner.store.delete(location.bucket(), keys).await {
+            tracing::warn!(error = %failure, count = keys.len(),
+                "could not remove the segments of an uncommitted compaction");
+        }
+    }
+}
+
+/// Whether `a` goes before `b` in a segment (`CloseTime`, workflow id, run id).
+fn segment_before(a: &VisibilityRecord, b: &VisibilityRecord) -> bool {
+    (a.close_time, &a.workflow_id, &a.run_id) < (b.close_time, &b.workflow_id, &b.run_id)
+}
+
+/// The segments one partition's rewrite writes, each uploaded as soon as it is full.
+struct Output<'a, S> {
+    table: &'a VisibilityTable<S>,
+    location: &'a ObjectLocation,
+    keys: &'a TableKeys,
+    attributes: &'a SearchAttributes,
+    generation: u64,
+    current: Option<Current>,
+    done: Vec<SegmentEntry>,
+}
+
+struct Current {
+    writer: SegmentWriter,
+    min_close: Timestamp,
+    max_close: Timestamp,
+    min_start: Timestamp,
+    max_start: Timestamp,
+}
+
+impl<'a, S: ObjectStore> Output<'a, S> {
+    fn new(
+        table: &'a VisibilityTable<S>,
+        location: &'a ObjectLocation,
+        keys: &'a TableKeys,
+        attributes: &'a SearchAttributes,
+        generation: u64,
+    ) -> Self {
+        Output {
+            table,
+            location,
+            keys,
+            attributes,
+            generation,
+            current: None,
+            done: Vec::new(),
+        }
+    }
+
+    async fn push(
+        &mut self,
+        record: VisibilityRecord,
+        written: &mut Vec<String>,
+        report: &mut CompactReport,
+    ) -> Result<()> {
+        let current = match &mut self.current {
+            Some(current) => current,
+            None => self.current.insert(Current {
+                writer: SegmentWriter::new(
+                    self.attributes,
+                    self.table.inner.options.segment_options(),
+                )
+                .map_err(|e| Error::invalid_request("search_attributes", e.to_string()))?,
+                min_close: record.close_time,
+                max_close: record.close_time,
+                min_start: record.start_time,
+                max_start: record.start_time,
+            }),
+        };
+        current
+            .writer
+            .push(&record)
+            .map_err(|e| Error::invalid_request("record", e.to_string()))?;
+        current.max_close = current.max_close.max(record.close_time);
+        current.min_start = current.min_start.min(record.start_time);
+        current.max_start = current.max_start.max(record.start_time);
+        if current.writer.rows() >= self.table.inner.options.max_segment_rows() {
+            self.upload(written, report).await?;
+        }
+        Ok(())
+    }
+
+    async fn upload(
+        &mut self,
+        written: &mut Vec<String>,
+        report: &mut CompactReport,
+    ) -> Result<()> {
+        let Some(current) = self.current.take() else {
+            return Ok(());
+        };
+        let rows = current.writer.rows() as u64;
+        let bytes = current
+            .writer
+            .finish()
+            .map_err(|e| Error::invalid_request("record", e.to_string()))?;
+        let tail =
+            SegmentTail::of(&bytes).map_err(|e| Error::invalid_request("record", e.to_string()))?;
+        let key = self
+            .keys
+            .new_segment(current.min_close, self.generation)
+            .map_err(|e| Error::invalid_request("namespace_id", e.to_string()))?;
+        let describe = self.location.describe(&key);
+        let size = bytes.len() as u64;
+        written.push(key.clone());
+        match self
+            .table
+            .inner
+            .store
+            .put(
+                self.location.bucket(),
+                &key,
+                bytes.into(),
+                PutMode::CreateOnly,
+            )
+            .await
+            .map_err(|f| f.into_core("write segment", &describe))?
+        {
+            PutOutcome::Created => {}
+            PutOutcome::AlreadyExists => {
+                written.pop(); // not ours: never remove it
+                return Err(Error::backend(
+                    self.table.inner.store.scheme(),
+                    "write segment",
+                    format!("{describe} already exists"),
+                    true,
+                ));
+            }
+        }
+        report.segments_written += 1;
+        report.rows_written += rows;
+        self.done.push(SegmentEntry {
+            key,
+            bytes: size,
+            rows,
+            min_close: current.min_close,
+            max_close: current.max_close,
+            min_start: current.min_start,
+            max_start: current.max_start,
+            tail,
+        });
+        Ok(())
+    }
+
+    async fn finish(
+        mut self,
+        written: &mut Vec<String>,
+        report: &mut CompactReport,
+    ) -> Result<Vec<SegmentEntry>> {
+        self.upload(written, report).await?;
+        Ok(self.done)
+    }
+}

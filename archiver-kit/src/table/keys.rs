@@ -1,0 +1,116 @@
+//! Where a table's objects live, under the location's prefix:
+//!
+//! ```text
+//! visibility/v2/log/<h(ns id)>/b/<micros, 20 digits>-<16 hex>      batches
+//! visibility/v2/log/<h(ns id)>/m/<generation, 20 digits>           manifests
+//! visibility/v2/segments/namespace_id=<id>/close_date=<day>/<generation, 20 digits>-<16 hex>.parquet
+//! ```
+//!
+//! Batches and manifests of a namespace share one prefix, so one listing finds both (batches
+//! sort before manifests). Segments are Hive-partitioned with the namespace id readable, so an
+//! engine pointed at `visibility/v2/segments/` sees every namespace as a table.
+
+use archiver_core::object::{ObjectLocation, id_segment};
+use jiff::Timestamp;
+
+use crate::segment::{SegmentError, partition_path};
+
+/// The layout directory under a location's prefix.
+const ROOT: &str = "visibility/v2/";
+
+/// The keys of one namespace's table at one location.
+#[derive(Debug, Clone)]
+pub(crate) struct TableKeys {
+    root: String,
+    log: String,
+    namespace_id: String,
+}
+
+impl TableKeys {
+    pub(crate) fn new(location: &ObjectLocation, namespace_id: &str) -> TableKeys {
+        let root = format!("{}{ROOT}", location.prefix());
+        TableKeys {
+            log: format!("{root}log/{}/", id_segment(namespace_id)),
+            root,
+            namespace_id: namespace_id.to_owned(),
+        }
+    }
+
+    pub(crate) fn namespace_id(&self) -> &str {
+        &self.namespace_id
+    }
+
+    /// The prefix one listing reads: the namespace's batches and manifests.
+    pub(crate) fn log(&self) -> &str {
+        &self.log
+    }
+
+    /// The key of a new batch written at `now`.
+    pub(crate) fn new_batch(&self, now: Timestamp) -> String {
+        format!(
+            "{}b/{:020}-{}",
+            self.log,
+            now.as_microsecond().max(0),
+            random_hex()
+        )
+    }
+
+    pub(crate) fn manifest(&self, generation: u64) -> String {
+        format!("{}m/{generation:020}", self.log)
+    }
+
+    /// What a listed key of the log is.
+    pub(crate) fn parse(&self, key: &str) -> Option<LogKey> {
+        let name = key.strip_prefix(self.log.as_str())?;
+        if let Some(batch) = name.strip_prefix("b/") {
+            let (micros, random) = batch.split_once('-')?;
+            (micros.len() == 20
+                && micros.bytes().all(|b| b.is_ascii_digit())
+                && random.len() == 16
+                && random.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then_some(LogKey::Batch)
+        } else if let Some(generation) = name.strip_prefix("m/") {
+            (generation.len() == 20 && generation.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| generation.parse().ok().map(LogKey::Manifest))
+                .flatten()
+        } else {
+            None
+        }
+    }
+
+    /// The key of a new segment of the partition `close_time` falls in, written by the
+    /// compaction that commits `generation`.
+    pub(crate) fn new_segment(
+        &self,
+        close_time: Timestamp,
+        generation: u64,
+    ) -> Result<String, SegmentError> {
+        Ok(format!(
+            "{}segments/{}/{generation:020}-{}.parquet",
+            self.root,
+            partition_path(&self.namespace_id, close_time)?,
+            random_hex()
+        ))
+    }
+}
+
+/// What a key in a namespace's log is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogKey {
+    Batch,
+    Manifest(u64),
+}
+
+/// 16 random hex digits, from std's randomly keyed hasher (no `rand` dependency): names that
+/// two writers never share.
+fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}

@@ -1,0 +1,212 @@
+//! The visibility table: visibility records at scale on any [`ObjectStore`], written in
+//! group-committed batches, compacted into Parquet [segments](crate::segment) under a manifest,
+//! and queried with the whole list-filter language by reading only what the filter needs.
+//!
+//! # Layout (under the URI's prefix)
+//!
+//! ```text
+//! visibility/v2/log/<h(ns id)>/b/<micros>-<random>       batches: one per group commit
+//! visibility/v2/log/<h(ns id)>/m/<generation>            manifests: the committed snapshots
+//! visibility/v2/segments/namespace_id=<id>/close_date=<YYYY-MM-DD>/<generation>-<random>.parquet
+//! ```
+//!
+//! **Write.** Concurrent [`archive`](VisibilityArchiver::archive) calls of one namespace are
+//! grouped into one batch object ([`TableOptions::with_batch_window`], bounded by size) written
+//! create-only under a fresh name; each call returns once its batch is durable. A batch is
+//! JSON lines with a CRC-32C trailer line.
+//!
+//! **Compact.** [`compact`](VisibilityTable::compact) folds the batches into segments,
+//! partitioned by close day (Hive style, readable by DuckDB, Spark, Trino, Athena), sorted by
+//! close time, one row per run (the latest archive of a run wins), and commits the next
+//! manifest create-only: of concurrent compactors one wins, and the loser removes what it
+//! wrote. The manifest lists the live segments with their time ranges and the checksums of
+//! their Bloom filters and footers, the folded batches, and the objects retired, which are
+//! deleted after the grace period ([`TableOptions::with_grace`]).
+//!
+//! **Query.** One listing of the namespace's log gives the newest manifest (cached: manifests
+//! never change) and the unfolded batches, which are read whole. Segments whose time ranges the
+//! filter's [`Plan`](visibility_query::Plan) excludes are skipped; of the rest, the footer
+//! (cached) and, for id and type lookups, the Bloom filters (one range request, cached) rule
+//! out row groups; only the surviving row groups' pages are fetched (one range request each).
+//! Every row is checked with the evaluator, rows of runs archived again since the compaction
+//! give way to the batches' records, and core's `page_of` orders and pages the result: its
+//! keyset token stays right across compactions, since a run is in exactly one place at a time.
+//!
+//! ```
+//! # async fn demo() -> archiver_core::Result<()> {
+//! use archiver_core::{ArchiveOptions, QueryRequest, VisibilityArchiver};
+//! use archiver_kit::store::MemoryStore;
+//! use archiver_kit::table::{TableOptions, VisibilityTable};
+//!
+//! let table = VisibilityTable::new(MemoryStore::new(), TableOptions::default());
+//! let uri = "memory://bucket/archive".parse()?;
+//! let attributes = archiver_core::testing::search_attributes();
+//! for record in archiver_core::testing::test_records("ns", 10) {
+//!     table.archive(&uri, &record, &ArchiveOptions::default()).await?;
+//! }
+//! table.compact(&uri, "ns", &attributes).await?;
+//! let page = table
+//!     .query(&uri, &QueryRequest::new("ns", "WorkflowId = 'wf-3'"), &attributes)
+//!     .await?;
+//! assert_eq!(page.executions.len(), 1);
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+//! ```
+
+mod batch;
+mod commit;
+mod compact;
+mod keys;
+mod manifest;
+mod options;
+mod query;
+mod read;
+mod snapshot;
+
+use std::sync::Arc;
+
+use archiver_core::object::ObjectStore;
+use archiver_core::visibility::compile_query;
+use archiver_core::{
+    ArchiveOptions, ArchiveUri, QueryRequest, QueryResponse, Result, VisibilityArchiver,
+    VisibilityRecord,
+};
+use async_trait::async_trait;
+use visibility_query::SearchAttributes;
+
+pub use compact::CompactReport;
+pub use options::TableOptions;
+pub use query::QueryStats;
+
+use commit::Committer;
+use keys::TableKeys;
+use read::Cache;
+
+/// A [`VisibilityArchiver`] over any [`ObjectStore`] that batches writes, compacts them into
+/// Parquet segments and answers queries from both (see the [module docs](self)). Cheap to
+/// clone: clones share their batches in progress and their caches.
+pub struct VisibilityTable<S> {
+    inner: Arc<Inner<S>>,
+}
+
+struct Inner<S> {
+    store: Arc<S>,
+    options: TableOptions,
+    committer: Arc<Committer>,
+    cache: Cache,
+}
+
+impl<S> Clone for VisibilityTable<S> {
+    fn clone(&self) -> Self {
+        VisibilityTable {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: ObjectStore> std::fmt::Debug for VisibilityTable<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VisibilityTable")
+            .field("store", &self.inner.store)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ObjectStore> VisibilityTable<S> {
+    /// A table storing through `store`.
+    pub fn new(store: S, options: TableOptions) -> Self {
+        VisibilityTable {
+            inner: Arc::new(Inner {
+                store: Arc::new(store),
+                options,
+                committer: Arc::default(),
+                cache: Cache::default(),
+            }),
+        }
+    }
+
+    /// The store this table writes through.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// Folds the namespace's batches into segments and commits the next snapshot; deletes
+    /// objects superseded longer than the grace period ago. Safe to run while records are
+    /// archived and queried, and from several processes at once (one commit wins). The custom
+    /// search attributes of `attributes` get typed columns; records' other attributes are kept
+    /// exactly too, in the segments' `Extra` column.
+    pub async fn compact(
+        &self,
+        uri: &ArchiveUri,
+        namespace_id: &str,
+        attributes: &SearchAttributes,
+    ) -> Result<CompactReport> {
+        let location = self.inner.store.location(uri)?;
+        QueryRequest::new(namespace_id, "").validate()?;
+        self.run_compaction(&location, namespace_id, attributes)
+            .await
+    }
+
+    /// [`query`](VisibilityArchiver::query), with what it read.
+    pub async fn query_with_stats(
+        &self,
+        uri: &ArchiveUri,
+        request: &QueryRequest,
+        search_attributes: &SearchAttributes,
+    ) -> Result<(QueryResponse, QueryStats)> {
+        let location = self.inner.store.location(uri)?;
+        let query = compile_query(request, search_attributes)?;
+        self.run_query(&location, request, &query).await
+    }
+
+    async fn archive_record(&self, uri: &ArchiveUri, record: &VisibilityRecord) -> Result<()> {
+        let location = self.inner.store.location(uri)?;
+        record.validate()?;
+        let line = batch::line(record)?;
+        let keys = TableKeys::new(&location, &record.namespace_id);
+        self.inner
+            .committer
+            .commit(
+                &self.inner.store,
+                &self.inner.options,
+                &location,
+                keys,
+                line,
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> VisibilityArchiver for VisibilityTable<S> {
+    fn scheme(&self) -> &'static str {
+        self.inner.store.scheme()
+    }
+
+    async fn archive(
+        &self,
+        uri: &ArchiveUri,
+        record: &VisibilityRecord,
+        options: &ArchiveOptions,
+    ) -> Result<()> {
+        options.finish(self.archive_record(uri, record).await)
+    }
+
+    async fn query(
+        &self,
+        uri: &ArchiveUri,
+        request: &QueryRequest,
+        search_attributes: &SearchAttributes,
+    ) -> Result<QueryResponse> {
+        Ok(self
+            .query_with_stats(uri, request, search_attributes)
+            .await?
+            .0)
+    }
+
+    async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {
+        let store = &self.inner.store;
+        store.validate_bucket(&store.location(uri)?).await
+    }
+}
