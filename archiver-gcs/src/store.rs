@@ -49,6 +49,14 @@ pub(crate) trait ObjectBackend: Send + Sync {
     ) -> Attempted<PutOutcome>;
     /// The whole object; `None` when it does not exist.
     async fn get(&self, bucket: &str, name: &str) -> Attempted<Option<Bytes>>;
+    /// `len` bytes from `offset` (`len` > 0), fewer when the object ends first.
+    async fn get_range(
+        &self,
+        bucket: &str,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Attempted<Option<Bytes>>;
     /// Whether the object exists.
     async fn exists(&self, bucket: &str, name: &str) -> Attempted<bool>;
     /// One page of names under `prefix`, from `start` (inclusive) on the first page.
@@ -69,6 +77,20 @@ pub(crate) trait ObjectBackend: Send + Sync {
 /// call, so an emulator serves all of it.
 struct GcloudBackend {
     client: Client,
+}
+
+impl GcloudBackend {
+    async fn download(&self, bucket: &str, name: &str, range: &Range) -> Attempted<Option<Bytes>> {
+        let request = GetObjectRequest {
+            bucket: bucket.to_owned(),
+            object: name.to_owned(),
+            ..Default::default()
+        };
+        match self.client.download_object(&request, range).await {
+            Ok(data) => Ok(Some(Bytes::from(data))),
+            Err(e) => missing_is(classify(&e), None),
+        }
+    }
 }
 
 /// `ifGenerationMatch=0`: create only. GCS enforces it for every upload type; fake-gcs-server
@@ -112,19 +134,20 @@ impl ObjectBackend for GcloudBackend {
     }
 
     async fn get(&self, bucket: &str, name: &str) -> Attempted<Option<Bytes>> {
-        let request = GetObjectRequest {
-            bucket: bucket.to_owned(),
-            object: name.to_owned(),
-            ..Default::default()
-        };
-        match self
-            .client
-            .download_object(&request, &Range::default())
+        self.download(bucket, name, &Range::default()).await
+    }
+
+    async fn get_range(
+        &self,
+        bucket: &str,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Attempted<Option<Bytes>> {
+        // HTTP ranges are inclusive.
+        let last = offset.saturating_add(len - 1);
+        self.download(bucket, name, &Range(Some(offset), Some(last)))
             .await
-        {
-            Ok(data) => Ok(Some(Bytes::from(data))),
-            Err(e) => missing_is(classify(&e), None),
-        }
     }
 
     async fn exists(&self, bucket: &str, name: &str) -> Attempted<bool> {
@@ -322,6 +345,20 @@ impl ObjectStore for GcsStore {
 
     async fn get(&self, bucket: &str, name: &str) -> Attempted<Option<Bytes>> {
         self.retry(|b| b.get(bucket, name)).await
+    }
+
+    /// A ranged download (`Range: bytes=offset-(offset+len-1)`).
+    async fn get_range(
+        &self,
+        bucket: &str,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Attempted<Option<Bytes>> {
+        if len == 0 {
+            return Ok(self.exists(bucket, name).await?.then(Bytes::new));
+        }
+        self.retry(|b| b.get_range(bucket, name, offset, len)).await
     }
 
     async fn exists(&self, bucket: &str, name: &str) -> Attempted<bool> {

@@ -8,3 +8,5 @@
 pub mod segment;
 pub mod store;
 pub mod table;
+#[cfg(feature = "testing")]
+pub mod testing;

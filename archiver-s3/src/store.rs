@@ -127,6 +127,48 @@ impl S3Store {
             }
         }
     }
+
+    /// GetObject (of `range` when given), the body read again under the retry policy when the
+    /// connection breaks off mid-body.
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<String>,
+    ) -> std::result::Result<Option<Bytes>, Failure> {
+        let client = self.client().await;
+        let policy = retry_policy(client);
+        let mut attempt = 1;
+        loop {
+            let response = match client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .set_range(range.clone())
+                .send()
+                .await
+            {
+                Ok(response) => response,
+                Err(e) => {
+                    let failure = classify(&e);
+                    return if failure.kind() == Kind::NotFound {
+                        Ok(None)
+                    } else {
+                        Err(failure)
+                    };
+                }
+            };
+            match response.body.collect().await {
+                Ok(body) => return Ok(Some(body.into_bytes())),
+                Err(e) if attempt < policy.max_attempts => {
+                    tracing::debug!(attempt, error = %e, "S3 object body broke off, reading again");
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(dropped(e.to_string()).with_attempts(attempt)),
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -196,31 +238,23 @@ impl ObjectStore for S3Store {
     /// the SDK is done, so a body that breaks off is retried here (a new GetObject, under the
     /// client's retry policy), not reported at once.
     async fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Bytes>, Failure> {
-        let client = self.client().await;
-        let policy = retry_policy(client);
-        let mut attempt = 1;
-        loop {
-            let response = match client.get_object().bucket(bucket).key(key).send().await {
-                Ok(response) => response,
-                Err(e) => {
-                    let failure = classify(&e);
-                    return if failure.kind() == Kind::NotFound {
-                        Ok(None)
-                    } else {
-                        Err(failure)
-                    };
-                }
-            };
-            match response.body.collect().await {
-                Ok(body) => return Ok(Some(body.into_bytes())),
-                Err(e) if attempt < policy.max_attempts => {
-                    tracing::debug!(attempt, error = %e, "S3 object body broke off, reading again");
-                    tokio::time::sleep(policy.backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(dropped(e.to_string()).with_attempts(attempt)),
-            }
+        self.get_object(bucket, key, None).await
+    }
+
+    /// GetObject with `Range: bytes=offset-(offset+len-1)`.
+    async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> std::result::Result<Option<Bytes>, Failure> {
+        if len == 0 {
+            return Ok(self.exists(bucket, key).await?.then(Bytes::new));
         }
+        // HTTP ranges are inclusive.
+        let range = format!("bytes={offset}-{}", offset.saturating_add(len - 1));
+        self.get_object(bucket, key, Some(range)).await
     }
 
     /// HeadObject: whether the key exists.

@@ -82,6 +82,21 @@ use commit::Committer;
 use keys::TableKeys;
 use read::Cache;
 
+/// A live segment: where it is and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSegment {
+    /// Its key in the location's bucket (for `file://`, its path under the directory).
+    pub key: String,
+    /// Rows (one per run).
+    pub rows: u64,
+    /// Its size.
+    pub bytes: u64,
+    /// The earliest close time it holds.
+    pub min_close: jiff::Timestamp,
+    /// The latest close time it holds.
+    pub max_close: jiff::Timestamp,
+}
+
 /// A [`VisibilityArchiver`] over any [`ObjectStore`] that batches writes, compacts them into
 /// Parquet segments and answers queries from both (see the [module docs](self)). Cheap to
 /// clone: clones share their batches in progress and their caches.
@@ -146,6 +161,28 @@ impl<S: ObjectStore> VisibilityTable<S> {
         QueryRequest::new(namespace_id, "").validate()?;
         self.run_compaction(&location, namespace_id, attributes)
             .await
+    }
+
+    /// The live segments of the namespace's newest snapshot: the files an outside engine
+    /// should read. (A glob over the segment directories also sees segments a compaction
+    /// replaced, until they are deleted after the grace period.)
+    pub async fn segments(&self, uri: &ArchiveUri, namespace_id: &str) -> Result<Vec<LiveSegment>> {
+        let location = self.inner.store.location(uri)?;
+        QueryRequest::new(namespace_id, "").validate()?;
+        let keys = TableKeys::new(&location, namespace_id);
+        let snapshot = self.snapshot(&location, &keys).await?;
+        Ok(snapshot
+            .manifest
+            .segments
+            .iter()
+            .map(|entry| LiveSegment {
+                key: entry.key.clone(),
+                rows: entry.rows,
+                bytes: entry.bytes,
+                min_close: entry.min_close,
+                max_close: entry.max_close,
+            })
+            .collect())
     }
 
     /// [`query`](VisibilityArchiver::query), with what it read.

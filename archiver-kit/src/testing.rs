@@ -1,0 +1,571 @@
+//! The visibility table's suite, run whole on every object store (memory, a local directory,
+//! S3, GCS): the visibility conformance suite with compactions at arbitrary points, paging
+//! against the in-memory reference across compactions and re-archives, group commit, racing
+//! compactors, requests per lookup, and damage at rest.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use archiver_kit::store::MemoryStore;
+//! let n = AtomicU64::new(0);
+//! archiver_kit::testing::run_table_suite(MemoryStore::new(), move |tag| {
+//!     let n = n.fetch_add(1, Ordering::Relaxed);
+//!     format!("memory://suite/{tag}-{n}").parse().unwrap()
+//! })
+//! .await;
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use archiver_core::object::{
+    Failure, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome, list_all,
+};
+use archiver_core::testing::{
+    Capabilities, Fixture, run_visibility_suite, search_attributes, test_records,
+};
+use archiver_core::{
+    ArchiveOptions, ArchiveUri, Error, HistoryArchiver, HistorySource, MemoryHistoryArchiver,
+    MemoryVisibilityArchiver, QueryRequest, QueryResponse, Result, VisibilityArchiver,
+    VisibilityRecord,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use visibility_query::SearchAttributes;
+
+use crate::segment::SegmentOptions;
+use crate::table::{TableOptions, VisibilityTable};
+
+/// Fresh URIs: each call names an empty location (`tag` says what for).
+pub type FreshUri = Arc<dyn Fn(&str) -> ArchiveUri + Send + Sync>;
+
+/// Small batches windows, segments and row groups, so a few records make many of each.
+pub fn suite_options() -> TableOptions {
+    TableOptions::default()
+        .with_batch_window(Duration::from_millis(1))
+        .with_max_segment_rows(40)
+        .with_segment_options(SegmentOptions::default().with_row_group_rows(8))
+}
+
+/// Runs the whole suite on `store`.
+pub async fn run_table_suite<S: ObjectStore + Clone>(
+    store: S,
+    fresh_uri: impl Fn(&str) -> ArchiveUri + Send + Sync + 'static,
+) {
+    let fresh_uri: FreshUri = Arc::new(fresh_uri);
+    for every in [usize::MAX, 1, 5] {
+        visibility_suite_with_compactions(store.clone(), fresh_uri.clone(), every).await;
+    }
+    pages_stay_exact_across_compactions(&store, &fresh_uri).await;
+    concurrent_archives_share_batches(&store, &fresh_uri).await;
+    racing_compactors_lose_nothing(&store, &fresh_uri).await;
+    lookups_read_only_matching_row_groups(&store, &fresh_uri).await;
+    damage_at_rest_is_refused(&store, &fresh_uri).await;
+}
+
+/// A table that compacts the namespace before every `every`-th call (archive or query), so
+/// the suite's scenarios meet batches, segments and both mixed.
+struct Compacting<S> {
+    table: VisibilityTable<S>,
+    calls: AtomicUsize,
+    every: usize,
+}
+
+impl<S: ObjectStore> std::fmt::Debug for Compacting<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compacting")
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+impl<S: ObjectStore> Compacting<S> {
+    async fn maybe_compact(&self, uri: &ArchiveUri, namespace_id: &str) {
+        if self.calls.fetch_add(1, Ordering::Relaxed) % self.every == self.every - 1 {
+            self.table
+                .compact(uri, namespace_id, &search_attributes())
+                .await
+                .expect("compaction");
+        }
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> VisibilityArchiver for Compacting<S> {
+    fn scheme(&self) -> &'static str {
+        self.table.scheme()
+    }
+
+    async fn archive(
+        &self,
+        uri: &ArchiveUri,
+        record: &VisibilityRecord,
+        options: &ArchiveOptions,
+    ) -> Result<()> {
+        let result = self.table.archive(uri, record, options).await;
+        if result.is_ok() {
+            self.maybe_compact(uri, &record.namespace_id).await;
+        }
+        result
+    }
+
+    async fn query(
+        &self,
+        uri: &ArchiveUri,
+        request: &QueryRequest,
+        search_attributes: &SearchAttributes,
+    ) -> Result<QueryResponse> {
+        if request.validate().is_ok() && self.table.store().location(uri).is_ok() {
+            self.maybe_compact(uri, &request.namespace_id).await;
+        }
+        self.table.query(uri, request, search_attributes).await
+    }
+
+    async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {
+        self.table.validate_uri(uri).await
+    }
+}
+
+struct TableFixture<S> {
+    store: S,
+    every: usize,
+    fresh_uri: FreshUri,
+}
+
+impl<S: ObjectStore + Clone> Fixture for TableFixture<S> {
+    fn history_archiver(
+        &self,
+        source: Arc<dyn HistorySource>,
+        target_blob_size: usize,
+    ) -> Arc<dyn HistoryArchiver> {
+        // The visibility suite archives no history.
+        Arc::new(MemoryHistoryArchiver::with_target_blob_size(
+            source,
+            target_blob_size,
+        ))
+    }
+
+    fn visibility_archiver(&self) -> Arc<dyn VisibilityArchiver> {
+        Arc::new(Compacting {
+            table: VisibilityTable::new(self.store.clone(), suite_options()),
+            calls: AtomicUsize::new(0),
+            every: self.every,
+        })
+    }
+
+    fn new_uri(&self) -> ArchiveUri {
+        (self.fresh_uri)("suite")
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new().with_counts_blob_writes(false)
+    }
+}
+
+/// Core's visibility suite on a table that compacts before every `every`-th call.
+pub async fn visibility_suite_with_compactions<S: ObjectStore + Clone>(
+    store: S,
+    fresh_uri: FreshUri,
+    every: usize,
+) {
+    run_visibility_suite(&TableFixture {
+        store,
+        every,
+        fresh_uri,
+    })
+    .await;
+}
+
+/// Counts writes and reads through a store, and can slow writes down so concurrent callers
+/// overlap.
+#[derive(Debug, Clone, Default)]
+pub struct Instrumented<S> {
+    inner: S,
+    puts: Arc<AtomicUsize>,
+    reads: Arc<AtomicUsize>,
+    put_delay: Duration,
+}
+
+impl<S> Instrumented<S> {
+    /// `inner`, counted, each write delayed by `put_delay`.
+    pub fn new(inner: S, put_delay: Duration) -> Self {
+        Instrumented {
+            inner,
+            puts: Arc::default(),
+            reads: Arc::default(),
+            put_delay,
+        }
+    }
+
+    /// Writes so far.
+    pub fn puts(&self) -> usize {
+        self.puts.load(Ordering::Relaxed)
+    }
+
+    /// Reads (whole, ranged) and listings so far.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for Instrumented<S> {
+    fn scheme(&self) -> &'static str {
+        self.inner.scheme()
+    }
+    fn location(&self, uri: &ArchiveUri) -> Result<ObjectLocation> {
+        self.inner.location(uri)
+    }
+    async fn validate_bucket(&self, location: &ObjectLocation) -> Result<()> {
+        self.inner.validate_bucket(location).await
+    }
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        mode: PutMode,
+    ) -> std::result::Result<PutOutcome, Failure> {
+        self.puts.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(self.put_delay).await;
+        self.inner.put(bucket, key, body, mode).await
+    }
+    async fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Bytes>, Failure> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.get(bucket, key).await
+    }
+    async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> std::result::Result<Option<Bytes>, Failure> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.get_range(bucket, key, offset, len).await
+    }
+    async fn exists(&self, bucket: &str, key: &str) -> std::result::Result<bool, Failure> {
+        self.inner.exists(bucket, key).await
+    }
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        page: Option<String>,
+    ) -> std::result::Result<ListPage, Failure> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.list(bucket, prefix, start_after, page).await
+    }
+    async fn delete(&self, bucket: &str, keys: &[String]) -> std::result::Result<(), Failure> {
+        self.inner.delete(bucket, keys).await
+    }
+}
+
+/// Every page of `request`, running `between` before each page after the first.
+pub async fn all_pages(
+    archiver: &dyn VisibilityArchiver,
+    uri: &ArchiveUri,
+    request: QueryRequest,
+    mut between: impl AsyncFnMut(),
+) -> Vec<VisibilityRecord> {
+    let mut out = Vec::new();
+    let mut request = request;
+    loop {
+        let page = archiver
+            .query(uri, &request, &search_attributes())
+            .await
+            .unwrap_or_else(|e| panic!("{:?}: {e}", request.query));
+        out.extend(page.executions);
+        match page.next_page_token {
+            Some(token) => {
+                between().await;
+                request = request.with_next_page_token(Some(token));
+            }
+            None => return out,
+        }
+    }
+}
+
+/// What the in-memory reference returns for `filter` over `records` (namespace `ns`).
+pub async fn reference(records: &[VisibilityRecord], filter: &str) -> Vec<VisibilityRecord> {
+    let reference = MemoryVisibilityArchiver::new();
+    let uri: ArchiveUri = "memory://reference/x".parse().expect("a valid URI");
+    for record in records {
+        reference
+            .archive(&uri, record, &ArchiveOptions::default())
+            .await
+            .expect("reference archive");
+    }
+    all_pages(
+        &reference,
+        &uri,
+        QueryRequest::new("ns", filter).with_page_size(1000),
+        async || {},
+    )
+    .await
+}
+
+async fn archive_all(
+    table: &VisibilityTable<impl ObjectStore>,
+    uri: &ArchiveUri,
+    records: &[VisibilityRecord],
+) {
+    for record in records {
+        table
+            .archive(uri, record, &ArchiveOptions::default())
+            .await
+            .expect("archive");
+    }
+}
+
+/// A table holding 120 runs: 60 compacted into segments, 60 in batches, and every ninth run
+/// archived again (with a changed attribute) since, so segments and batches disagree.
+async fn mixed_table<S: ObjectStore>(
+    store: S,
+    uri: &ArchiveUri,
+) -> (VisibilityTable<S>, Vec<VisibilityRecord>) {
+    let table = VisibilityTable::new(store, suite_options());
+    let mut records = test_records("ns", 120);
+    archive_all(&table, uri, &records[..60]).await;
+    table
+        .compact(uri, "ns", &search_attributes())
+        .await
+        .expect("compaction");
+    archive_all(&table, uri, &records[60..]).await;
+    for record in records.iter_mut().step_by(9) {
+        record.history_length += 1000;
+    }
+    let again: Vec<_> = records.iter().step_by(9).cloned().collect();
+    archive_all(&table, uri, &again).await;
+    (table, records)
+}
+
+/// Paged queries in several orders return exactly the reference, whether compactions happen
+/// between pages or not: no run twice, none missed, the newest archive of each run.
+pub async fn pages_stay_exact_across_compactions<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    for filter in [
+        "",
+        "ORDER BY StartTime ASC",
+        "HistoryLength > 1000",
+        "WorkflowType = 'type-1' OR ExecutionStatus = 'Failed'",
+        "ORDER BY WorkflowId DESC",
+    ] {
+        for compact_every in [usize::MAX, 1, 4] {
+            let uri = fresh_uri("pages");
+            let (table, records) = mixed_table(store.clone(), &uri).await;
+            let expected = reference(&records, filter).await;
+            let mut round = 0;
+            let found = all_pages(
+                &table,
+                &uri,
+                QueryRequest::new("ns", filter).with_page_size(7),
+                async || {
+                    round += 1;
+                    if round % compact_every == 0 {
+                        table
+                            .compact(&uri, "ns", &search_attributes())
+                            .await
+                            .expect("compaction");
+                    }
+                },
+            )
+            .await;
+            assert_eq!(
+                found, expected,
+                "{filter:?}, compacting every {compact_every} pages"
+            );
+        }
+    }
+}
+
+/// 500 concurrent archives share a few batch writes, and every one is kept.
+pub async fn concurrent_archives_share_batches<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    let uri = fresh_uri("group-commit");
+    let store = Instrumented::new(store.clone(), Duration::ZERO);
+    let table = VisibilityTable::new(
+        store.clone(),
+        TableOptions::default().with_batch_window(Duration::from_millis(50)),
+    );
+    let records = test_records("ns", 500);
+    let tasks: Vec<_> = records
+        .iter()
+        .cloned()
+        .map(|record| {
+            let (table, uri) = (table.clone(), uri.clone());
+            tokio::spawn(async move {
+                table
+                    .archive(&uri, &record, &ArchiveOptions::default())
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("archive");
+    }
+    let puts = store.puts();
+    assert!(puts <= 25, "{puts} writes for 500 concurrent records");
+    let found = all_pages(
+        &table,
+        &uri,
+        QueryRequest::new("ns", "").with_page_size(97),
+        async || {},
+    )
+    .await;
+    assert_eq!(found, reference(&records, "").await);
+}
+
+/// Two compactors racing on slow writes: one commits each generation, the other reports it
+/// was superseded, and nothing is lost or doubled.
+pub async fn racing_compactors_lose_nothing<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    let uri = fresh_uri("racing");
+    let store = Instrumented::new(store.clone(), Duration::from_millis(5));
+    // No grace: each compaction deletes what earlier ones retired.
+    let options = suite_options().with_grace(Duration::ZERO);
+    let a = VisibilityTable::new(store.clone(), options.clone());
+    let b = VisibilityTable::new(store.clone(), options);
+    let records = test_records("ns", 200);
+    let (mut committed, mut superseded) = (0, 0);
+    let attributes = search_attributes();
+    for chunk in records.chunks(25) {
+        archive_all(&a, &uri, chunk).await;
+        let (ra, rb) = tokio::join!(
+            a.compact(&uri, "ns", &attributes),
+            b.compact(&uri, "ns", &attributes)
+        );
+        for report in [ra.expect("compaction a"), rb.expect("compaction b")] {
+            committed += usize::from(report.generation.is_some());
+            superseded += usize::from(report.superseded);
+        }
+    }
+    assert!(committed >= 8, "{committed} commits");
+    assert!(superseded >= 1, "{superseded} compactions lost a race");
+    let found = all_pages(
+        &b,
+        &uri,
+        QueryRequest::new("ns", "").with_page_size(1000),
+        async || {},
+    )
+    .await;
+    assert_eq!(found, reference(&records, "").await);
+    // The losers removed what they wrote, and a last compaction deletes what the others
+    // retired: every segment left is live in the newest snapshot.
+    let last = a
+        .compact(&uri, "ns", &attributes)
+        .await
+        .expect("compaction");
+    assert!(last.objects_deleted > 0, "{last:?}");
+    let location = store.location(&uri).expect("location");
+    let segments = list_all(&store, location.bucket(), location.prefix())
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|k| k.ends_with(".parquet"))
+        .count();
+    let live = a.segments(&uri, "ns").await.expect("segments");
+    assert_eq!(segments, live.len(), "segments stored vs live");
+}
+
+/// A workflow-id lookup on a compacted table reads a few row groups; warm, it costs one
+/// listing and one range request per row group read.
+pub async fn lookups_read_only_matching_row_groups<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    let uri = fresh_uri("lookups");
+    let store = Instrumented::new(store.clone(), Duration::ZERO);
+    let table = VisibilityTable::new(store.clone(), suite_options().with_max_segment_rows(10_000));
+    let records = test_records("ns", 400);
+    archive_all(&table, &uri, &records).await;
+    table
+        .compact(&uri, "ns", &search_attributes())
+        .await
+        .expect("compaction");
+    let wanted = &records[123];
+    let request = QueryRequest::new("ns", format!("WorkflowId = '{}'", wanted.workflow_id));
+    let (cold, stats) = table
+        .query_with_stats(&uri, &request, &search_attributes())
+        .await
+        .expect("query");
+    assert_eq!(cold.executions, vec![wanted.clone()]);
+    assert!(stats.row_groups_read * 4 < stats.row_groups, "{stats:?}");
+    let before = store.reads();
+    let (warm, _) = table
+        .query_with_stats(&uri, &request, &search_attributes())
+        .await
+        .expect("query");
+    assert_eq!(warm.executions, vec![wanted.clone()]);
+    let requests = store.reads() - before;
+    assert!(
+        requests <= 1 + stats.row_groups_read,
+        "{requests} requests, {stats:?}"
+    );
+}
+
+/// Every object of a table (batches, manifest, segments) damaged in turn: a query from a cold
+/// table either returns exactly the reference or fails as `Corrupted` naming the object.
+pub async fn damage_at_rest_is_refused<S: ObjectStore + Clone>(store: &S, fresh_uri: &FreshUri) {
+    let uri = fresh_uri("damage");
+    let table = VisibilityTable::new(store.clone(), suite_options());
+    let records = test_records("ns", 30);
+    archive_all(&table, &uri, &records).await;
+    table
+        .compact(&uri, "ns", &search_attributes())
+        .await
+        .expect("compaction");
+    archive_all(&table, &uri, &records[..3]).await;
+    let location = store.location(&uri).expect("location");
+    let bucket = location.bucket();
+    let keys = list_all(store, bucket, location.prefix())
+        .await
+        .expect("list");
+    assert!(keys.iter().any(|k| k.ends_with(".parquet")));
+    assert!(keys.iter().any(|k| k.contains("/m/")));
+    assert!(keys.iter().any(|k| k.contains("/b/")));
+    let expected = reference(&records, "").await;
+    let mut refused = 0;
+    for key in keys {
+        let original = store.get(bucket, &key).await.expect("get").expect("object");
+        for at in (0..original.len()).step_by(original.len() / 40 + 1) {
+            let mut damaged = original.to_vec();
+            damaged[at] ^= 0x04;
+            store
+                .put(bucket, &key, damaged.into(), PutMode::Overwrite)
+                .await
+                .expect("put");
+            // A fresh table: nothing cached from before the damage.
+            let cold = VisibilityTable::new(store.clone(), suite_options());
+            match cold
+                .query(
+                    &uri,
+                    &QueryRequest::new("ns", "").with_page_size(1000),
+                    &search_attributes(),
+                )
+                .await
+            {
+                Ok(page) => assert_eq!(page.executions, expected, "{key} byte {at}"),
+                Err(Error::Corrupted { location, .. }) => {
+                    assert!(location.contains(&key), "{location} names {key}");
+                    refused += 1;
+                }
+                Err(other) => panic!("{key} byte {at}: {other}"),
+            }
+        }
+        store
+            .put(bucket, &key, original, PutMode::Overwrite)
+            .await
+            .expect("restore");
+    }
+    assert!(refused > 0);
+}
