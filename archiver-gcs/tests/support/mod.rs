@@ -70,6 +70,7 @@ pub fn quick(settings: GcsSettings) -> GcsSettings {
         .with_retry(quick_retry())
         .with_timeouts(TimeoutSettings {
             attempt: Duration::from_secs(5),
+            ..TimeoutSettings::default()
         })
 }
 
