@@ -136,23 +136,19 @@
 //!   [`Error::Corrupted`](archiver_core::Error::Corrupted) naming it, never a hang. All
 //!   blocking I/O runs on tokio's blocking pool.
 
+// `history/` and `visibility/` are the provider's two halves and do not import each other; the
+// other modules are shared by both.
 mod cleanup;
 mod config;
 mod error;
 mod fsio;
-mod histfile;
 mod history;
 mod layout;
 mod naming;
 mod register;
-mod scan;
 mod task;
 mod validate;
-mod visfile;
 mod visibility;
-mod visindex;
-mod visname;
-mod visquery;
 
 pub use cleanup::cleanup;
 pub use config::{DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, FilestoreConfig};

@@ -2,10 +2,9 @@
 //! the environment, or from Temporal's `gstorage` config section.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use archiver_core::config::GcsConfig;
-use archiver_core::object::RetrySettings;
+use archiver_core::object::{RetrySettings, TimeoutSettings};
 
 /// The variable Google's clients read to reach an emulator (`host:port` or a URL) without
 /// credentials.
@@ -24,22 +23,6 @@ pub enum Credentials {
     File(PathBuf),
     /// No credentials at all, for emulators such as fake-gcs-server.
     Anonymous,
-}
-
-/// Time limit of one request attempt, body included (a 2 MiB blob on a slow link must fit).
-/// Default 60 s, Temporal's per-call timeout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeoutSettings {
-    /// One attempt of one request.
-    pub attempt: Duration,
-}
-
-impl Default for TimeoutSettings {
-    fn default() -> Self {
-        TimeoutSettings {
-            attempt: Duration::from_secs(60),
-        }
-    }
 }
 
 /// How the provider reaches GCS.
@@ -62,7 +45,8 @@ pub struct GcsSettings {
     pub credentials: Credentials,
     /// Retry policy.
     pub retry: RetrySettings,
-    /// Time limits.
+    /// Time limits. GCS applies `attempt` only (connecting is bounded by it); `connect` is not
+    /// used.
     pub timeouts: TimeoutSettings,
 }
 
@@ -160,7 +144,7 @@ impl GcsSettings {
         self
     }
 
-    /// Sets the time limits.
+    /// Sets the time limits (`attempt`; see [`timeouts`](Self::timeouts)).
     pub fn with_timeouts(mut self, timeouts: TimeoutSettings) -> Self {
         self.timeouts = timeouts;
         self

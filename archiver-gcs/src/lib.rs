@@ -67,8 +67,8 @@ mod store;
 
 use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
 
-pub use archiver_core::object::RetrySettings;
-pub use config::{Credentials, GcsSettings, TimeoutSettings};
+pub use archiver_core::object::{RetrySettings, TimeoutSettings};
+pub use config::{Credentials, GcsSettings};
 pub use register::{history_factory, register, visibility_factory};
 pub use store::GcsStore;
 

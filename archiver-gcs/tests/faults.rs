@@ -39,6 +39,7 @@ fn quick(settings: GcsSettings, attempts: u32, attempt_timeout: Duration) -> Gcs
         })
         .with_timeouts(TimeoutSettings {
             attempt: attempt_timeout,
+            ..TimeoutSettings::default()
         })
 }
 

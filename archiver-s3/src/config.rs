@@ -2,10 +2,9 @@
 //! timeouts), from code, from the environment, or from Temporal's `s3store` config section.
 
 use std::fmt;
-use std::time::Duration;
 
 use archiver_core::config::S3Config;
-use archiver_core::object::RetrySettings;
+use archiver_core::object::{RetrySettings, TimeoutSettings};
 
 /// A secret string: usable through [`expose`](Self::expose), never shown (`Debug` prints
 /// `"<redacted>"`; there is no `Display`).
@@ -51,25 +50,6 @@ impl fmt::Debug for StaticCredentials {
             .field("secret_access_key", &self.secret_access_key)
             .field("session_token", &self.session_token)
             .finish()
-    }
-}
-
-/// Time limits of one request attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeoutSettings {
-    /// Establishing a connection. Default 5 s.
-    pub connect: Duration,
-    /// One attempt of one request, body included (a 2 MiB blob on a slow link must fit).
-    /// Default 60 s, Temporal's per-call timeout.
-    pub attempt: Duration,
-}
-
-impl Default for TimeoutSettings {
-    fn default() -> Self {
-        TimeoutSettings {
-            connect: Duration::from_secs(5),
-            attempt: Duration::from_secs(60),
-        }
     }
 }
 

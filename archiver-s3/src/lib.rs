@@ -66,8 +66,8 @@ mod store;
 
 use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
 
-pub use archiver_core::object::RetrySettings;
-pub use config::{S3Settings, Secret, StaticCredentials, TimeoutSettings};
+pub use archiver_core::object::{RetrySettings, TimeoutSettings};
+pub use config::{S3Settings, Secret, StaticCredentials};
 pub use register::{history_factory, register, visibility_factory};
 pub use store::S3Store;
 

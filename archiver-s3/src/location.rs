@@ -14,7 +14,7 @@ pub(crate) fn location(uri: &ArchiveUri) -> Result<ObjectLocation> {
         uri,
         SCHEME,
         is_bucket_name,
-        "3 to 63 of a-z, 0-9, '.', '-', starting with a letter or digit",
+        "3 to 255 of A-Z, a-z, 0-9, '.', '-', '_', starting with a letter or digit",
     )
 }
 
@@ -61,5 +61,22 @@ mod tests {
             parse("file:///tmp"),
             Err(Error::SchemeMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn a_refused_bucket_name_is_told_the_rule_it_broke() {
+        let Err(Error::InvalidUri { reason, .. }) = parse("s3://-bucket/x") else {
+            panic!("refused");
+        };
+        assert!(
+            reason.contains(
+                "3 to 255 of A-Z, a-z, 0-9, '.', '-', '_', starting with a letter or digit"
+            ),
+            "{reason}"
+        );
+        // The rule as told: 255 characters with upper case and `_` pass, 256 do not.
+        let longest = format!("B_{}", "b".repeat(253));
+        assert!(parse(&format!("s3://{longest}/x")).is_ok());
+        assert!(parse(&format!("s3://{longest}b/x")).is_err());
     }
 }

@@ -184,7 +184,8 @@ impl CheckedQuery {
         eval::eval(&self.cond, record) == Some(true)
     }
 
-    /// Total order for results: the ORDER BY keys, default CloseTime DESC; ties broken by StartTime DESC, then RunId, then WorkflowId ascending, so paging is deterministic.
+    /// Total order for results: the ORDER BY keys, then CloseTime DESC and StartTime DESC (so
+    /// CloseTime DESC by default), then RunId and WorkflowId ascending: deterministic paging.
     pub fn compare(&self, a: &dyn Record, b: &dyn Record) -> Ordering {
         eval::compare(&self.order, a, b)
     }

@@ -56,6 +56,7 @@ mod retry;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod timeout;
 mod vis_key;
 mod visibility;
 
@@ -65,4 +66,5 @@ pub use history::ObjectHistoryArchiver;
 pub use layout::{MAX_PREFIX, ObjectLocation, id_segment};
 pub use retry::RetrySettings;
 pub use store::{ListPage, ObjectStore, PutMode, PutOutcome, list_all};
+pub use timeout::TimeoutSettings;
 pub use visibility::ObjectVisibilityArchiver;

@@ -30,8 +30,10 @@ pub fn compile_query(
     )?)
 }
 
-/// The total order of results: the query's ([`CheckedQuery::compare`] already ends with run id
-/// and workflow id, which the comparisons here repeat).
+/// The total order of results: [`CheckedQuery::compare`] (its `ORDER BY` keys, then close time
+/// and start time newest first, then run id, then workflow id). The workflow id and run id
+/// comparisons after it never decide: `compare` calls two records equal only when both ids are
+/// equal too.
 fn order(query: &CheckedQuery, a: &VisibilityRecord, b: &VisibilityRecord) -> Ordering {
     query
         .compare(a, b)

@@ -8,13 +8,12 @@ pub mod oauth;
 
 pub use archiver_core::object::testing::{get_all, one_run, unique};
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use archiver_core::ArchiveUri;
 use archiver_core::object::RetrySettings;
 use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
-use archiver_core::object::testing::{ProviderFixture, Request, quick_retry};
+use archiver_core::object::testing::{ProviderFixture, Request, ServerGate, env_var, quick_retry};
 use archiver_gcs::{GcsSettings, GcsStore, TimeoutSettings};
 
 /// Where the emulator is.
@@ -24,27 +23,21 @@ pub struct Server {
     pub bucket: String,
 }
 
-/// The emulator from `ARCHIVER_GCS_*`, or `None` (with a loud message) when unset. Under
-/// `CI=true` a missing emulator is a failure, not a skip.
+/// Where the GCS tests find their emulator.
+pub const GATE: ServerGate = ServerGate {
+    server: "GCS emulator",
+    local: "a local GCS emulator (fake-gcs-server)",
+    endpoint_var: "ARCHIVER_GCS_ENDPOINT",
+    script: ".ci/gcs-server.sh",
+};
+
+/// The emulator from `ARCHIVER_GCS_*`, or `None` (with a loud message) when unset. Under CI a
+/// missing emulator is a failure, not a skip (see [`ServerGate::endpoint`]).
 pub fn server(test: &str) -> Option<Server> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(endpoint) = var("ARCHIVER_GCS_ENDPOINT") else {
-        if var("CI").as_deref() == Some("true") {
-            panic!(
-                "GCS emulator required under CI: `source .ci/gcs-server.sh` to start one and set ARCHIVER_GCS_ENDPOINT"
-            );
-        }
-        // Straight to stderr: libtest captures `eprintln!`, and a skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!!!!!!! SKIPPED {test}: ARCHIVER_GCS_ENDPOINT is not set. Run `source .ci/gcs-server.sh` \
-             to start a local GCS emulator (fake-gcs-server) and export its settings. !!!!!!!!\n"
-        );
-        return None;
-    };
+    let endpoint = GATE.endpoint(test)?;
     Some(Server {
         endpoint,
-        bucket: var("ARCHIVER_GCS_BUCKET").unwrap_or_else(|| "archiver-test".into()),
+        bucket: env_var("ARCHIVER_GCS_BUCKET").unwrap_or_else(|| "archiver-test".into()),
     })
 }
 
@@ -70,6 +63,7 @@ pub fn quick(settings: GcsSettings) -> GcsSettings {
         .with_retry(quick_retry())
         .with_timeouts(TimeoutSettings {
             attempt: Duration::from_secs(5),
+            ..TimeoutSettings::default()
         })
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use archiver_core::ArchiveUri;
 use archiver_core::object::RetrySettings;
 use archiver_core::object::testing::proxy::Dialect;
-use archiver_core::object::testing::{ProviderFixture, Request, quick_retry};
+use archiver_core::object::testing::{ProviderFixture, Request, ServerGate, env_var, quick_retry};
 use archiver_s3::{S3Settings, S3Store, TimeoutSettings};
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -27,30 +27,27 @@ pub struct Server {
     pub secret_access_key: String,
 }
 
+/// Where the S3 tests find their server.
+pub const GATE: ServerGate = ServerGate {
+    server: "S3 server",
+    local: "a local S3 server (SeaweedFS)",
+    endpoint_var: "ARCHIVER_S3_ENDPOINT",
+    script: ".ci/servers.sh",
+};
+
 /// The server from `ARCHIVER_S3_*` / `AWS_*`, or `None` (with a loud message) when unset.
-/// Under `CI=true` a missing server is a failure, not a skip.
+/// Under CI a missing server is a failure, not a skip (see [`ServerGate::endpoint`]).
 pub fn server(test: &str) -> Option<Server> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(endpoint) = var("ARCHIVER_S3_ENDPOINT") else {
-        if var("CI").as_deref() == Some("true") {
-            panic!(
-                "S3 server required under CI: `source .ci/servers.sh` to start one and set ARCHIVER_S3_ENDPOINT"
-            );
-        }
-        eprintln!(
-            "\n!!!!!!!! SKIPPED {test}: ARCHIVER_S3_ENDPOINT is not set. Run `source .ci/servers.sh` \
-             to start a local S3 server (SeaweedFS) and export its settings. !!!!!!!!\n"
-        );
-        return None;
-    };
+    let endpoint = GATE.endpoint(test)?;
     Some(Server {
         endpoint,
-        bucket: var("ARCHIVER_S3_BUCKET").unwrap_or_else(|| "archiver-test".into()),
-        region: var("ARCHIVER_S3_REGION")
-            .or_else(|| var("AWS_REGION"))
+        bucket: env_var("ARCHIVER_S3_BUCKET").unwrap_or_else(|| "archiver-test".into()),
+        region: env_var("ARCHIVER_S3_REGION")
+            .or_else(|| env_var("AWS_REGION"))
             .unwrap_or_else(|| "us-east-1".into()),
-        access_key_id: var("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "archiver".into()),
-        secret_access_key: var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "archiver-secret".into()),
+        access_key_id: env_var("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "archiver".into()),
+        secret_access_key: env_var("AWS_SECRET_ACCESS_KEY")
+            .unwrap_or_else(|| "archiver-secret".into()),
     })
 }
 

@@ -1,12 +1,15 @@
 //! Test support for object-store providers (feature `testing`): a conformance [`Fixture`]
 //! over any [`ObjectStore`], fresh prefixes, one-run histories and reading them back, the
-//! per-request fault [`proxy`], and the [`scenarios`] every provider runs against its real
-//! server through a [`ProviderFixture`].
+//! per-request fault [`proxy`], the [`scenarios`] every provider runs against its real
+//! server through a [`ProviderFixture`], and the [`ServerGate`] that finds that server (or
+//! skips, or fails under CI).
 
+mod gate;
 mod provider;
 pub mod proxy;
 pub mod scenarios;
 
+pub use gate::{ServerGate, env_var, under_ci};
 pub use provider::{ProviderFixture, Request};
 
 /// Declares the shared scenarios as `#[tokio::test]`s named after them, each running on the

@@ -1,4 +1,16 @@
 //! [`FilestoreVisibilityArchiver`]: one file per record, named by what queries prune on.
+//!
+//! The visibility half of the provider: this module holds the archiver; [`visfile`] the bytes
+//! of a `.vis` file, [`visname`] record file names (what a query prunes with), [`visindex`] the
+//! workflow-id index, [`scan`] pruning and reading candidates, [`visquery`] answering a query.
+//! It uses the crate's shared modules (`fsio`, `layout`, `naming`, `task`, `validate`, `config`,
+//! `error`) and nothing of `history`.
+
+mod scan;
+mod visfile;
+mod visindex;
+mod visname;
+mod visquery;
 
 use archiver_core::visibility::{compile_query, page_of};
 use archiver_core::{
@@ -15,8 +27,7 @@ use crate::error::{PROVIDER, io_error};
 use crate::fsio::{self, Modes};
 use crate::layout::{Layout, SCHEME};
 use crate::task::blocking;
-use crate::visname::{self, Indexed, VisName};
-use crate::{visfile, visindex, visquery};
+use visname::{Indexed, VisName};
 
 /// The `file://` [`VisibilityArchiver`].
 ///

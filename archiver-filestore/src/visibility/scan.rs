@@ -12,10 +12,12 @@ use jiff::civil::Date;
 use visibility_query::{Plan, TimeRange};
 
 use crate::error::{io_error, open_error};
+use crate::fsio;
 use crate::naming::short_hash;
-use crate::visibility::indexed;
-use crate::visname::{self, VisName};
-use crate::{fsio, visfile};
+
+use super::indexed;
+use super::visfile;
+use super::visname::{self, VisName};
 
 /// The plan, in the terms of file names: hashed equality sets and nanosecond ranges.
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! allows, read them in result order, and stop once the page is decided.
 //!
 //! - `WorkflowId = '...'` (or `IN`) in a namespace whose workflow index is complete: the
-//!   pointers of those workflows ([`visindex`](crate::visindex)); no day directory is listed.
+//!   pointers of those workflows ([`visindex`]); no day directory is listed.
 //! - Otherwise the day directories the plan's close-time range admits. When the query is
 //!   ordered by `CloseTime` (the default, `CloseTime DESC`), days are visited in that order,
 //!   days before the page token are not listed, and listing stops once the page is decided.
@@ -23,10 +23,11 @@ use visibility_query::{CheckedQuery, Plan};
 
 use crate::error::io_error;
 use crate::fsio;
-use crate::scan::{Prune, entries, list, read_record};
-use crate::visibility::STAGING_DIR;
-use crate::visindex;
-use crate::visname::{self, VisName};
+
+use super::STAGING_DIR;
+use super::scan::{Prune, entries, list, read_record};
+use super::visindex;
+use super::visname::{self, VisName};
 
 /// Pointer lookups beyond this many workflow ids scan days instead.
 const MAX_INDEX_LOOKUPS: usize = 64;

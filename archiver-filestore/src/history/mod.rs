@@ -1,4 +1,10 @@
 //! [`FilestoreHistoryArchiver`]: streams histories into `.hist` files.
+//!
+//! The history half of the provider: this module holds the archiver, [`histfile`] the `.hist`
+//! format (writer, reader). It uses the crate's shared modules (`fsio`, `layout`, `naming`,
+//! `task`, `validate`, `config`, `error`) and nothing of `visibility`.
+
+mod histfile;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, FilestoreConfig};
 use crate::error::{PROVIDER, io_error};
 use crate::fsio::{self, Modes};
-use crate::histfile::{BlobMeta, HistReader, HistWriter, Identity};
 use crate::layout::{self, Layout, SCHEME};
 use crate::task::blocking;
+use histfile::{BlobMeta, HistReader, HistWriter, Identity};
 
 /// What a [`ProgressManager`](archiver_core::ProgressManager) holds for an archive in progress:
 /// the staged file, how much of it is durable, and where the iterator stands.
@@ -100,7 +106,7 @@ impl FilestoreHistoryArchiver {
                 "workflow_id",
                 format!(
                     "the ids take more than {} bytes as JSON (a .hist header's limit)",
-                    crate::histfile::format::MAX_IDENTITY
+                    histfile::format::MAX_IDENTITY
                 ),
             ));
         }

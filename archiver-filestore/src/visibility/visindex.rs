@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 
 use crate::fsio::{self, Modes};
 use crate::naming::{digest_parts, hex};
-use crate::visname::VisName;
+
+use super::visname::VisName;
 
 /// The index directory inside a namespace directory.
 pub(crate) const INDEX_DIR: &str = "by-workflow";
@@ -110,7 +111,7 @@ pub(crate) fn lookup(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::visname::Indexed;
+    use crate::visibility::visname::Indexed;
 
     const MODES: Modes = Modes {
         file: 0o640,
