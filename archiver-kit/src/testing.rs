@@ -185,6 +185,7 @@ pub struct Instrumented<S> {
     inner: S,
     puts: Arc<AtomicUsize>,
     reads: Arc<AtomicUsize>,
+    bytes_read: Arc<AtomicUsize>,
     put_delay: Duration,
 }
 
@@ -195,6 +196,7 @@ impl<S> Instrumented<S> {
             inner,
             puts: Arc::default(),
             reads: Arc::default(),
+            bytes_read: Arc::default(),
             put_delay,
         }
     }
@@ -207,6 +209,16 @@ impl<S> Instrumented<S> {
     /// Reads (whole, ranged) and listings so far.
     pub fn reads(&self) -> usize {
         self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of objects read so far.
+    pub fn bytes_read(&self) -> usize {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// The store counted.
+    pub fn inner(&self) -> &S {
+        &self.inner
     }
 }
 
@@ -234,7 +246,10 @@ impl<S: ObjectStore> ObjectStore for Instrumented<S> {
     }
     async fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Bytes>, Failure> {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.get(bucket, key).await
+        let got = self.inner.get(bucket, key).await?;
+        let size = got.as_ref().map_or(0, Bytes::len);
+        self.bytes_read.fetch_add(size, Ordering::Relaxed);
+        Ok(got)
     }
     async fn get_range(
         &self,
@@ -244,7 +259,10 @@ impl<S: ObjectStore> ObjectStore for Instrumented<S> {
         len: u64,
     ) -> std::result::Result<Option<Bytes>, Failure> {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_range(bucket, key, offset, len).await
+        let got = self.inner.get_range(bucket, key, offset, len).await?;
+        let size = got.as_ref().map_or(0, Bytes::len);
+        self.bytes_read.fetch_add(size, Ordering::Relaxed);
+        Ok(got)
     }
     async fn exists(&self, bucket: &str, key: &str) -> std::result::Result<bool, Failure> {
         self.inner.exists(bucket, key).await

@@ -103,6 +103,19 @@ pub(crate) enum SystemField {
 
 use SearchAttributeType as T;
 
+impl SystemField {
+    /// The attribute's name; `None` for [`SystemField::Unexposed`], which no record holds.
+    pub(crate) fn name(self) -> Option<&'static str> {
+        if self == SystemField::Unexposed {
+            return None;
+        }
+        SYSTEM
+            .iter()
+            .find(|(_, _, field)| *field == self)
+            .map(|(name, _, _)| *name)
+    }
+}
+
 /// Temporal's system attributes: dedicated columns, not settable by users.
 const SYSTEM: &[(&str, SearchAttributeType, SystemField)] = &[
     ("WorkflowId", T::Keyword, SystemField::WorkflowId),

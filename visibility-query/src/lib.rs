@@ -190,6 +190,37 @@ impl CheckedQuery {
         eval::compare(&self.order, a, b)
     }
 
+    /// What the condition reads of a record: system attributes by name (`WorkflowId`,
+    /// `CloseTime`, ...) and search attributes by the name [`Record::search_attribute`] is asked
+    /// for. A reader of a columnar store fetches only these columns to evaluate the filter.
+    ///
+    /// ```
+    /// use visibility_query::{compile, SearchAttributes, SearchAttributeType};
+    /// let attrs = SearchAttributes::new().with_custom("CustomerId", SearchAttributeType::Keyword);
+    /// let q = compile("CustomerId = 'c-1' AND CloseTime > '2026-01-01T00:00:00Z' ORDER BY StartTime", &attrs).unwrap();
+    /// assert_eq!(q.fields_read().into_iter().collect::<Vec<_>>(), ["CloseTime", "CustomerId"]);
+    /// ```
+    pub fn fields_read(&self) -> std::collections::BTreeSet<String> {
+        fn walk(cond: &check::Cond, out: &mut std::collections::BTreeSet<String>) {
+            match cond {
+                check::Cond::True => {}
+                check::Cond::And(all) | check::Cond::Or(all) => {
+                    all.iter().for_each(|c| walk(c, out));
+                }
+                check::Cond::Not(inner) => walk(inner, out),
+                check::Cond::Leaf(check::Field::System(field), _) => {
+                    out.extend(field.name().map(str::to_owned));
+                }
+                check::Cond::Leaf(check::Field::Attr { name, .. }, _) => {
+                    out.insert(name.to_string());
+                }
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        walk(&self.cond, &mut out);
+        out
+    }
+
     /// What an index can use; see [`Plan`].
     pub fn plan(&self) -> Plan {
         plan::derive(&self.cond, true)

@@ -78,7 +78,20 @@ impl Checksums {
         row_groups: &[RowGroupMetaData],
         g: usize,
     ) -> Result<(), SegmentError> {
-        for (c, chunk) in row_groups[g].columns().iter().enumerate() {
+        let all: Vec<usize> = (0..row_groups[g].columns().len()).collect();
+        self.verify_columns(file, row_groups, g, &all)
+    }
+
+    /// Checks the pages of columns `columns` of row group `g`.
+    pub(super) fn verify_columns(
+        &self,
+        file: &SparseFile,
+        row_groups: &[RowGroupMetaData],
+        g: usize,
+        columns: &[usize],
+    ) -> Result<(), SegmentError> {
+        for &c in columns {
+            let chunk = row_groups[g].column(c);
             let (start, len) = pages_region(chunk)?;
             if crc32c::crc32c(&file.slice(start, len)?) != self.0[g][c] {
                 return Err(SegmentError::corrupted(format!(

@@ -5,8 +5,13 @@ use std::collections::BTreeMap;
 use archiver_core::VisibilityRecord;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
+use arrow_schema::{Field, Schema};
 use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use visibility_query::{AttributeValue, SearchAttributeType};
 
@@ -48,6 +53,59 @@ pub fn read_groups(
     for batch in reader {
         let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
         decode_batch(&batch, &footer.description, &mut records, &mut keep)?;
+    }
+    Ok(records)
+}
+
+/// The rows of row group `g` with only the columns of `fields` (attribute names, as
+/// [`CheckedQuery::fields_read`](visibility_query::CheckedQuery::fields_read) gives them) and
+/// `Extra` decoded, those fetched into `file`; every other field holds a placeholder. A reader
+/// evaluates a filter on these before it fetches whole rows
+/// ([`SegmentFooter::field_ranges`]).
+pub fn read_group_fields(
+    file: &SparseFile,
+    footer: &SegmentFooter,
+    g: usize,
+    fields: &BTreeSet<String>,
+) -> Result<Vec<VisibilityRecord>, SegmentError> {
+    let leaves = footer.field_columns(fields);
+    footer
+        .checksums
+        .verify_columns(file, footer.metadata().row_groups(), g, &leaves)?;
+    let mask = ProjectionMask::leaves(footer.metadata().file_metadata().schema_descr(), leaves);
+    let reader =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), footer.arrow.clone())
+            .with_row_groups(vec![g])
+            .with_projection(mask)
+            .build()
+            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+    let full = footer.description.schema();
+    let mut records = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
+        let rows = batch.num_rows();
+        // Columns not read become placeholders: nulls, and a valid status (a status is
+        // never null).
+        let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = full
+            .fields()
+            .iter()
+            .map(|field| {
+                let column = batch
+                    .column_by_name(field.name())
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        if field.name() == columns::STATUS {
+                            Arc::new(StringArray::from(vec!["Running"; rows])) as ArrayRef
+                        } else {
+                            new_null_array(field.data_type(), rows)
+                        }
+                    });
+                (field.as_ref().clone().with_nullable(true), column)
+            })
+            .unzip();
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+        decode_batch(&batch, &footer.description, &mut records, &mut |_| true)?;
     }
     Ok(records)
 }

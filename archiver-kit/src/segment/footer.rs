@@ -3,6 +3,7 @@
 //! own footer, so whoever refers to a segment records [`SegmentTail`] (the manifest does) and
 //! readers verify the regions against it before trusting a byte of them.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SegmentError;
 use super::checksum::{CHECKSUM_KEY, Checksums, pages_region};
-use super::columns::{Description, METADATA_KEY};
+use super::columns::{self, Description, METADATA_KEY, SYSTEM};
 use super::sparse::SparseFile;
 
 /// Parquet's file trailer: the metadata length (4 bytes, little-endian) and `PAR1`.
@@ -198,6 +199,54 @@ impl SegmentFooter {
     /// Rows in the segment.
     pub fn rows(&self) -> u64 {
         self.metadata().file_metadata().num_rows().max(0) as u64
+    }
+
+    /// The leaf columns that hold `fields` (attribute names): their system or custom columns,
+    /// and always `Extra`, which holds what typed columns cannot (sub-microsecond times,
+    /// attributes without a column).
+    pub fn field_columns(&self, fields: &BTreeSet<String>) -> Vec<usize> {
+        let names = SYSTEM.iter().copied().chain(
+            self.description
+                .attributes
+                .iter()
+                .map(|(name, _)| name.as_str()),
+        );
+        // Every column is one leaf (a KeywordList's list has one), so leaf = field index.
+        names
+            .enumerate()
+            .filter(|(_, name)| *name == columns::EXTRA || fields.contains(*name))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The byte ranges of row group `g` holding `fields`' columns ([`field_columns`](Self::field_columns)),
+    /// adjacent ones joined, and their total size.
+    pub fn field_ranges(
+        &self,
+        g: usize,
+        fields: &BTreeSet<String>,
+    ) -> Result<(Vec<(u64, u64)>, u64), SegmentError> {
+        let group = self.metadata().row_groups().get(g).ok_or_else(|| {
+            SegmentError::InvalidInput(format!("the segment has no row group {g}"))
+        })?;
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for c in self.field_columns(fields) {
+            let (start, len) = pages_region(group.column(c))?;
+            match ranges.last_mut() {
+                Some((s, l)) if *s + *l == start => *l += len,
+                _ => ranges.push((start, len)),
+            }
+        }
+        let total = ranges.iter().map(|(_, len)| len).sum();
+        Ok((ranges, total))
+    }
+
+    /// The size of row group `g`'s pages.
+    pub fn group_bytes(&self, g: usize) -> u64 {
+        self.metadata()
+            .row_groups()
+            .get(g)
+            .map_or(0, |group| group.compressed_size().max(0) as u64)
     }
 
     /// The byte ranges holding the pages of row groups `groups` (ascending), adjacent ones

@@ -209,7 +209,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
         let mut fresh = records.into_iter().peekable();
         for entry in &old {
             let describe = location.describe(&entry.key);
-            let footer = self.footer(location, entry).await?;
+            let (footer, _) = self.footer(location, entry, false).await?;
             for g in 0..footer.row_groups() {
                 let mut file = SparseFile::new(entry.bytes);
                 for (offset, len) in footer

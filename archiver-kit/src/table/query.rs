@@ -28,7 +28,8 @@ pub struct QueryStats {
     pub segments_read: usize,
     /// Row groups in the segments read.
     pub row_groups: usize,
-    /// Row groups whose pages were fetched.
+    /// Row groups whose pages were fetched whole (a group whose filter columns hold no match
+    /// is not).
     pub row_groups_read: usize,
 }
 
@@ -78,6 +79,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 .read_segment(
                     location,
                     entry,
+                    query,
                     &plan,
                     |rows| {
                         if !rows.is_empty() {

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use archiver_core::object::{ObjectLocation, ObjectStore};
 use archiver_core::{Error, Result, VisibilityRecord};
 use bytes::Bytes;
-use visibility_query::Plan;
+use visibility_query::{CheckedQuery, Plan};
 
 use super::VisibilityTable;
 use super::manifest::{Manifest, SegmentEntry};
-use crate::segment::{Region, SegmentError, SegmentFooter, SparseFile, read_groups};
+use crate::segment::{SegmentError, SegmentFooter, SparseFile, read_group_fields, read_groups};
 
 /// Ranges fetched at once.
 const RANGE_CONCURRENCY: usize = 8;
@@ -122,45 +122,92 @@ impl<S: ObjectStore> VisibilityTable<S> {
         Ok(bytes)
     }
 
-    /// A region of a segment, checked against its recorded checksum.
-    async fn fetch_region(
+    /// `file` with `ranges` of `key` fetched into it.
+    async fn fetch_ranges(
         &self,
         location: &ObjectLocation,
-        entry: &SegmentEntry,
-        region: &Region,
-        what: &str,
-    ) -> Result<Bytes> {
-        let bytes = self
-            .fetch_exact(location, &entry.key, region.offset, region.len)
-            .await?;
-        let mut file = SparseFile::new(entry.bytes);
-        file.insert(region.offset, bytes.clone());
-        region
-            .verify(&file, what)
-            .map_err(|e| segment_error(&location.describe(&entry.key), e))?;
-        Ok(bytes)
+        key: &str,
+        file: &SparseFile,
+        ranges: Vec<(u64, u64)>,
+    ) -> Result<SparseFile> {
+        use futures::StreamExt;
+        let fetched: Vec<(u64, Bytes)> = futures::stream::iter(ranges)
+            .map(|(offset, len)| async move {
+                Ok::<_, Error>((offset, self.fetch_exact(location, key, offset, len).await?))
+            })
+            .buffered(RANGE_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let mut file = file.clone();
+        for (offset, bytes) in fetched {
+            file.insert(offset, bytes);
+        }
+        Ok(file)
     }
 
-    /// The segment's footer, verified, from the cache or one range request.
+    /// The segment's footer, verified, from the cache or one range request; with
+    /// `with_blooms`, its Bloom filters too (from the cache, or in the same request: they lie
+    /// just before the footer).
     pub(crate) async fn footer(
         &self,
         location: &ObjectLocation,
         entry: &SegmentEntry,
-    ) -> Result<SegmentFooter> {
+        with_blooms: bool,
+    ) -> Result<(SegmentFooter, Option<Bytes>)> {
+        let describe = location.describe(&entry.key);
         let cache_key = format!("{}/{}", location.bucket(), entry.key);
-        if let Some(footer) = self.inner.cache.footer(&cache_key) {
-            return Ok(footer);
+        let cache = &self.inner.cache;
+        let cached = (cache.footer(&cache_key), cache.blooms(&cache_key));
+        let blooms = entry.tail.blooms.as_ref().filter(|_| with_blooms);
+        if let (Some(footer), cached_blooms) = &cached
+            && (blooms.is_none() || cached_blooms.is_some())
+        {
+            return Ok((
+                footer.clone(),
+                cached_blooms.clone().filter(|_| with_blooms),
+            ));
         }
-        let region = &entry.tail.footer;
+        let footer_region = &entry.tail.footer;
+        // One request for what is missing: the footer, the Bloom filters, or both together.
+        let start = match (&cached.0, blooms) {
+            (_, Some(b)) if cached.1.is_none() => b.offset,
+            _ => footer_region.offset,
+        };
+        let end = match &cached.0 {
+            Some(_) => blooms.map_or(footer_region.offset, |b| b.offset + b.len),
+            None => footer_region.offset + footer_region.len,
+        };
         let bytes = self
-            .fetch_exact(location, &entry.key, region.offset, region.len)
+            .fetch_exact(location, &entry.key, start, end - start)
             .await?;
         let mut file = SparseFile::new(entry.bytes);
-        file.insert(region.offset, bytes);
-        let footer = SegmentFooter::read(&file, Some(&entry.tail))
-            .map_err(|e| segment_error(&location.describe(&entry.key), e))?;
-        self.inner.cache.put_footer(cache_key, footer.clone());
-        Ok(footer)
+        file.insert(start, bytes);
+        let footer = match cached.0 {
+            Some(footer) => footer,
+            None => {
+                let footer = SegmentFooter::read(&file, Some(&entry.tail))
+                    .map_err(|e| segment_error(&describe, e))?;
+                cache.put_footer(cache_key.clone(), footer.clone());
+                footer
+            }
+        };
+        let blooms = match (blooms, cached.1) {
+            (None, _) => None,
+            (Some(_), Some(bytes)) => Some(bytes),
+            (Some(region), None) => {
+                region
+                    .verify(&file, "Bloom filters")
+                    .map_err(|e| segment_error(&describe, e))?;
+                let bytes = file
+                    .slice(region.offset, region.len)
+                    .map_err(|e| segment_error(&describe, e))?;
+                cache.put_blooms(cache_key, bytes.clone());
+                Some(bytes)
+            }
+        };
+        Ok((footer, blooms))
     }
 
     /// The rows of segment `entry` that may match `plan` and that `keep` accepts, reading only
@@ -169,59 +216,56 @@ impl<S: ObjectStore> VisibilityTable<S> {
         &self,
         location: &ObjectLocation,
         entry: &SegmentEntry,
+        query: &CheckedQuery,
         plan: &Plan,
         mut keep: impl FnMut(Vec<VisibilityRecord>) -> Result<()>,
         row_filter: &(dyn Fn(&VisibilityRecord) -> bool + Sync),
     ) -> Result<SegmentRead> {
-        use futures::StreamExt;
         let describe = location.describe(&entry.key);
-        let footer = self.footer(location, entry).await?;
+        let (footer, blooms) = self
+            .footer(location, entry, SegmentFooter::uses_blooms(plan))
+            .await?;
         let mut file = SparseFile::new(entry.bytes);
         let mut groups = footer.candidate_groups(plan);
         if !groups.is_empty() && SegmentFooter::uses_blooms(plan) {
-            if let Some(region) = &entry.tail.blooms {
-                let cache_key = format!("{}/{}", location.bucket(), entry.key);
-                let bytes = match self.inner.cache.blooms(&cache_key) {
-                    Some(bytes) => bytes,
-                    None => {
-                        let bytes = self
-                            .fetch_region(location, entry, region, "Bloom filters")
-                            .await?;
-                        self.inner.cache.put_blooms(cache_key, bytes.clone());
-                        bytes
-                    }
-                };
+            if let (Some(region), Some(bytes)) = (&entry.tail.blooms, blooms) {
                 file.insert(region.offset, bytes);
             }
             groups = footer
                 .prune_by_blooms(&file, groups, plan)
                 .map_err(|e| segment_error(&describe, e))?;
         }
-        let read = SegmentRead {
+        let mut read = SegmentRead {
             row_groups: footer.row_groups(),
-            row_groups_read: groups.len(),
+            row_groups_read: 0,
         };
+        // The filter's own columns first, when they are a small part of a group and more than
+        // one group is left: a group with no match there is never fetched whole. (One group
+        // left, as after a Bloom-filter lookup, almost surely matches: fetch it at once.)
+        let fields = query.fields_read();
+        let probe = groups.len() > 1;
         // Group by group: memory holds one group's pages and rows at a time beyond the page.
         for g in groups {
+            let (field_ranges, field_bytes) = footer
+                .field_ranges(g, &fields)
+                .map_err(|e| segment_error(&describe, e))?;
+            if probe && field_bytes.saturating_mul(2) < footer.group_bytes(g) {
+                let projected = self
+                    .fetch_ranges(location, &entry.key, &file, field_ranges)
+                    .await?;
+                let partial = read_group_fields(&projected, &footer, g, &fields)
+                    .map_err(|e| segment_error(&describe, e))?;
+                if !partial.iter().any(|r| query.matches(r)) {
+                    continue;
+                }
+            }
+            read.row_groups_read += 1;
             let ranges = footer
                 .page_ranges(&[g])
                 .map_err(|e| segment_error(&describe, e))?;
-            let fetched: Vec<(u64, Bytes)> = futures::stream::iter(ranges)
-                .map(|(offset, len)| async move {
-                    Ok::<_, Error>((
-                        offset,
-                        self.fetch_exact(location, &entry.key, offset, len).await?,
-                    ))
-                })
-                .buffered(RANGE_CONCURRENCY)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<_>>()?;
-            let mut group_file = file.clone();
-            for (offset, bytes) in fetched {
-                group_file.insert(offset, bytes);
-            }
+            let group_file = self
+                .fetch_ranges(location, &entry.key, &file, ranges)
+                .await?;
             let rows = read_groups(&group_file, &footer, vec![g], row_filter)
                 .map_err(|e| segment_error(&describe, e))?;
             keep(rows)?;
