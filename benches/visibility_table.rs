@@ -70,7 +70,9 @@ fn record(i: usize, n: usize) -> VisibilityRecord {
         close_time: close,
         status: STATUSES[i % STATUSES.len()].parse().expect("status"),
         history_length: (i % 1000) as i64 + 1,
-        memo: (i % 3 == 0).then(|| serde_json::json!({ "customer": format!("c-{}", i % 7919) })),
+        memo: i
+            .is_multiple_of(3)
+            .then(|| serde_json::json!({ "customer": format!("c-{}", i % 7919) })),
         search_attributes: BTreeMap::from([
             ("CustomKeyword".to_owned(), format!("kw-{}", i % 50_000)),
             ("CustomInt".to_owned(), (i % 100).to_string()),
