@@ -61,6 +61,7 @@ pub async fn run_table_suite<S: ObjectStore + Clone>(
     pages_stay_exact_across_compactions(&store, &fresh_uri).await;
     concurrent_archives_share_batches(&store, &fresh_uri).await;
     racing_compactors_lose_nothing(&store, &fresh_uri).await;
+    auto_compaction_folds_in_the_background(&store, &fresh_uri).await;
     lookups_read_only_matching_row_groups(&store, &fresh_uri).await;
     damage_at_rest_is_refused(&store, &fresh_uri).await;
 }
@@ -493,6 +494,41 @@ pub async fn racing_compactors_lose_nothing<S: ObjectStore + Clone>(
         .count();
     let live = a.segments(&uri, "ns").await.expect("segments");
     assert_eq!(segments, live.len(), "segments stored vs live");
+}
+
+/// A table that compacts every 50 records folds them in the background while archives go on;
+/// queries see every record exactly once throughout.
+pub async fn auto_compaction_folds_in_the_background<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    let uri = fresh_uri("auto-compaction");
+    let table = VisibilityTable::new(
+        store.clone(),
+        suite_options().with_auto_compaction(Some(50)),
+    );
+    let records = test_records("ns", 180);
+    for (i, chunk) in records.chunks(30).enumerate() {
+        archive_all(&table, &uri, chunk).await;
+        let found = all_pages(
+            &table,
+            &uri,
+            QueryRequest::new("ns", "").with_page_size(64),
+            async || {},
+        )
+        .await;
+        assert_eq!(found, reference(&records[..30 * (i + 1)], "").await);
+    }
+    let mut live = Vec::new();
+    for _ in 0..200 {
+        live = table.segments(&uri, "ns").await.expect("segments");
+        if live.iter().map(|s| s.rows).sum::<u64>() >= 150 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let rows: u64 = live.iter().map(|s| s.rows).sum();
+    assert!(rows >= 150, "{rows} rows folded in the background");
 }
 
 /// A workflow-id lookup on a compacted table reads a few row groups; warm, it costs one

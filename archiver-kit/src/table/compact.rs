@@ -1,16 +1,19 @@
 //! Compaction: fold a namespace's batches into its segments and commit the next manifest.
 //!
-//! Each partition (close day) that gains records is rewritten: its segments' rows (row group
-//! by row group, already in order) are merged with the new records (sorted), a row whose run
-//! was archived again gives way to the newer record, and the result is written as new segments
-//! of at most `max_segment_rows` rows, so a partition's segments never overlap and a run is in
-//! one row. Memory holds one row group, the new records and the segment being written. The
+//! In each partition (close day) that gains records, the segments whose close-time ranges the
+//! new records fall among (and a small segment just before them) are rewritten: their rows
+//! (row group by row group, already in order) are merged with the new records (sorted), a row
+//! whose run was archived again gives way to the newer record, and the result is written as
+//! new segments of at most `max_segment_rows` rows. Records arrive about when runs close, so a
+//! compaction usually appends one segment or grows the day's last one: its cost follows the
+//! new records, not the partition. A partition's segments stay disjoint in close time and a
+//! run is in one row. Memory holds one row group, the new records and the segment being written. The
 //! manifest of the next generation is created last, create-only: the commit point. A compactor
 //! that loses that race deletes what it wrote and reports it; the winner's snapshot lacks
 //! nothing (batches it did not fold stay unfolded). Objects the new snapshot no longer needs
 //! are deleted by a later compaction once older than the grace period.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use archiver_core::object::{ObjectLocation, ObjectStore, PutMode, PutOutcome};
 use archiver_core::{Error, Result, VisibilityRecord};
@@ -47,6 +50,30 @@ pub struct CompactReport {
     pub segments_replaced: usize,
     /// Objects past the grace period deleted (folded batches, replaced segments, manifests).
     pub objects_deleted: usize,
+    /// Rounds committed (each folds about 50,000 records, so memory stays bounded).
+    pub rounds: usize,
+    /// Batches were left for another round (internal: `compact` runs rounds until none are).
+    #[doc(hidden)]
+    pub more: bool,
+}
+
+/// Records one compaction round folds, about.
+const ROUND_RECORDS: usize = 50_000;
+
+impl CompactReport {
+    /// Adds a later round's report to this one.
+    pub(crate) fn add(&mut self, round: CompactReport) {
+        self.generation = round.generation.or(self.generation);
+        self.superseded |= round.superseded;
+        self.batches_folded += round.batches_folded;
+        self.records_folded += round.records_folded;
+        self.segments_written += round.segments_written;
+        self.rows_written += round.rows_written;
+        self.segments_replaced += round.segments_replaced;
+        self.objects_deleted += round.objects_deleted;
+        self.rounds += usize::from(round.generation.is_some());
+        self.more = round.more;
+    }
 }
 
 impl<S: ObjectStore> VisibilityTable<S> {
@@ -66,10 +93,19 @@ impl<S: ObjectStore> VisibilityTable<S> {
         let mut next: Manifest = (*snapshot.manifest).clone();
         next.generation += 1;
 
-        let fresh = self
-            .read_batches(location, &keys, &snapshot.batches)
-            .await?;
-        report.batches_folded = snapshot.batches.len();
+        // A round folds the oldest batches up to about ROUND_RECORDS records: memory holds
+        // those, not everything archived since the last compaction.
+        let mut fresh = HashMap::new();
+        let mut taken = 0;
+        while taken < snapshot.batches.len() && fresh.len() < ROUND_RECORDS {
+            let chunk = &snapshot.batches[taken..(taken + 16).min(snapshot.batches.len())];
+            // Chunks come in batch order: a later batch's record of a run replaces an earlier.
+            fresh.extend(self.read_batches(location, &keys, chunk).await?);
+            taken += chunk.len();
+        }
+        let batches = &snapshot.batches[..taken];
+        report.more = taken < snapshot.batches.len();
+        report.batches_folded = batches.len();
         report.records_folded = fresh.len();
         let partitions = partition_records(fresh.into_values().collect())
             .map_err(|e| Error::invalid_request("record", e.to_string()))?;
@@ -96,7 +132,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
             return Err(error);
         }
 
-        next.folded.extend(snapshot.batches.iter().map(|key| Dated {
+        next.folded.extend(batches.iter().map(|key| Dated {
             key: key.clone(),
             at: now,
         }));
@@ -199,10 +235,32 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 .as_ref()
                 == Some(&partition)
         };
-        let (mut old, kept): (Vec<SegmentEntry>, Vec<SegmentEntry>) =
+        let (mut partition_segments, mut kept): (Vec<SegmentEntry>, Vec<SegmentEntry>) =
             next.segments.drain(..).partition(|e| in_partition(e));
+        partition_segments.sort_by_key(|e| e.min_close);
+        // Rewrite only the segments the new records fall among (a run archived again has the
+        // close time it had, so its old row is in one of them), and a small segment just
+        // before them, so segments grow toward their size; append the rest as new segments.
+        // The partition's segments stay sorted and disjoint in close time.
+        let (low, high) = (
+            first.close_time,
+            records.last().map_or(first.close_time, |r| r.close_time),
+        );
+        let preceding = partition_segments
+            .iter()
+            .rposition(|e| e.max_close < low)
+            .filter(|&p| {
+                partition_segments[p].rows < self.inner.options.max_segment_rows() as u64 / 2
+            });
+        let mut old = Vec::new();
+        for (i, entry) in partition_segments.into_iter().enumerate() {
+            if Some(i) == preceding || (entry.max_close >= low && entry.min_close <= high) {
+                old.push(entry);
+            } else {
+                kept.push(entry);
+            }
+        }
         next.segments = kept;
-        old.sort_by_key(|e| e.min_close);
         let replaced: HashSet<RunKey> = records.iter().map(run_of).collect();
 
         let mut output = Output::new(self, location, keys, attributes, next.generation);

@@ -15,7 +15,8 @@
 //! create-only under a fresh name; each call returns once its batch is durable. A batch is
 //! JSON lines with a CRC-32C trailer line.
 //!
-//! **Compact.** [`compact`](VisibilityTable::compact) folds the batches into segments,
+//! **Compact.** [`compact`](VisibilityTable::compact) (or the table itself, in the background,
+//! every [`TableOptions::with_auto_compaction`] records of a namespace) folds the batches into segments,
 //! partitioned by close day (Hive style, readable by DuckDB, Spark, Trino, Athena), sorted by
 //! close time, one row per run (the latest archive of a run wins), and commits the next
 //! manifest create-only: of concurrent compactors one wins, and the loser removes what it
@@ -63,9 +64,10 @@ mod query;
 mod read;
 mod snapshot;
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
-use archiver_core::object::ObjectStore;
+use archiver_core::object::{ObjectLocation, ObjectStore};
 use archiver_core::visibility::compile_query;
 use archiver_core::{
     ArchiveOptions, ArchiveUri, QueryRequest, QueryResponse, Result, VisibilityArchiver,
@@ -109,6 +111,18 @@ struct Inner<S> {
     options: TableOptions,
     committer: Arc<Committer>,
     cache: Cache,
+    background: Mutex<Background>,
+}
+
+/// What background compaction keeps per namespace (by bucket and log prefix).
+#[derive(Default)]
+struct Background {
+    /// Records this process archived since it last started a compaction.
+    archived: HashMap<(String, String), usize>,
+    /// Compactions running now.
+    running: HashSet<(String, String)>,
+    /// The search attributes the namespace's latest query brought.
+    attributes: HashMap<String, SearchAttributes>,
 }
 
 impl<S> Clone for VisibilityTable<S> {
@@ -137,6 +151,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 options,
                 committer: Arc::default(),
                 cache: Cache::default(),
+                background: Mutex::default(),
             }),
         }
     }
@@ -159,8 +174,28 @@ impl<S: ObjectStore> VisibilityTable<S> {
     ) -> Result<CompactReport> {
         let location = self.inner.store.location(uri)?;
         QueryRequest::new(namespace_id, "").validate()?;
-        self.run_compaction(&location, namespace_id, attributes)
-            .await
+        self.compact_all(&location, namespace_id, attributes).await
+    }
+
+    /// Compaction rounds until no batch is left, or another compactor commits first.
+    async fn compact_all(
+        &self,
+        location: &ObjectLocation,
+        namespace_id: &str,
+        attributes: &SearchAttributes,
+    ) -> Result<CompactReport> {
+        let mut report = CompactReport::default();
+        loop {
+            let round = self
+                .run_compaction(location, namespace_id, attributes)
+                .await?;
+            let again = round.more && round.generation.is_some();
+            report.add(round);
+            if !again {
+                report.more = false;
+                return Ok(report);
+            }
+        }
     }
 
     /// The live segments of the namespace's newest snapshot: the files an outside engine
@@ -194,6 +229,11 @@ impl<S: ObjectStore> VisibilityTable<S> {
     ) -> Result<(QueryResponse, QueryStats)> {
         let location = self.inner.store.location(uri)?;
         let query = compile_query(request, search_attributes)?;
+        if self.inner.options.auto_compaction().is_some() {
+            self.background()
+                .attributes
+                .insert(request.namespace_id.clone(), search_attributes.clone());
+        }
         self.run_query(&location, request, &query).await
     }
 
@@ -202,6 +242,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
         record.validate()?;
         let line = batch::line(record)?;
         let keys = TableKeys::new(&location, &record.namespace_id);
+        let slot = (location.bucket().to_owned(), keys.log().to_owned());
         self.inner
             .committer
             .commit(
@@ -211,7 +252,51 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 keys,
                 line,
             )
-            .await
+            .await?;
+        self.maybe_compact(location, &record.namespace_id, slot);
+        Ok(())
+    }
+
+    fn background(&self) -> std::sync::MutexGuard<'_, Background> {
+        self.inner
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts an archived record and, past the auto-compaction threshold, starts compacting
+    /// its namespace in the background (one compaction per namespace at a time).
+    fn maybe_compact(&self, location: ObjectLocation, namespace_id: &str, slot: (String, String)) {
+        let Some(after) = self.inner.options.auto_compaction() else {
+            return;
+        };
+        let attributes = {
+            let mut background = self.background();
+            let archived = background.archived.entry(slot.clone()).or_default();
+            *archived += 1;
+            if *archived < after || background.running.contains(&slot) {
+                return;
+            }
+            background.archived.insert(slot.clone(), 0);
+            background.running.insert(slot.clone());
+            background
+                .attributes
+                .get(namespace_id)
+                .cloned()
+                .unwrap_or_else(|| self.inner.options.search_attributes().clone())
+        };
+        let (table, namespace_id) = (self.clone(), namespace_id.to_owned());
+        tokio::spawn(async move {
+            match table
+                .compact_all(&location, &namespace_id, &attributes)
+                .await
+            {
+                Ok(report) => tracing::debug!(?report, namespace_id, "background compaction"),
+                Err(error) => tracing::warn!(%error, namespace_id,
+                    "background compaction failed; the next one retries"),
+            }
+            table.background().running.remove(&slot);
+        });
     }
 }
 

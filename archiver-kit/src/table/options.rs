@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use visibility_query::SearchAttributes;
+
 use crate::segment::SegmentOptions;
 
 /// How a visibility table groups writes, compacts and keeps superseded objects.
@@ -22,6 +24,8 @@ pub struct TableOptions {
     grace: Duration,
     max_segment_rows: usize,
     segment: SegmentOptions,
+    auto_compact_after: Option<usize>,
+    search_attributes: SearchAttributes,
 }
 
 impl Default for TableOptions {
@@ -34,6 +38,8 @@ impl Default for TableOptions {
             grace: Duration::from_secs(600),
             max_segment_rows: 1 << 20,
             segment: SegmentOptions::default(),
+            auto_compact_after: Some(50_000),
+            search_attributes: SearchAttributes::new(),
         }
     }
 }
@@ -109,5 +115,32 @@ impl TableOptions {
     /// How segments are encoded.
     pub fn segment_options(&self) -> &SegmentOptions {
         &self.segment
+    }
+
+    /// Compact a namespace in the background once this process has archived this many of its
+    /// records since its last compaction (default 50,000); `None` leaves compaction to explicit
+    /// [`compact`](super::VisibilityTable::compact) calls. Queries read uncompacted records
+    /// whole, so this bounds what a query reads beyond the segments.
+    pub fn with_auto_compaction(mut self, after_records: Option<usize>) -> Self {
+        self.auto_compact_after = after_records.map(|n| n.max(1));
+        self
+    }
+
+    /// When a namespace is compacted in the background.
+    pub fn auto_compaction(&self) -> Option<usize> {
+        self.auto_compact_after
+    }
+
+    /// The custom search attributes background compactions give typed columns, until a query
+    /// of the namespace brings the namespace's own (default none: attributes then go to the
+    /// segments' `Extra` column, still exact).
+    pub fn with_search_attributes(mut self, attributes: SearchAttributes) -> Self {
+        self.search_attributes = attributes;
+        self
+    }
+
+    /// The search attributes background compactions start from.
+    pub fn search_attributes(&self) -> &SearchAttributes {
+        &self.search_attributes
     }
 }
