@@ -141,6 +141,14 @@ impl ListFilter {
     }
 }
 
+/// The name a field is read by: a system attribute's name, a search attribute's.
+fn field_name(field: &check::Field) -> Option<String> {
+    match field {
+        check::Field::System(field) => field.name().map(str::to_owned),
+        check::Field::Attr { name, .. } => Some(name.to_string()),
+    }
+}
+
 /// A type-checked filter, ready to evaluate and plan.
 #[derive(Debug, Clone)]
 pub struct CheckedQuery {
@@ -208,17 +216,27 @@ impl CheckedQuery {
                     all.iter().for_each(|c| walk(c, out));
                 }
                 check::Cond::Not(inner) => walk(inner, out),
-                check::Cond::Leaf(check::Field::System(field), _) => {
-                    out.extend(field.name().map(str::to_owned));
-                }
-                check::Cond::Leaf(check::Field::Attr { name, .. }, _) => {
-                    out.insert(name.to_string());
-                }
+                check::Cond::Leaf(field, _) => out.extend(field_name(field)),
             }
         }
         let mut out = std::collections::BTreeSet::new();
         walk(&self.cond, &mut out);
         out
+    }
+
+    /// What the `ORDER BY` keys read, by name as [`fields_read`](Self::fields_read) gives them.
+    /// After them every order breaks ties by `CloseTime`, `StartTime`, `RunId`, `WorkflowId`.
+    ///
+    /// ```
+    /// use visibility_query::{compile, SearchAttributes};
+    /// let q = compile("WorkflowType = 'a' ORDER BY StartTime", &SearchAttributes::new()).unwrap();
+    /// assert_eq!(q.order_fields().into_iter().collect::<Vec<_>>(), ["StartTime"]);
+    /// ```
+    pub fn order_fields(&self) -> std::collections::BTreeSet<String> {
+        self.order
+            .iter()
+            .filter_map(|k| field_name(&k.field))
+            .collect()
     }
 
     /// What an index can use; see [`Plan`].

@@ -12,7 +12,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
 use arrow_schema::{Field, Schema};
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
 use visibility_query::{AttributeValue, SearchAttributeType};
 
 use super::SegmentError;
@@ -50,6 +50,40 @@ pub fn read_groups(
             .with_row_groups(groups)
             .build()
             .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
+        decode_batch(&batch, &footer.description, &mut records, &mut keep)?;
+    }
+    Ok(records)
+}
+
+/// Rows `rows` (ascending indices within row group `g`) of a segment that `keep` accepts, the
+/// group's pages (fetched into `file`) verified first. Only those rows become records.
+pub fn read_rows(
+    file: &SparseFile,
+    footer: &SegmentFooter,
+    g: usize,
+    rows: &[usize],
+    mut keep: impl FnMut(&VisibilityRecord) -> bool,
+) -> Result<Vec<VisibilityRecord>, SegmentError> {
+    let group_rows = footer.metadata().row_group(g).num_rows().max(0) as usize;
+    if rows.iter().any(|&r| r >= group_rows) || !rows.is_sorted() {
+        return Err(SegmentError::InvalidInput(format!(
+            "rows must be ascending and below the group's {group_rows}"
+        )));
+    }
+    footer
+        .checksums
+        .verify_pages(file, footer.metadata().row_groups(), g)?;
+    let selection =
+        RowSelection::from_consecutive_ranges(rows.iter().map(|&r| r..r + 1), group_rows);
+    let reader =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), footer.arrow.clone())
+            .with_row_groups(vec![g])
+            .with_row_selection(selection)
+            .build()
+            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+    let mut records = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
         decode_batch(&batch, &footer.description, &mut records, &mut keep)?;

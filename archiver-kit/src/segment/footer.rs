@@ -15,6 +15,9 @@ use super::checksum::{CHECKSUM_KEY, Checksums, pages_region};
 use super::columns::{self, Description, METADATA_KEY, SYSTEM};
 use super::sparse::SparseFile;
 
+/// Column chunks at most this far apart are fetched in one range request, the gap with them.
+const JOIN_GAP: u64 = 64 << 10;
+
 /// Parquet's file trailer: the metadata length (4 bytes, little-endian) and `PAR1`.
 const TRAILER: u64 = 8;
 
@@ -233,7 +236,10 @@ impl SegmentFooter {
         for c in self.field_columns(fields) {
             let (start, len) = pages_region(group.column(c))?;
             match ranges.last_mut() {
-                Some((s, l)) if *s + *l == start => *l += len,
+                // A small gap costs less to read than another request.
+                Some((s, l)) if start >= *s + *l && start - (*s + *l) <= JOIN_GAP => {
+                    *l = start + len - *s;
+                }
                 _ => ranges.push((start, len)),
             }
         }

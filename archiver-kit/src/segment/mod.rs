@@ -58,7 +58,7 @@ mod path;
 mod query;
 mod sparse;
 
-pub use decode::{decode_segment, read_group_fields, read_groups};
+pub use decode::{decode_segment, read_group_fields, read_groups, read_rows};
 pub use encode::{SegmentOptions, SegmentWriter, encode_segment};
 pub use error::SegmentError;
 pub use footer::{Region, SegmentFooter, SegmentTail};

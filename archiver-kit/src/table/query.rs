@@ -4,9 +4,12 @@
 //! of the same runs) -> ordered and paged by core's `page_of`, whose keyset token stays right
 //! whatever compactions happen between two pages: every run is in exactly one place at a time.
 
+use std::cmp::Ordering;
 use std::ops::Bound;
+use std::sync::Mutex;
 
 use archiver_core::object::{ObjectLocation, ObjectStore};
+use archiver_core::page_token::decode_query_token;
 use archiver_core::visibility::page_of;
 use archiver_core::{QueryRequest, QueryResponse, Result, VisibilityRecord};
 use jiff::Timestamp;
@@ -28,6 +31,8 @@ pub struct QueryStats {
     pub segments_read: usize,
     /// Row groups in the segments read.
     pub row_groups: usize,
+    /// Row groups whose filter and order columns were read first.
+    pub row_groups_probed: usize,
     /// Row groups whose pages were fetched whole (a group whose filter columns hold no match
     /// is not).
     pub row_groups_read: usize,
@@ -58,15 +63,80 @@ impl<S: ObjectStore> VisibilityTable<S> {
 
         // A page and one more decides the page: keep that many of the best so far, so memory
         // holds a page and one row group's matches, whatever the archive holds.
+        let keep_best = request.page_size.saturating_add(1);
         let wide = QueryRequest {
-            page_size: request.page_size.saturating_add(1),
+            page_size: keep_best,
             next_page_token: request.next_page_token.clone(),
             ..request.clone()
         };
-        let mut best: Vec<VisibilityRecord> = Vec::new();
-        // Rows of runs archived again since the last compaction are the batches' to give.
+        // The columns a row group is first read for: the filter's, the order's, the times
+        // every order ends with, and the ids when batch records may replace rows.
+        let mut fields = query.fields_read();
+        fields.extend(query.order_fields());
+        fields.extend(["CloseTime".to_owned(), "StartTime".to_owned()]);
+        if !fresh.is_empty() {
+            fields.extend(["WorkflowId".to_owned(), "RunId".to_owned()]);
+        }
+        let ids_read = fields.contains("WorkflowId") && fields.contains("RunId");
+        // Ids not read are empty in the partial rows: blank them in what rows are compared
+        // with, so a tie in the rest keeps the row (the whole row decides later).
+        let blank = |record: &VisibilityRecord| {
+            let mut record = record.clone();
+            if !fields.contains("WorkflowId") {
+                record.workflow_id.clear();
+            }
+            if !fields.contains("RunId") {
+                record.run_id.clear();
+            }
+            record
+        };
+        let cursor = decode_query_token(request)?.map(|c| blank(&c));
+        // A mutex only to share it between the two closures; nothing runs in parallel here.
+        let best: Mutex<Vec<VisibilityRecord>> = Mutex::new(Vec::new());
+        // Rows of runs archived again since the compaction are the batches' to give.
         let row_filter = |record: &VisibilityRecord| {
             query.matches(record) && !fresh.contains_key(&run_of(record))
+        };
+        // From a group's partial rows, those that can still make the page.
+        let mut choose = |partial: &[VisibilityRecord]| -> Vec<usize> {
+            let best = best.lock().unwrap_or_else(|e| e.into_inner());
+            let worst = best
+                .get(keep_best.saturating_sub(1))
+                .filter(|_| best.len() >= keep_best);
+            let mut rows: Vec<usize> = (0..partial.len())
+                .filter(|&i| {
+                    let row = &partial[i];
+                    query.matches(row)
+                        && !(ids_read && fresh.contains_key(&run_of(row)))
+                        && cursor
+                            .as_ref()
+                            .is_none_or(|c| query.compare(row, c) != Ordering::Less)
+                        && worst.is_none_or(|w| query.compare(row, w) != Ordering::Greater)
+                })
+                .collect();
+            // Rows tied with the token's record (ids not read) may be it: keep them without
+            // letting them take a place among the best.
+            let (mut rows, ties): (Vec<usize>, Vec<usize>) = rows.into_iter().partition(|&i| {
+                cursor
+                    .as_ref()
+                    .is_none_or(|c| query.compare(&partial[i], c) != Ordering::Equal)
+            });
+            if rows.len() > keep_best {
+                rows.sort_by(|&a, &b| query.compare(&partial[a], &partial[b]));
+                let last = rows[keep_best - 1];
+                rows.retain(|&i| query.compare(&partial[i], &partial[last]) != Ordering::Greater);
+            }
+            rows.extend(ties);
+            rows.sort_unstable();
+            rows
+        };
+        let mut keep = |rows: Vec<VisibilityRecord>| -> Result<()> {
+            if !rows.is_empty() {
+                let mut best = best.lock().unwrap_or_else(|e| e.into_inner());
+                best.extend(rows);
+                *best = page_of(std::mem::take(&mut *best), query, &wide)?.executions;
+            }
+            Ok(())
         };
         for entry in snapshot
             .manifest
@@ -79,21 +149,18 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 .read_segment(
                     location,
                     entry,
-                    query,
                     &plan,
-                    |rows| {
-                        if !rows.is_empty() {
-                            best.extend(rows);
-                            best = page_of(std::mem::take(&mut best), query, &wide)?.executions;
-                        }
-                        Ok(())
-                    },
+                    &fields,
+                    &mut choose,
+                    &mut keep,
                     &row_filter,
                 )
                 .await?;
             stats.row_groups += read.row_groups;
+            stats.row_groups_probed += read.row_groups_probed;
             stats.row_groups_read += read.row_groups_read;
         }
+        let mut best = best.into_inner().unwrap_or_else(|e| e.into_inner());
         best.extend(fresh.into_values());
         Ok((page_of(best, query, request)?, stats))
     }

@@ -2,17 +2,19 @@
 //! Bloom filters when the query names ids or types (cached too), then only the pages of the
 //! row groups left after pruning.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use archiver_core::object::{ObjectLocation, ObjectStore};
 use archiver_core::{Error, Result, VisibilityRecord};
 use bytes::Bytes;
-use visibility_query::{CheckedQuery, Plan};
+use visibility_query::Plan;
 
 use super::VisibilityTable;
 use super::manifest::{Manifest, SegmentEntry};
-use crate::segment::{SegmentError, SegmentFooter, SparseFile, read_group_fields, read_groups};
+use crate::segment::{
+    SegmentError, SegmentFooter, SparseFile, read_group_fields, read_groups, read_rows,
+};
 
 /// Ranges fetched at once.
 const RANGE_CONCURRENCY: usize = 8;
@@ -210,15 +212,19 @@ impl<S: ObjectStore> VisibilityTable<S> {
         Ok((footer, blooms))
     }
 
-    /// The rows of segment `entry` that may match `plan` and that `keep` accepts, reading only
-    /// the row groups that survive pruning. `keep` sees each group's rows in turn.
+    /// The rows of segment `entry` that may match `plan` and that `row_filter` accepts,
+    /// handed to `keep` row group by row group, reading only what is needed: row groups left
+    /// after pruning; of each, first only `fields`' columns when they are the smaller part,
+    /// from which `choose` picks the rows worth reading whole (none: the group is never fetched
+    /// whole; some: only those become records).
     pub(crate) async fn read_segment(
         &self,
         location: &ObjectLocation,
         entry: &SegmentEntry,
-        query: &CheckedQuery,
         plan: &Plan,
-        mut keep: impl FnMut(Vec<VisibilityRecord>) -> Result<()>,
+        fields: &BTreeSet<String>,
+        choose: &mut (dyn FnMut(&[VisibilityRecord]) -> Vec<usize> + Send),
+        keep: &mut (dyn FnMut(Vec<VisibilityRecord>) -> Result<()> + Send),
         row_filter: &(dyn Fn(&VisibilityRecord) -> bool + Sync),
     ) -> Result<SegmentRead> {
         let describe = location.describe(&entry.key);
@@ -237,28 +243,28 @@ impl<S: ObjectStore> VisibilityTable<S> {
         }
         let mut read = SegmentRead {
             row_groups: footer.row_groups(),
-            row_groups_read: 0,
+            ..SegmentRead::default()
         };
-        // The filter's own columns first, when they are a small part of a group and more than
-        // one group is left: a group with no match there is never fetched whole. (One group
-        // left, as after a Bloom-filter lookup, almost surely matches: fetch it at once.)
-        let fields = query.fields_read();
-        let probe = groups.len() > 1;
         // Group by group: memory holds one group's pages and rows at a time beyond the page.
         for g in groups {
             let (field_ranges, field_bytes) = footer
-                .field_ranges(g, &fields)
+                .field_ranges(g, fields)
                 .map_err(|e| segment_error(&describe, e))?;
-            if probe && field_bytes.saturating_mul(2) < footer.group_bytes(g) {
+            let rows = if field_bytes.saturating_mul(2) < footer.group_bytes(g) {
                 let projected = self
                     .fetch_ranges(location, &entry.key, &file, field_ranges)
                     .await?;
-                let partial = read_group_fields(&projected, &footer, g, &fields)
+                let partial = read_group_fields(&projected, &footer, g, fields)
                     .map_err(|e| segment_error(&describe, e))?;
-                if !partial.iter().any(|r| query.matches(r)) {
+                read.row_groups_probed += 1;
+                let rows = choose(&partial);
+                if rows.is_empty() {
                     continue;
                 }
-            }
+                Some(rows)
+            } else {
+                None
+            };
             read.row_groups_read += 1;
             let ranges = footer
                 .page_ranges(&[g])
@@ -266,9 +272,12 @@ impl<S: ObjectStore> VisibilityTable<S> {
             let group_file = self
                 .fetch_ranges(location, &entry.key, &file, ranges)
                 .await?;
-            let rows = read_groups(&group_file, &footer, vec![g], row_filter)
-                .map_err(|e| segment_error(&describe, e))?;
-            keep(rows)?;
+            let records = match rows {
+                Some(rows) => read_rows(&group_file, &footer, g, &rows, row_filter),
+                None => read_groups(&group_file, &footer, vec![g], row_filter),
+            }
+            .map_err(|e| segment_error(&describe, e))?;
+            keep(records)?;
         }
         Ok(read)
     }
@@ -278,5 +287,6 @@ impl<S: ObjectStore> VisibilityTable<S> {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct SegmentRead {
     pub(crate) row_groups: usize,
+    pub(crate) row_groups_probed: usize,
     pub(crate) row_groups_read: usize,
 }
