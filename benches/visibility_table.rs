@@ -4,9 +4,9 @@
 //! (`.ci/servers.sh`) and the `s3` feature is on, on S3 (SeaweedFS on loopback).
 //!
 //! Per store it prints: the load (records/s and writes per record, 1,000 concurrent callers at a
-//! time, 20 ms batch window); every query case before compaction (one run: time, requests,
-//! bytes read); the compaction (records/s, peak RSS of the process during it, stored bytes
-//! against the records' JSON); every case after compaction cold (a new table: nothing cached)
+//! time, 20 ms batch window); the compaction (records/s, peak RSS of the process during it,
+//! stored bytes against the records' JSON); every query case on a second, uncompacted copy
+//! (one run: time, requests, bytes read); every case after compaction cold (a new table: nothing cached)
 //! with requests and bytes read; then criterion's timing of each case warm. With
 //! `ARCHIVER_DUCKDB_PYTHON` set (`.ci/duckdb.sh`), DuckDB runs the same filters over the same
 //! `file://` segments (the live ones the manifest lists) and prints its median of 5 runs.
@@ -135,7 +135,10 @@ fn cases(n: usize) -> Vec<(&'static str, String, String, usize)> {
 struct Bench<S> {
     name: &'static str,
     store: Instrumented<S>,
+    /// Where the records are loaded and compacted.
     uri: ArchiveUri,
+    /// Where they are loaded again and left uncompacted.
+    raw_uri: ArchiveUri,
     n: usize,
 }
 
@@ -150,7 +153,7 @@ impl<S: ObjectStore + Clone> Bench<S> {
         )
     }
 
-    async fn load(&self) -> u64 {
+    async fn load(&self, uri: &ArchiveUri) -> u64 {
         let table = self.table();
         let started = Instant::now();
         let puts = self.store.puts();
@@ -164,7 +167,7 @@ impl<S: ObjectStore + Clone> Bench<S> {
                 .sum::<u64>();
             let calls = records
                 .iter()
-                .map(|record| table.archive(&self.uri, record, &options));
+                .map(|record| table.archive(uri, record, &options));
             for result in futures::future::join_all(calls).await {
                 result.expect("archive");
             }
@@ -185,6 +188,7 @@ impl<S: ObjectStore + Clone> Bench<S> {
     async fn query_once(
         &self,
         table: &VisibilityTable<Instrumented<S>>,
+        uri: &ArchiveUri,
         filter: &str,
         page: usize,
         label: &str,
@@ -193,7 +197,7 @@ impl<S: ObjectStore + Clone> Bench<S> {
         let started = Instant::now();
         let (response, stats) = table
             .query_with_stats(
-                &self.uri,
+                uri,
                 &QueryRequest::new("ns", filter).with_page_size(page),
                 &search_attributes(),
             )
@@ -217,7 +221,7 @@ impl<S: ObjectStore + Clone> Bench<S> {
 
     async fn compact(&self, json_bytes: u64) -> u64 {
         let table = self.table();
-        common::reset_peak_rss();
+        let before = common::reset_peak_rss();
         let started = Instant::now();
         let report = table
             .compact(&self.uri, "ns", &search_attributes())
@@ -233,11 +237,13 @@ impl<S: ObjectStore + Clone> Bench<S> {
             .map(|s| s.bytes)
             .sum();
         println!(
-            "{}/compact: {} records in {seconds:.1} s ({:.0} records/s), peak RSS {:.0} MiB, {} segments, {:.1} MB stored = {:.3} of the records' JSON ({:.1} MB)",
+            "{}/compact: {} records in {seconds:.1} s ({:.0} records/s, {} rounds), peak RSS {:.0} MiB (resident before: {:.0} MiB), {} segments, {:.1} MB stored = {:.3} of the records' JSON ({:.1} MB)",
             self.name,
             report.records_folded,
             report.records_folded as f64 / seconds,
+            report.rounds,
             peak as f64 / (1 << 20) as f64,
+            before as f64 / (1 << 20) as f64,
             report.segments_written,
             stored as f64 / 1e6,
             stored as f64 / json_bytes as f64,
@@ -249,17 +255,27 @@ impl<S: ObjectStore + Clone> Bench<S> {
 
 fn run<S: ObjectStore + Clone>(c: &mut Criterion, bench: Bench<S>, duckdb_root: Option<&str>) {
     let runtime = common::runtime();
-    let json_bytes = runtime.block_on(bench.load());
-    let cases = cases(bench.n);
-    for (label, filter, _, page) in &cases {
-        let table = bench.table();
-        runtime.block_on(bench.query_once(&table, filter, *page, &format!("uncompacted/{label}")));
-    }
+    // Load and compact first, so the compaction's peak memory is its own; then load a second
+    // copy to query uncompacted.
+    let json_bytes = runtime.block_on(bench.load(&bench.uri));
     let stored = runtime.block_on(bench.compact(json_bytes));
+    runtime.block_on(bench.load(&bench.raw_uri));
+    let cases = cases(bench.n);
     for (label, filter, _, page) in &cases {
         let table = bench.table();
         runtime.block_on(bench.query_once(
             &table,
+            &bench.raw_uri,
+            filter,
+            *page,
+            &format!("uncompacted/{label}"),
+        ));
+    }
+    for (label, filter, _, page) in &cases {
+        let table = bench.table();
+        runtime.block_on(bench.query_once(
+            &table,
+            &bench.uri,
             filter,
             *page,
             &format!("compacted_cold/{label}"),
@@ -271,6 +287,7 @@ fn run<S: ObjectStore + Clone>(c: &mut Criterion, bench: Bench<S>, duckdb_root: 
     for (label, filter, _, page) in &cases {
         runtime.block_on(bench.query_once(
             &table,
+            &bench.uri,
             filter,
             *page,
             &format!("compacted_warm/{label}"),
@@ -361,13 +378,16 @@ fn file(c: &mut Criterion) {
     let dir = common::bench_dir(&format!("visibility-table-{n}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let root = dir.display().to_string();
+    let root = dir.join("compacted").display().to_string();
     run(
         c,
         Bench {
             name: "file",
             store: Instrumented::new(LocalStore::new(), Duration::ZERO),
             uri: format!("file://{root}").parse().expect("uri"),
+            raw_uri: format!("file://{}/raw", dir.display())
+                .parse()
+                .expect("uri"),
             n,
         },
         Some(&root),
@@ -391,17 +411,16 @@ fn s3(c: &mut Criterion) {
             var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "archiver-secret".into()),
         );
     let n = record_count();
+    let prefix = archiver::object::testing::unique();
     run(
         c,
         Bench {
             name: "s3",
             store: Instrumented::new(archiver::s3::S3Store::new(settings), Duration::ZERO),
-            uri: format!(
-                "s3://{bucket}/{}/table",
-                archiver::object::testing::unique()
-            )
-            .parse()
-            .expect("uri"),
+            uri: format!("s3://{bucket}/{prefix}/table")
+                .parse()
+                .expect("uri"),
+            raw_uri: format!("s3://{bucket}/{prefix}/raw").parse().expect("uri"),
             n,
         },
         None,

@@ -73,6 +73,12 @@ pub use archiver_filestore as filestore;
 /// The `gs://` provider.
 #[cfg(feature = "gcs")]
 pub use archiver_gcs as gcs;
+/// The provider kit ([`archiver_kit`], feature `table`): the visibility table
+/// ([`kit::table::VisibilityTable`], a `VisibilityArchiver` over any [`object::ObjectStore`] that
+/// batches writes, compacts them into Parquet segments outside engines can read, and answers
+/// every list filter from both), Parquet segments, and the local and in-memory object stores.
+#[cfg(feature = "table")]
+pub use archiver_kit as kit;
 /// The `s3://` provider.
 #[cfg(feature = "s3")]
 pub use archiver_s3 as s3;

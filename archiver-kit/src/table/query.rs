@@ -18,6 +18,7 @@ use visibility_query::{CheckedQuery, TimeRange};
 use super::VisibilityTable;
 use super::keys::TableKeys;
 use super::manifest::SegmentEntry;
+use super::read::Rows;
 use super::snapshot::run_of;
 
 /// What one query read, for tests and benchmarks.
@@ -103,7 +104,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
             let worst = best
                 .get(keep_best.saturating_sub(1))
                 .filter(|_| best.len() >= keep_best);
-            let mut rows: Vec<usize> = (0..partial.len())
+            let rows: Vec<usize> = (0..partial.len())
                 .filter(|&i| {
                     let row = &partial[i];
                     query.matches(row)
@@ -150,10 +151,12 @@ impl<S: ObjectStore> VisibilityTable<S> {
                     location,
                     entry,
                     &plan,
-                    &fields,
-                    &mut choose,
-                    &mut keep,
-                    &row_filter,
+                    Rows {
+                        fields: &fields,
+                        choose: &mut choose,
+                        keep: &mut keep,
+                        filter: &row_filter,
+                    },
                 )
                 .await?;
             stats.row_groups += read.row_groups;

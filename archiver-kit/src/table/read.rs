@@ -212,21 +212,24 @@ impl<S: ObjectStore> VisibilityTable<S> {
         Ok((footer, blooms))
     }
 
-    /// The rows of segment `entry` that may match `plan` and that `row_filter` accepts,
-    /// handed to `keep` row group by row group, reading only what is needed: row groups left
-    /// after pruning; of each, first only `fields`' columns when they are the smaller part,
-    /// from which `choose` picks the rows worth reading whole (none: the group is never fetched
-    /// whole; some: only those become records).
+    /// The rows of segment `entry` that may match `plan`, read as `rows` says, reading only
+    /// what is needed: row groups left after pruning; of each, first only the columns of
+    /// `rows.fields` when they are the smaller part, from which `rows.choose` picks the rows
+    /// worth reading whole (none: the group is never fetched whole; some: only those become
+    /// records).
     pub(crate) async fn read_segment(
         &self,
         location: &ObjectLocation,
         entry: &SegmentEntry,
         plan: &Plan,
-        fields: &BTreeSet<String>,
-        choose: &mut (dyn FnMut(&[VisibilityRecord]) -> Vec<usize> + Send),
-        keep: &mut (dyn FnMut(Vec<VisibilityRecord>) -> Result<()> + Send),
-        row_filter: &(dyn Fn(&VisibilityRecord) -> bool + Sync),
+        rows: Rows<'_>,
     ) -> Result<SegmentRead> {
+        let Rows {
+            fields,
+            choose,
+            keep,
+            filter: row_filter,
+        } = rows;
         let describe = location.describe(&entry.key);
         let (footer, blooms) = self
             .footer(location, entry, SegmentFooter::uses_blooms(plan))
@@ -281,6 +284,18 @@ impl<S: ObjectStore> VisibilityTable<S> {
         }
         Ok(read)
     }
+}
+
+/// What a segment read does with rows.
+pub(crate) struct Rows<'a> {
+    /// The columns read first.
+    pub(crate) fields: &'a BTreeSet<String>,
+    /// From a group's partial rows (only `fields` read), the indices worth reading whole.
+    pub(crate) choose: &'a mut (dyn FnMut(&[VisibilityRecord]) -> Vec<usize> + Send),
+    /// Takes each group's whole rows that `filter` accepted.
+    pub(crate) keep: &'a mut (dyn FnMut(Vec<VisibilityRecord>) -> Result<()> + Send),
+    /// Whole rows worth keeping.
+    pub(crate) filter: &'a (dyn Fn(&VisibilityRecord) -> bool + Sync),
 }
 
 /// How much of a segment a read touched.
