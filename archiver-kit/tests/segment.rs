@@ -271,3 +271,128 @@ fn the_file_carries_what_engines_prune_by() {
         column(name);
     }
 }
+
+/// A reader after a few rows fetches only the pages holding them (and checks only those): the
+/// offset index says where each page lies, the page checksums vouch for each.
+#[test]
+fn a_few_rows_are_read_from_their_pages_alone() {
+    use archiver_kit::segment::{SegmentFooter, SegmentTail, SparseFile, read_rows};
+
+    // Memos that do not compress, so pages are worth skipping.
+    let mut records = sample_records(5000);
+    for (i, record) in records.iter_mut().enumerate() {
+        let mut state = i as u64 + 1;
+        let noise: String = (0..32)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                format!("{:02x}", state >> 56)
+            })
+            .collect();
+        record.memo = Some(serde_json::json!({ "noise": noise }));
+    }
+    let options = SegmentOptions::default().with_row_group_rows(4096);
+    let bytes = encode_segment(records.clone(), &sample_attributes(), &options).unwrap();
+    let tail = SegmentTail::of(&bytes).unwrap();
+    assert!(tail.page_index.is_some(), "the segment has an offset index");
+    let whole = sorted(records);
+    // Only the tail is fetched first, as a remote reader would.
+    let fetch = |file: &mut SparseFile, ranges: &[(u64, u64)], source: &[u8]| {
+        for &(offset, len) in ranges {
+            let bytes = Bytes::copy_from_slice(&source[offset as usize..(offset + len) as usize]);
+            file.insert(offset, bytes);
+        }
+        ranges.iter().map(|(_, len)| len).sum::<u64>()
+    };
+    let read =
+        |source: &[u8], rows: &[usize]| -> Result<(Vec<VisibilityRecord>, u64), SegmentError> {
+            let mut file = SparseFile::new(source.len() as u64);
+            let start = tail.metadata_start();
+            fetch(&mut file, &[(start, source.len() as u64 - start)], source);
+            let footer = SegmentFooter::read(&file, Some(&tail))?;
+            let columns = footer.all_columns();
+            let ranges = footer.ranges_to_fetch(&file, 0, &columns, Some(rows))?;
+            let fetched = fetch(&mut file, &ranges, source);
+            Ok((read_rows(&file, &footer, 0, rows, |_| true)?, fetched))
+        };
+    let (found, _) = read(&bytes, &[10, 3000]).unwrap();
+    assert_eq!(found, vec![whole[10].clone(), whole[3000].clone()]);
+    let (found, fetched) = read(&bytes, &[3000]).unwrap();
+    assert_eq!(found, vec![whole[3000].clone()]);
+    let footer =
+        SegmentFooter::read(&SparseFile::whole(bytes.clone().into()), Some(&tail)).unwrap();
+    let group = footer.metadata().row_group(0).compressed_size() as u64;
+    assert!(
+        fetched * 2 < group,
+        "fetched {fetched} bytes of a {group}-byte row group for one row"
+    );
+
+    // A flipped byte in a page that holds neither row is not read; in one that does, it is
+    // refused.
+    let units = |c: usize| {
+        footer
+            .metadata()
+            .page_index_for_row_group(0)
+            .page_locations(c)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let memo = 12; // Memo: plain strings, one page per 1024 rows
+    let pages = units(memo);
+    assert!(pages.len() >= 4, "{} pages", pages.len());
+    let middle = |p: &parquet::file::page_index::offset_index::PageLocation| {
+        (p.offset + i64::from(p.compressed_page_size) / 2) as usize
+    };
+    let mut damaged = bytes.clone();
+    damaged[middle(&pages[1])] ^= 0x10; // rows 1024..2048
+    assert_eq!(
+        read(&damaged, &[10, 3000]).unwrap().0.len(),
+        2,
+        "an unread page is not checked"
+    );
+    let mut damaged = bytes.clone();
+    damaged[middle(&pages[2])] ^= 0x10; // rows 2048..3072: holds row 3000
+    assert!(matches!(
+        read(&damaged, &[10, 3000]),
+        Err(SegmentError::Corrupted(_))
+    ));
+}
+
+/// Custom Keyword columns carry Bloom filters: an equality on one skips the row groups that
+/// cannot hold the value; a keyword the segment has no column for rules nothing out.
+#[test]
+fn keyword_equalities_prune_row_groups_by_bloom_filter() {
+    use archiver_kit::segment::{SegmentTail, query_segment};
+
+    let mut records = sample_records(200);
+    records[42]
+        .search_attributes
+        .insert("CustomKeyword".into(), "violet".into());
+    records[43]
+        .search_attributes
+        .insert("Undeclared".into(), "violet".into());
+    let options = SegmentOptions::default().with_row_group_rows(10);
+    let bytes =
+        Bytes::from(encode_segment(records.clone(), &sample_attributes(), &options).unwrap());
+    let tail = SegmentTail::of(&bytes).unwrap();
+    let run = |filter: &str, attributes: &SearchAttributes| {
+        let query = visibility_query::compile(filter, attributes).unwrap();
+        query_segment(bytes.clone(), &tail, &query).unwrap()
+    };
+    let found = run("CustomKeyword = 'violet'", &sample_attributes());
+    assert_eq!(found.records, vec![records[42].clone()]);
+    assert!(
+        found.row_groups_read <= 3,
+        "{} of {} row groups read",
+        found.row_groups_read,
+        found.row_groups
+    );
+    let later = sample_attributes().with_custom("Undeclared", T::Keyword);
+    let found = run("Undeclared = 'violet'", &later);
+    assert_eq!(found.records, vec![records[43].clone()]);
+    assert_eq!(
+        found.row_groups_read, found.row_groups,
+        "no column, no pruning"
+    );
+}

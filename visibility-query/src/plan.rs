@@ -7,13 +7,13 @@
 //! side), `OR` the reverse, `NOT` swaps the sides. Leaves the index cannot use
 //! contribute "no constraint", which is always safe.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use jiff::Timestamp;
 
 use crate::ast::CompareOp;
-use crate::attributes::SystemField;
+use crate::attributes::{SearchAttributeType, SystemField};
 use crate::check::{Check, Cond, Field, Scalar};
 use crate::record::Record;
 use crate::status::ExecutionStatus;
@@ -173,6 +173,10 @@ pub struct Plan {
     pub close_time: TimeRange,
     /// Allowed start times.
     pub start_time: TimeRange,
+    /// Allowed values of Keyword search attributes, by name (an attribute not named is
+    /// unconstrained): what a Bloom filter on a keyword column can rule out. These never make
+    /// the plan exact.
+    pub keywords: BTreeMap<String, BTreeSet<String>>,
     /// true when the constraints above are exactly the filter (the residual is always true).
     pub exact: bool,
 }
@@ -186,6 +190,7 @@ impl Plan {
             || self.statuses.as_ref().is_some_and(BTreeSet::is_empty)
             || self.close_time.is_empty()
             || self.start_time.is_empty()
+            || self.keywords.values().any(BTreeSet::is_empty)
     }
 
     /// Whether a record satisfies every constraint of the plan.
@@ -202,6 +207,11 @@ impl Plan {
             && allowed(&self.statuses, &record.execution_status())
             && self.close_time.admits(record.close_time())
             && self.start_time.admits(record.start_time())
+            && self.keywords.iter().all(|(name, values)| {
+                record
+                    .search_attribute(name)
+                    .is_some_and(|v| values.contains(v))
+            })
     }
 
     fn everything(exact: bool) -> Plan {
@@ -227,6 +237,7 @@ impl Plan {
             | u8::from(self.statuses.is_some()) << 3
             | u8::from(!self.close_time.is_unbounded()) << 4
             | u8::from(!self.start_time.is_unbounded()) << 5
+            | u8::from(!self.keywords.is_empty()) << 6
     }
 
     fn intersect(mut self, o: Plan) -> Plan {
@@ -246,6 +257,12 @@ impl Plan {
         self.statuses = both(self.statuses, o.statuses);
         self.close_time = self.close_time.intersect(&o.close_time);
         self.start_time = self.start_time.intersect(&o.start_time);
+        for (name, values) in o.keywords {
+            self.keywords
+                .entry(name)
+                .and_modify(|mine| mine.retain(|v| values.contains(v)))
+                .or_insert(values);
+        }
         self.exact &= o.exact;
         self
     }
@@ -278,6 +295,15 @@ impl Plan {
             statuses: either(self.statuses, o.statuses),
             close_time: self.close_time.hull(&o.close_time),
             start_time: self.start_time.hull(&o.start_time),
+            // Only an attribute both sides constrain stays constrained.
+            keywords: self
+                .keywords
+                .into_iter()
+                .filter_map(|(name, mut values)| {
+                    values.extend(o.keywords.get(&name)?.iter().cloned());
+                    Some((name, values))
+                })
+                .collect(),
             exact,
         }
     }
@@ -307,8 +333,30 @@ pub(crate) fn derive(c: &Cond, truth: bool) -> Plan {
         Cond::Leaf(Field::System(f), check) => {
             leaf(*f, check, truth).unwrap_or_else(|| Plan::everything(false))
         }
+        Cond::Leaf(
+            Field::Attr {
+                name,
+                ty: SearchAttributeType::Keyword,
+            },
+            check,
+        ) => keyword(name, check, truth).unwrap_or_else(|| Plan::everything(false)),
         Cond::Leaf(Field::Attr { .. }, _) => Plan::everything(false),
     }
+}
+
+/// The values a Keyword attribute must hold for the check to have this truth value.
+fn keyword(name: &str, check: &Check, truth: bool) -> Option<Plan> {
+    let values = members(check, truth)?
+        .iter()
+        .map(|s| match s {
+            Scalar::Str(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    Some(Plan {
+        keywords: BTreeMap::from([(name.to_owned(), values)]),
+        ..Plan::everything(false)
+    })
 }
 
 fn leaf(f: SystemField, check: &Check, truth: bool) -> Option<Plan> {

@@ -343,6 +343,25 @@ fn plans() {
     assert!(p.close_time.contains(t("2024-01-01T00:00:00Z")));
     assert!(plan("WorkflowId = 'a' AND WorkflowId = 'b'").is_empty());
     assert!(plan("").exact && !plan("Kw = 'x'").exact);
+    // Keyword attributes: the values they must hold, kept through AND, NOT and a union on
+    // the same attribute; dropped when either side of an OR leaves them free.
+    let values = |p: &visibility_query::Plan, name: &str| {
+        p.keywords
+            .get(name)
+            .map(|v| v.iter().cloned().collect::<Vec<_>>())
+    };
+    let p = plan("Kw = 'x' AND WorkflowType = 't'");
+    assert_eq!(values(&p, "Kw"), Some(vec!["x".to_owned()]));
+    let p = plan("Kw IN ('x', 'y') AND NOT Kw != 'y'");
+    assert_eq!(values(&p, "Kw"), Some(vec!["y".to_owned()]));
+    let p = plan("Kw = 'x' OR Kw = 'z'");
+    assert_eq!(values(&p, "Kw"), Some(vec!["x".to_owned(), "z".to_owned()]));
+    assert!(plan("Kw = 'x' OR WorkflowId = 'a'").keywords.is_empty());
+    assert!(plan("Kw != 'x'").keywords.is_empty() && plan("L = 'x'").keywords.is_empty());
+    assert!(plan("Kw = 'x' AND Kw = 'y'").is_empty());
+    let mut record = rec();
+    record.search_attributes.insert("Kw".into(), "x".into());
+    assert!(plan("Kw = 'x'").admits(&record) && !plan("Kw = 'y'").admits(&record));
 }
 
 #[test]

@@ -46,8 +46,12 @@ pub(super) const SYSTEM: [&str; 14] = [
     EXTRA,
 ];
 
-/// Columns with Bloom filters: the equality lookups a segment must answer without a scan.
+/// Columns with Bloom filters: the equality lookups a segment must answer without a scan (and
+/// every custom Keyword column).
 pub(super) const BLOOM_FILTERED: [&str; 3] = [WORKFLOW_ID, RUN_ID, WORKFLOW_TYPE];
+
+/// Columns with few distinct values, the only dictionary-encoded ones.
+pub(super) const DICTIONARY_ENCODED: [&str; 4] = [NAMESPACE_ID, NAMESPACE, WORKFLOW_TYPE, STATUS];
 
 /// What a segment says of itself (JSON in the `archiver.segment` metadata).
 #[derive(Debug, Clone, PartialEq)]

@@ -58,7 +58,8 @@ pub fn read_groups(
 }
 
 /// Rows `rows` (ascending indices within row group `g`) of a segment that `keep` accepts, the
-/// group's pages (fetched into `file`) verified first. Only those rows become records.
+/// pages holding them (fetched into `file`: [`SegmentFooter::ranges_to_fetch`] says which)
+/// verified first. Only those rows become records.
 pub fn read_rows(
     file: &SparseFile,
     footer: &SegmentFooter,
@@ -66,17 +67,14 @@ pub fn read_rows(
     rows: &[usize],
     mut keep: impl FnMut(&VisibilityRecord) -> bool,
 ) -> Result<Vec<VisibilityRecord>, SegmentError> {
-    let group_rows = footer.metadata().row_group(g).num_rows().max(0) as usize;
-    if rows.iter().any(|&r| r >= group_rows) || !rows.is_sorted() {
-        return Err(SegmentError::InvalidInput(format!(
-            "rows must be ascending and below the group's {group_rows}"
-        )));
-    }
-    footer
-        .checksums
-        .verify_pages(file, footer.metadata().row_groups(), g)?;
-    let selection =
-        RowSelection::from_consecutive_ranges(rows.iter().map(|&r| r..r + 1), group_rows);
+    let selection = selection(footer, g, rows)?;
+    footer.checksums.verify_rows(
+        file,
+        footer.metadata(),
+        g,
+        &footer.all_columns(),
+        Some(rows),
+    )?;
     let reader =
         ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), footer.arrow.clone())
             .with_row_groups(vec![g])
@@ -91,28 +89,34 @@ pub fn read_rows(
     Ok(records)
 }
 
-/// The rows of row group `g` with only the columns of `fields` (attribute names, as
+/// The rows of row group `g` (those of `rows`, ascending, when given) with only the columns of
+/// `fields` (attribute names, as
 /// [`CheckedQuery::fields_read`](visibility_query::CheckedQuery::fields_read) gives them) and
-/// `Extra` decoded, those fetched into `file`; every other field holds a placeholder. A reader
-/// evaluates a filter on these before it fetches whole rows
-/// ([`SegmentFooter::field_ranges`]).
+/// `Extra` decoded ([`SegmentFooter::field_columns`]), those fetched into `file`
+/// ([`SegmentFooter::ranges_to_fetch`]); every other field holds a placeholder. A reader
+/// evaluates a filter on these before it fetches whole rows.
 pub fn read_group_fields(
     file: &SparseFile,
     footer: &SegmentFooter,
     g: usize,
     fields: &BTreeSet<String>,
+    rows: Option<&[usize]>,
 ) -> Result<Vec<VisibilityRecord>, SegmentError> {
     let leaves = footer.field_columns(fields);
     footer
         .checksums
-        .verify_columns(file, footer.metadata().row_groups(), g, &leaves)?;
+        .verify_rows(file, footer.metadata(), g, &leaves, rows)?;
     let mask = ProjectionMask::leaves(footer.metadata().file_metadata().schema_descr(), leaves);
-    let reader =
+    let mut builder =
         ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), footer.arrow.clone())
             .with_row_groups(vec![g])
-            .with_projection(mask)
-            .build()
-            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+            .with_projection(mask);
+    if let Some(rows) = rows {
+        builder = builder.with_row_selection(selection(footer, g, rows)?);
+    }
+    let reader = builder
+        .build()
+        .map_err(|e| SegmentError::corrupted(e.to_string()))?;
     let full = footer.description.schema();
     let mut records = Vec::new();
     for batch in reader {
@@ -142,6 +146,30 @@ pub fn read_group_fields(
         decode_batch(&batch, &footer.description, &mut records, &mut |_| true)?;
     }
     Ok(records)
+}
+
+/// `rows` of row group `g` as a selection, checked: ascending and within the group.
+fn selection(
+    footer: &SegmentFooter,
+    g: usize,
+    rows: &[usize],
+) -> Result<RowSelection, SegmentError> {
+    let group_rows = footer
+        .metadata()
+        .row_groups()
+        .get(g)
+        .ok_or_else(|| SegmentError::InvalidInput(format!("the segment has no row group {g}")))?
+        .num_rows()
+        .max(0) as usize;
+    if rows.iter().any(|&r| r >= group_rows) || !rows.is_sorted() {
+        return Err(SegmentError::InvalidInput(format!(
+            "rows must be ascending and below the group's {group_rows}"
+        )));
+    }
+    Ok(RowSelection::from_consecutive_ranges(
+        rows.iter().map(|&r| r..r + 1),
+        group_rows,
+    ))
 }
 
 fn decode_batch(

@@ -18,13 +18,22 @@ use parquet::schema::types::ColumnPath;
 use visibility_query::{AttributeValue, SearchAttributeType, SearchAttributes};
 
 use super::SegmentError;
-use super::checksum::{CHECKSUM_KEY, chunk_checksums};
-use super::columns::{self, BLOOM_FILTERED, Description, METADATA_KEY, SYSTEM};
+use super::checksum::{CHECKSUM_KEY, PAGE_CHECKSUM_KEY, chunk_checksums, page_checksums};
+use super::columns::{self, BLOOM_FILTERED, DICTIONARY_ENCODED, Description, METADATA_KEY, SYSTEM};
 use super::extra::{Extra, split_time, typed};
 
 /// The Bloom filters' false-positive rate: 2.5% at a row group's full size gives a filter of
 /// 64 KiB per 65,536 rows (filters are sized in powers of two), about 1 byte per row and column.
 const BLOOM_FPP: f64 = 0.025;
+
+/// Rows per data page at most. Small pages let a reader that wants a few rows fetch only the
+/// pages holding them (the offset index says where they are), a few KiB per column and row,
+/// where a whole column chunk would be a row group's worth.
+const PAGE_ROWS: usize = 1024;
+
+/// The distinct workflow types a row group's Bloom filter is sized for: types are few, and a
+/// filter sized for every row would be as large as the ids'.
+const TYPE_NDV: u64 = 1024;
 
 /// How segments are written.
 ///
@@ -106,7 +115,11 @@ impl SegmentWriter {
         let mut properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_offset_index_disabled(true)
+            .set_data_page_row_count_limit(PAGE_ROWS)
+            .set_write_batch_size(PAGE_ROWS)
+            // A page of a dictionary-encoded column needs its chunk's dictionary page too, as
+            // large as the chunk's distinct values: only the few-valued columns have one.
+            .set_dictionary_enabled(false)
             .set_max_row_group_row_count(Some(options.row_group_rows))
             .set_sorting_columns(close_time_index.map(|column_idx| {
                 vec![SortingColumn {
@@ -121,11 +134,23 @@ impl SegmentWriter {
             )]));
         // All Bloom filters together before the footer: a reader fetches them in one request.
         properties = properties.set_bloom_filter_position(BloomFilterPosition::End);
-        for column in BLOOM_FILTERED {
+        for column in DICTIONARY_ENCODED {
+            properties = properties.set_column_dictionary_enabled(ColumnPath::from(column), true);
+        }
+        let keywords = description
+            .attributes
+            .iter()
+            .filter(|(_, ty)| *ty == SearchAttributeType::Keyword)
+            .map(|(name, _)| name.as_str());
+        for column in BLOOM_FILTERED.into_iter().chain(keywords) {
+            let ndv = match column {
+                columns::WORKFLOW_TYPE => TYPE_NDV.min(options.row_group_rows as u64),
+                _ => options.row_group_rows as u64,
+            };
             let column = ColumnPath::from(column);
             properties = properties
                 .set_column_bloom_filter_enabled(column.clone(), true)
-                .set_column_bloom_filter_max_ndv(column.clone(), options.row_group_rows as u64)
+                .set_column_bloom_filter_max_ndv(column.clone(), ndv)
                 .set_column_bloom_filter_fpp(column, BLOOM_FPP);
         }
         let writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties.build()))
@@ -167,9 +192,13 @@ impl SegmentWriter {
         self.writer
             .sync()
             .map_err(|e| SegmentError::InvalidInput(format!("cannot flush the segment: {e}")))?;
-        let checksums = chunk_checksums(self.writer.inner(), self.writer.flushed_row_groups())?;
+        let (file, row_groups) = (self.writer.inner(), self.writer.flushed_row_groups());
+        let checksums = chunk_checksums(file, row_groups)?;
+        let page_checksums = page_checksums(file, row_groups)?;
         self.writer
             .append_key_value_metadata(KeyValue::new(CHECKSUM_KEY.to_owned(), checksums));
+        self.writer
+            .append_key_value_metadata(KeyValue::new(PAGE_CHECKSUM_KEY.to_owned(), page_checksums));
         self.writer
             .into_inner()
             .map_err(|e| SegmentError::InvalidInput(format!("cannot finish the segment: {e}")))

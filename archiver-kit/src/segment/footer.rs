@@ -1,22 +1,26 @@
 //! A segment's tail: its Bloom filters (written together, before the footer, so one range
-//! request fetches them) and its footer (the Parquet metadata). The file cannot checksum its
-//! own footer, so whoever refers to a segment records [`SegmentTail`] (the manifest does) and
-//! readers verify the regions against it before trusting a byte of them.
+//! request fetches them), its offset index (where each page lies) and its footer (the Parquet
+//! metadata). The file cannot checksum its own tail, so whoever refers to a segment records
+//! [`SegmentTail`] (the manifest does) and readers verify the regions against it before
+//! trusting a byte of them.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 use serde::{Deserialize, Serialize};
 
 use super::SegmentError;
-use super::checksum::{CHECKSUM_KEY, Checksums, pages_region};
+use super::checksum::{CHECKSUM_KEY, Checksums, PAGE_CHECKSUM_KEY, page_units, pages_region};
 use super::columns::{self, Description, METADATA_KEY, SYSTEM};
 use super::sparse::SparseFile;
 
 /// Column chunks at most this far apart are fetched in one range request, the gap with them.
 const JOIN_GAP: u64 = 64 << 10;
+/// Pages at most this far apart are fetched in one range request: a reader after a few rows
+/// fetches little, in few requests.
+const PAGE_JOIN_GAP: u64 = 4 << 10;
 
 /// Parquet's file trailer: the metadata length (4 bytes, little-endian) and `PAR1`.
 const TRAILER: u64 = 8;
@@ -77,8 +81,20 @@ impl Region {
 pub struct SegmentTail {
     /// The Bloom filters, all of them (`None` when the segment has none: no rows).
     pub blooms: Option<Region>,
+    /// The offset index, between the Bloom filters and the footer (`None` in segments written
+    /// without one: their readers fetch whole column chunks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_index: Option<Region>,
     /// The footer: the Parquet metadata and the trailer, to the end of the file.
     pub footer: Region,
+}
+
+impl SegmentTail {
+    /// Where the offset index and footer start: what a reader fetches first.
+    pub fn metadata_start(&self) -> u64 {
+        self.page_index
+            .map_or(self.footer.offset, |index| index.offset)
+    }
 }
 
 impl SegmentTail {
@@ -91,19 +107,32 @@ impl SegmentTail {
             &file[(len - footer_len) as usize..(len - TRAILER) as usize],
         )
         .map_err(|e| SegmentError::corrupted(format!("footer: {e}")))?;
-        let mut blooms: Option<(u64, u64)> = None;
-        for chunk in metadata.row_groups().iter().flat_map(|g| g.columns()) {
-            if let (Some(offset), Some(length)) =
-                (chunk.bloom_filter_offset(), chunk.bloom_filter_length())
-            {
-                let (start, end) = (offset as u64, offset as u64 + length as u64);
-                blooms = Some(blooms.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
+        let (mut blooms, mut page_index) = (None, None);
+        let widen = |span: &mut Option<(u64, u64)>, offset: Option<i64>, len: Option<i32>| {
+            if let (Some(offset), Some(len)) = (offset, len) {
+                let (start, end) = (offset as u64, offset as u64 + len as u64);
+                *span = Some(span.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
             }
+        };
+        for chunk in metadata.row_groups().iter().flat_map(|g| g.columns()) {
+            widen(
+                &mut blooms,
+                chunk.bloom_filter_offset(),
+                chunk.bloom_filter_length(),
+            );
+            widen(
+                &mut page_index,
+                chunk.offset_index_offset(),
+                chunk.offset_index_length(),
+            );
         }
+        let region = |span: Option<(u64, u64)>| {
+            span.map(|(start, end)| Region::of(file, start, end - start))
+                .transpose()
+        };
         Ok(SegmentTail {
-            blooms: blooms
-                .map(|(start, end)| Region::of(file, start, end - start))
-                .transpose()?,
+            blooms: region(blooms)?,
+            page_index: region(page_index)?,
             footer,
         })
     }
@@ -138,13 +167,15 @@ pub struct SegmentFooter {
 }
 
 impl SegmentFooter {
-    /// Reads the footer from `file`, which holds the footer region (`tail` says where, and is
-    /// verified first when given).
+    /// Reads the footer from `file`, which holds the footer region and the offset index
+    /// (`tail` says where, and is verified first when given).
     pub fn read(
         file: &SparseFile,
         tail: Option<&SegmentTail>,
     ) -> Result<SegmentFooter, SegmentError> {
         let len = file.file_len();
+        let corrupted =
+            |e: parquet::errors::ParquetError| SegmentError::corrupted(format!("footer: {e}"));
         let metadata = match tail {
             Some(tail) => {
                 tail.footer.verify(file, "footer")?;
@@ -154,11 +185,27 @@ impl SegmentFooter {
                     ));
                 }
                 let bytes = file.slice(tail.footer.offset, tail.footer.len - TRAILER)?;
-                ParquetMetaDataReader::decode_metadata(&bytes)
+                let metadata = ParquetMetaDataReader::decode_metadata(&bytes).map_err(corrupted)?;
+                match tail.page_index {
+                    // Only an index whose bytes are checked is read.
+                    Some(index) => {
+                        index.verify(file, "offset index")?;
+                        let mut reader = ParquetMetaDataReader::new_with_metadata(metadata)
+                            .with_column_index_policy(PageIndexPolicy::Skip)
+                            .with_offset_index_policy(PageIndexPolicy::Required);
+                        reader
+                            .read_page_indexes_sized(file, len)
+                            .map_err(corrupted)?;
+                        reader.finish().map_err(corrupted)?
+                    }
+                    None => metadata,
+                }
             }
-            None => ParquetMetaDataReader::new().parse_and_finish(file),
-        }
-        .map_err(|e| SegmentError::corrupted(format!("footer: {e}")))?;
+            // A whole file is read whole: its offset index, unchecked, is not needed.
+            None => ParquetMetaDataReader::new()
+                .parse_and_finish(file)
+                .map_err(corrupted)?,
+        };
         Self::from_metadata(Arc::new(metadata))
     }
 
@@ -170,10 +217,20 @@ impl SegmentFooter {
                 .and_then(|kv| kv.iter().find(|kv| kv.key == key))
                 .and_then(|kv| kv.value.as_deref())
         };
-        let checksums = Checksums::parse(value(CHECKSUM_KEY), metadata.row_groups())?;
+        let checksums = Checksums::parse(
+            value(CHECKSUM_KEY),
+            value(PAGE_CHECKSUM_KEY),
+            metadata.row_groups(),
+        )?;
         let text = value(METADATA_KEY)
             .ok_or_else(|| SegmentError::corrupted(format!("no {METADATA_KEY} metadata")))?;
         let description = Description::from_json(text)?;
+        // The Parquet reader trusts the offset index (a page before its chunk panics it).
+        for g in 0..metadata.num_row_groups() {
+            for c in 0..metadata.row_group(g).num_columns() {
+                page_units(&metadata, g, c)?;
+            }
+        }
         let arrow = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
             .map_err(|e| SegmentError::corrupted(e.to_string()))?;
         // Compare the columns only: the schema's metadata holds the key-value pairs too.
@@ -222,37 +279,58 @@ impl SegmentFooter {
             .collect()
     }
 
-    /// The byte ranges of row group `g` holding `fields`' columns ([`field_columns`](Self::field_columns)),
-    /// adjacent ones joined, and their total size.
-    pub fn field_ranges(
+    /// Every leaf column.
+    pub fn all_columns(&self) -> Vec<usize> {
+        (0..self.metadata().file_metadata().schema_descr().num_columns()).collect()
+    }
+
+    /// The byte ranges of row group `g` to fetch to read `columns` (leaf indices) at `rows`
+    /// (ascending; `None`: every row), of which `file` does not hold already: the pages
+    /// holding those rows where the offset index says where they lie, whole chunks otherwise;
+    /// near ones joined.
+    pub fn ranges_to_fetch(
         &self,
+        file: &SparseFile,
         g: usize,
-        fields: &BTreeSet<String>,
-    ) -> Result<(Vec<(u64, u64)>, u64), SegmentError> {
+        columns: &[usize],
+        rows: Option<&[usize]>,
+    ) -> Result<Vec<(u64, u64)>, SegmentError> {
         let group = self.metadata().row_groups().get(g).ok_or_else(|| {
             SegmentError::InvalidInput(format!("the segment has no row group {g}"))
         })?;
+        let mut wanted: Vec<(u64, u64)> = Vec::new();
+        let mut gap = JOIN_GAP;
+        for &c in columns {
+            let chunk = pages_region(group.column(c))?;
+            if file.has(chunk.0, chunk.1) {
+                continue;
+            }
+            match (rows, page_units(self.metadata(), g, c)?) {
+                (Some(rows), Some(units)) => {
+                    gap = PAGE_JOIN_GAP;
+                    wanted.extend(
+                        units
+                            .iter()
+                            .filter(|u| u.holds_any(rows) && !file.has(u.offset, u.len))
+                            .map(|u| (u.offset, u.len)),
+                    );
+                }
+                _ => wanted.push(chunk),
+            }
+        }
+        wanted.sort_unstable();
         let mut ranges: Vec<(u64, u64)> = Vec::new();
-        for c in self.field_columns(fields) {
-            let (start, len) = pages_region(group.column(c))?;
+        for (start, len) in wanted {
             match ranges.last_mut() {
                 // A small gap costs less to read than another request.
-                Some((s, l)) if start >= *s + *l && start - (*s + *l) <= JOIN_GAP => {
+                Some((s, l)) if start >= *s + *l && start - (*s + *l) <= gap => {
                     *l = start + len - *s;
                 }
+                Some((s, l)) if start < *s + *l => *l = (*l).max(start + len - *s),
                 _ => ranges.push((start, len)),
             }
         }
-        let total = ranges.iter().map(|(_, len)| len).sum();
-        Ok((ranges, total))
-    }
-
-    /// The size of row group `g`'s pages.
-    pub fn group_bytes(&self, g: usize) -> u64 {
-        self.metadata()
-            .row_groups()
-            .get(g)
-            .map_or(0, |group| group.compressed_size().max(0) as u64)
+        Ok(ranges)
     }
 
     /// The byte ranges holding the pages of row groups `groups` (ascending), adjacent ones

@@ -1,6 +1,6 @@
 //! Answering a list filter from a segment: row groups the filter's plan rules out are skipped
 //! by their statistics (`CloseTime`, `StartTime`) and Bloom filters (`WorkflowId`, `RunId`,
-//! `WorkflowType`); the rest are read and every row is checked with the evaluator, so the
+//! `WorkflowType`, custom Keyword columns); the rest are read and every row is checked with the evaluator, so the
 //! result is exactly the filter's, whatever the plan could use.
 
 use std::collections::BTreeSet;
@@ -87,9 +87,12 @@ impl SegmentFooter {
             .collect()
     }
 
-    /// Whether `plan` names values the Bloom filters can rule out (ids, types).
+    /// Whether `plan` names values the Bloom filters can rule out (ids, types, keywords).
     pub fn uses_blooms(plan: &Plan) -> bool {
-        plan.workflow_ids.is_some() || plan.run_ids.is_some() || plan.workflow_types.is_some()
+        plan.workflow_ids.is_some()
+            || plan.run_ids.is_some()
+            || plan.workflow_types.is_some()
+            || !plan.keywords.is_empty()
     }
 
     /// `groups` without those whose Bloom filters rule out every value `plan` names. `file`
@@ -104,35 +107,51 @@ impl SegmentFooter {
         if !Self::uses_blooms(plan) {
             return Ok(groups);
         }
+        // Keyword columns by the segment's own description: a column of another type, or an
+        // attribute kept only in `Extra`, rules nothing out.
+        let keywords: Vec<(usize, &BTreeSet<String>)> = plan
+            .keywords
+            .iter()
+            .filter_map(|(name, values)| {
+                let at = self.description.attributes.iter().position(|(n, ty)| {
+                    n == name && *ty == visibility_query::SearchAttributeType::Keyword
+                })?;
+                Some((SYSTEM.len() + at, values))
+            })
+            .collect();
+        let system = [
+            (columns::WORKFLOW_ID, plan.workflow_ids.as_ref()),
+            (columns::RUN_ID, plan.run_ids.as_ref()),
+            (columns::WORKFLOW_TYPE, plan.workflow_types.as_ref()),
+        ];
+        let named: Vec<(usize, &BTreeSet<String>)> = system
+            .into_iter()
+            .filter_map(|(column, values)| Some((column_index(column), values?)))
+            .chain(keywords)
+            .collect();
         let mut kept = Vec::with_capacity(groups.len());
         for g in groups {
-            if self.may_hold(file, g, columns::WORKFLOW_ID, plan.workflow_ids.as_ref())?
-                && self.may_hold(file, g, columns::RUN_ID, plan.run_ids.as_ref())?
-                && self.may_hold(
-                    file,
-                    g,
-                    columns::WORKFLOW_TYPE,
-                    plan.workflow_types.as_ref(),
-                )?
-            {
+            let mut may = true;
+            for (c, values) in &named {
+                may = may && self.may_hold(file, g, *c, values)?;
+            }
+            if may {
                 kept.push(g);
             }
         }
         Ok(kept)
     }
 
-    /// Whether row group `g` may hold one of `values` in `column`, by its Bloom filter.
+    /// Whether row group `g` may hold one of `values` in leaf column `c`, by its Bloom filter.
     fn may_hold(
         &self,
         file: &SparseFile,
         g: usize,
-        column: &str,
-        values: Option<&BTreeSet<String>>,
+        c: usize,
+        values: &BTreeSet<String>,
     ) -> Result<bool, SegmentError> {
-        let Some(values) = values else {
-            return Ok(true);
-        };
-        let chunk = self.metadata().row_group(g).column(column_index(column));
+        let chunk = self.metadata().row_group(g).column(c);
+        let column = chunk.column_path().string();
         if chunk.bloom_filter_offset().is_none() {
             return Ok(true);
         }

@@ -32,10 +32,10 @@ pub struct QueryStats {
     pub segments_read: usize,
     /// Row groups in the segments read.
     pub row_groups: usize,
-    /// Row groups whose filter and order columns were read first.
+    /// Row groups whose filter columns were read.
     pub row_groups_probed: usize,
-    /// Row groups whose pages were fetched whole (a group whose filter columns hold no match
-    /// is not).
+    /// Row groups with rows worth reading whole (of which only the pages holding those rows
+    /// are fetched).
     pub row_groups_read: usize,
 }
 
@@ -72,7 +72,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
         };
         // The columns a row group is first read for: the filter's, the order's, the times
         // every order ends with, and the ids when batch records may replace rows.
-        let mut fields = query.fields_read();
+        let filter_fields = query.fields_read();
+        let mut fields = filter_fields.clone();
         fields.extend(query.order_fields());
         fields.extend(["CloseTime".to_owned(), "StartTime".to_owned()]);
         if !fresh.is_empty() {
@@ -152,6 +153,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
                     entry,
                     &plan,
                     Rows {
+                        filter_fields: &filter_fields,
+                        matches: &|row| query.matches(row),
                         fields: &fields,
                         choose: &mut choose,
                         keep: &mut keep,

@@ -1,6 +1,6 @@
-//! Reading a segment with range requests: its footer (cached: segments never change), its
-//! Bloom filters when the query names ids or types (cached too), then only the pages of the
-//! row groups left after pruning.
+//! Reading a segment with range requests: its footer and offset index (cached: segments never
+//! change), its Bloom filters when the query names ids, types or keywords (cached too), then
+//! of the row groups left after pruning only the columns and pages the query needs.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -12,9 +12,7 @@ use visibility_query::Plan;
 
 use super::VisibilityTable;
 use super::manifest::{Manifest, SegmentEntry};
-use crate::segment::{
-    SegmentError, SegmentFooter, SparseFile, read_group_fields, read_groups, read_rows,
-};
+use crate::segment::{SegmentError, SegmentFooter, SparseFile, read_group_fields, read_rows};
 
 /// Ranges fetched at once.
 const RANGE_CONCURRENCY: usize = 8;
@@ -175,7 +173,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
         // One request for what is missing: the footer, the Bloom filters, or both together.
         let start = match (&cached.0, blooms) {
             (_, Some(b)) if cached.1.is_none() => b.offset,
-            _ => footer_region.offset,
+            _ => entry.tail.metadata_start(),
         };
         let end = match &cached.0 {
             Some(_) => blooms.map_or(footer_region.offset, |b| b.offset + b.len),
@@ -213,10 +211,10 @@ impl<S: ObjectStore> VisibilityTable<S> {
     }
 
     /// The rows of segment `entry` that may match `plan`, read as `rows` says, reading only
-    /// what is needed: row groups left after pruning; of each, first only the columns of
-    /// `rows.fields` when they are the smaller part, from which `rows.choose` picks the rows
-    /// worth reading whole (none: the group is never fetched whole; some: only those become
-    /// records).
+    /// what is needed: of the row groups left after pruning, first the filter's own columns
+    /// (when there are others), then for the rows they admit the columns of `rows.fields`,
+    /// from which `rows.choose` picks the rows worth reading whole; only the pages holding
+    /// those are fetched.
     pub(crate) async fn read_segment(
         &self,
         location: &ObjectLocation,
@@ -225,6 +223,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
         rows: Rows<'_>,
     ) -> Result<SegmentRead> {
         let Rows {
+            filter_fields,
+            matches,
             fields,
             choose,
             keep,
@@ -248,47 +248,87 @@ impl<S: ObjectStore> VisibilityTable<S> {
             row_groups: footer.row_groups(),
             ..SegmentRead::default()
         };
-        // Group by group: memory holds one group's pages and rows at a time beyond the page.
+        let whole = footer.all_columns();
+        // Group by group: memory holds one group's fetched pages and rows beyond the page.
         for g in groups {
-            let (field_ranges, field_bytes) = footer
-                .field_ranges(g, fields)
-                .map_err(|e| segment_error(&describe, e))?;
-            let rows = if field_bytes.saturating_mul(2) < footer.group_bytes(g) {
-                let projected = self
-                    .fetch_ranges(location, &entry.key, &file, field_ranges)
+            let mut file = file.clone();
+            read.row_groups_probed += 1;
+            let mut admitted: Option<Vec<usize>> = None;
+            if !filter_fields.is_empty() && filter_fields.len() < fields.len() {
+                let partial = self
+                    .read_fields(location, entry, &footer, &mut file, g, filter_fields, None)
                     .await?;
-                let partial = read_group_fields(&projected, &footer, g, fields)
-                    .map_err(|e| segment_error(&describe, e))?;
-                read.row_groups_probed += 1;
-                let rows = choose(&partial);
+                let rows: Vec<usize> = (0..partial.len())
+                    .filter(|&i| matches(&partial[i]))
+                    .collect();
                 if rows.is_empty() {
                     continue;
                 }
-                Some(rows)
-            } else {
-                None
-            };
+                admitted = Some(rows);
+            }
+            let partial = self
+                .read_fields(
+                    location,
+                    entry,
+                    &footer,
+                    &mut file,
+                    g,
+                    fields,
+                    admitted.as_deref(),
+                )
+                .await?;
+            let chosen: Vec<usize> = choose(&partial)
+                .into_iter()
+                .map(|i| admitted.as_ref().map_or(i, |rows| rows[i]))
+                .collect();
+            if chosen.is_empty() {
+                continue;
+            }
             read.row_groups_read += 1;
             let ranges = footer
-                .page_ranges(&[g])
+                .ranges_to_fetch(&file, g, &whole, Some(&chosen))
                 .map_err(|e| segment_error(&describe, e))?;
-            let group_file = self
+            let file = self
                 .fetch_ranges(location, &entry.key, &file, ranges)
                 .await?;
-            let records = match rows {
-                Some(rows) => read_rows(&group_file, &footer, g, &rows, row_filter),
-                None => read_groups(&group_file, &footer, vec![g], row_filter),
-            }
-            .map_err(|e| segment_error(&describe, e))?;
+            let records = read_rows(&file, &footer, g, &chosen, row_filter)
+                .map_err(|e| segment_error(&describe, e))?;
             keep(records)?;
         }
         Ok(read)
+    }
+
+    /// Row group `g`'s rows (those of `rows` when given) with only `fields` decoded, fetching
+    /// into `file` what it lacks.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_fields(
+        &self,
+        location: &ObjectLocation,
+        entry: &SegmentEntry,
+        footer: &SegmentFooter,
+        file: &mut SparseFile,
+        g: usize,
+        fields: &BTreeSet<String>,
+        rows: Option<&[usize]>,
+    ) -> Result<Vec<VisibilityRecord>> {
+        let describe = location.describe(&entry.key);
+        let ranges = footer
+            .ranges_to_fetch(file, g, &footer.field_columns(fields), rows)
+            .map_err(|e| segment_error(&describe, e))?;
+        *file = self
+            .fetch_ranges(location, &entry.key, file, ranges)
+            .await?;
+        read_group_fields(file, footer, g, fields, rows).map_err(|e| segment_error(&describe, e))
     }
 }
 
 /// What a segment read does with rows.
 pub(crate) struct Rows<'a> {
-    /// The columns read first.
+    /// The filter's own columns, read first when `fields` holds others.
+    pub(crate) filter_fields: &'a BTreeSet<String>,
+    /// The filter, on rows with only `filter_fields` read.
+    pub(crate) matches: &'a (dyn Fn(&VisibilityRecord) -> bool + Sync),
+    /// The columns read for the rows the filter admits.
     pub(crate) fields: &'a BTreeSet<String>,
     /// From a group's partial rows (only `fields` read), the indices worth reading whole.
     pub(crate) choose: &'a mut (dyn FnMut(&[VisibilityRecord]) -> Vec<usize> + Send),
