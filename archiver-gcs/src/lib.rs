@@ -31,7 +31,9 @@
 //!
 //! The archivers are archiver-core's object-store archivers
 //! ([`archiver_core::object`]) over [`GcsStore`]; the object names are core's object-store
-//! layout v1 (documented there), the same as `archiver-s3`'s. Specific to GCS: every upload is
+//! layout v1 (documented there), the same as `archiver-s3`'s, and visibility records go to
+//! archiver-kit's [visibility table](archiver_kit::table) as on S3 (records of the earlier
+//! per-record layout still read until a compaction folds them). Specific to GCS: every upload is
 //! multipart and carries its CRC-32C (GCS refuses a body damaged in transit); the manifest, the
 //! commit point, is created with `ifGenerationMatch=0` (multipart is the upload type every GCS
 //! implementation enforces it on); each blob is its own object, so every chunk of a large
@@ -65,7 +67,8 @@ mod location;
 mod register;
 mod store;
 
-use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
+use archiver_core::object::ObjectHistoryArchiver;
+use archiver_kit::table::VisibilityTable;
 
 pub use archiver_core::object::{RetrySettings, TimeoutSettings};
 pub use config::{Credentials, GcsSettings};
@@ -76,6 +79,8 @@ pub use store::GcsStore;
 /// history archiver over a [`GcsStore`] (layout and guarantees in the crate docs).
 pub type GcsHistoryArchiver = ObjectHistoryArchiver<GcsStore>;
 
-/// The `gs://` [`VisibilityArchiver`](archiver_core::VisibilityArchiver): core's object-store
-/// visibility archiver over a [`GcsStore`].
-pub type GcsVisibilityArchiver = ObjectVisibilityArchiver<GcsStore>;
+/// The `gs://` [`VisibilityArchiver`](archiver_core::VisibilityArchiver): archiver-kit's
+/// [visibility table](archiver_kit::table) over a [`GcsStore`] (group-committed batches,
+/// Parquet segments, a manifest created with `ifGenerationMatch=0`), which also reads the
+/// records the per-record layout wrote.
+pub type GcsVisibilityArchiver = VisibilityTable<GcsStore>;

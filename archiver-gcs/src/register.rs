@@ -20,7 +20,7 @@ pub fn history_factory() -> HistoryArchiverFactory {
 /// A factory building [`GcsVisibilityArchiver`](crate::GcsVisibilityArchiver) from the
 /// `gstorage` section of the visibility provider config.
 pub fn visibility_factory() -> VisibilityArchiverFactory {
-    object::visibility_factory(store)
+    archiver_kit::table::visibility_factory(store)
 }
 
 /// The store the `gstorage` section describes (the client is built on first use).

@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use archiver_core::object::{
-    Failure, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome, list_all,
+    Failure, FailureKind, ListPage, ObjectLocation, ObjectStore, ObjectVisibilityArchiver, PutMode,
+    PutOutcome, list_all,
 };
 use archiver_core::testing::{
     Capabilities, Fixture, run_visibility_suite, search_attributes, test_records,
@@ -64,6 +65,8 @@ pub async fn run_table_suite<S: ObjectStore + Clone>(
     auto_compaction_folds_in_the_background(&store, &fresh_uri).await;
     lookups_read_only_matching_row_groups(&store, &fresh_uri).await;
     damage_at_rest_is_refused(&store, &fresh_uri).await;
+    per_record_layout_is_read_then_folded(&store, &fresh_uri).await;
+    writes_whose_answers_are_lost_still_count(&store, &fresh_uri).await;
 }
 
 /// A table that compacts the namespace before every `every`-th call (archive or query), so
@@ -150,7 +153,7 @@ impl<S: ObjectStore + Clone> Fixture for TableFixture<S> {
 
     fn visibility_archiver(&self) -> Arc<dyn VisibilityArchiver> {
         Arc::new(Compacting {
-            table: VisibilityTable::new(self.store.clone(), suite_options()),
+            table: VisibilityTable::with_options(self.store.clone(), suite_options()),
             calls: AtomicUsize::new(0),
             every: self.every,
         })
@@ -188,6 +191,7 @@ pub struct Instrumented<S> {
     reads: Arc<AtomicUsize>,
     bytes_read: Arc<AtomicUsize>,
     put_delay: Duration,
+    lost_answers: Arc<AtomicUsize>,
 }
 
 impl<S> Instrumented<S> {
@@ -199,7 +203,15 @@ impl<S> Instrumented<S> {
             reads: Arc::default(),
             bytes_read: Arc::default(),
             put_delay,
+            lost_answers: Arc::default(),
         }
+    }
+
+    /// The next `writes` writes land but their answers are lost, as when a connection drops
+    /// after the request: in turn a connection failure, and "already exists" (what a retry of
+    /// a create-only write that landed gets).
+    pub fn lose_answers(&self, writes: usize) {
+        self.lost_answers.store(writes, Ordering::Relaxed);
     }
 
     /// Writes so far.
@@ -243,7 +255,20 @@ impl<S: ObjectStore> ObjectStore for Instrumented<S> {
     ) -> std::result::Result<PutOutcome, Failure> {
         self.puts.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(self.put_delay).await;
-        self.inner.put(bucket, key, body, mode).await
+        let outcome = self.inner.put(bucket, key, body, mode).await?;
+        let lost = self
+            .lost_answers
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        match lost {
+            Ok(n) if n % 2 == 1 => Err(Failure::new(
+                self.inner.scheme(),
+                FailureKind::Connection,
+                None,
+                "the answer was lost (test)",
+            )),
+            Ok(_) if mode == PutMode::CreateOnly => Ok(PutOutcome::AlreadyExists),
+            _ => Ok(outcome),
+        }
     }
     async fn get(&self, bucket: &str, key: &str) -> std::result::Result<Option<Bytes>, Failure> {
         self.reads.fetch_add(1, Ordering::Relaxed);
@@ -346,7 +371,7 @@ async fn mixed_table<S: ObjectStore>(
     store: S,
     uri: &ArchiveUri,
 ) -> (VisibilityTable<S>, Vec<VisibilityRecord>) {
-    let table = VisibilityTable::new(store, suite_options());
+    let table = VisibilityTable::with_options(store, suite_options());
     let mut records = test_records("ns", 120);
     archive_all(&table, uri, &records[..60]).await;
     table
@@ -410,7 +435,7 @@ pub async fn concurrent_archives_share_batches<S: ObjectStore + Clone>(
 ) {
     let uri = fresh_uri("group-commit");
     let store = Instrumented::new(store.clone(), Duration::ZERO);
-    let table = VisibilityTable::new(
+    let table = VisibilityTable::with_options(
         store.clone(),
         TableOptions::default().with_batch_window(Duration::from_millis(50)),
     );
@@ -452,8 +477,8 @@ pub async fn racing_compactors_lose_nothing<S: ObjectStore + Clone>(
     let store = Instrumented::new(store.clone(), Duration::from_millis(5));
     // No grace: each compaction deletes what earlier ones retired.
     let options = suite_options().with_grace(Duration::ZERO);
-    let a = VisibilityTable::new(store.clone(), options.clone());
-    let b = VisibilityTable::new(store.clone(), options);
+    let a = VisibilityTable::with_options(store.clone(), options.clone());
+    let b = VisibilityTable::with_options(store.clone(), options);
     let records = test_records("ns", 200);
     let (mut committed, mut superseded) = (0, 0);
     let attributes = search_attributes();
@@ -503,7 +528,7 @@ pub async fn auto_compaction_folds_in_the_background<S: ObjectStore + Clone>(
     fresh_uri: &FreshUri,
 ) {
     let uri = fresh_uri("auto-compaction");
-    let table = VisibilityTable::new(
+    let table = VisibilityTable::with_options(
         store.clone(),
         suite_options().with_auto_compaction(Some(50)),
     );
@@ -539,7 +564,8 @@ pub async fn lookups_read_only_matching_row_groups<S: ObjectStore + Clone>(
 ) {
     let uri = fresh_uri("lookups");
     let store = Instrumented::new(store.clone(), Duration::ZERO);
-    let table = VisibilityTable::new(store.clone(), suite_options().with_max_segment_rows(10_000));
+    let table =
+        VisibilityTable::with_options(store.clone(), suite_options().with_max_segment_rows(10_000));
     let records = test_records("ns", 400);
     archive_all(&table, &uri, &records).await;
     table
@@ -574,7 +600,7 @@ pub async fn lookups_read_only_matching_row_groups<S: ObjectStore + Clone>(
 /// table either returns exactly the reference or fails as `Corrupted` naming the object.
 pub async fn damage_at_rest_is_refused<S: ObjectStore + Clone>(store: &S, fresh_uri: &FreshUri) {
     let uri = fresh_uri("damage");
-    let table = VisibilityTable::new(store.clone(), suite_options());
+    let table = VisibilityTable::with_options(store.clone(), suite_options());
     let records = test_records("ns", 30);
     archive_all(&table, &uri, &records).await;
     table
@@ -602,7 +628,7 @@ pub async fn damage_at_rest_is_refused<S: ObjectStore + Clone>(store: &S, fresh_
                 .await
                 .expect("put");
             // A fresh table: nothing cached from before the damage.
-            let cold = VisibilityTable::new(store.clone(), suite_options());
+            let cold = VisibilityTable::with_options(store.clone(), suite_options());
             match cold
                 .query(
                     &uri,
@@ -625,4 +651,106 @@ pub async fn damage_at_rest_is_refused<S: ObjectStore + Clone>(store: &S, fresh_
             .expect("restore");
     }
     assert!(refused > 0);
+}
+
+/// Records the per-record layout wrote before the table (core's [`ObjectVisibilityArchiver`])
+/// are found by the table's queries, give way to the table's own archive of the same run, and
+/// are folded into segments by a compaction, which then removes them; nothing is lost or
+/// doubled on the way, and readers stop listing that layout once it is folded.
+pub async fn per_record_layout_is_read_then_folded<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    let uri = fresh_uri("per-record-layout");
+    let location = store.location(&uri).expect("a location");
+    let mut records = test_records("ns", 40);
+    let before = ObjectVisibilityArchiver::new(store.clone());
+    for record in &records[..25] {
+        before
+            .archive(&uri, record, &ArchiveOptions::default())
+            .await
+            .expect("per-record archive");
+    }
+    let table =
+        VisibilityTable::with_options(store.clone(), suite_options().with_grace(Duration::ZERO));
+    records[7].history_length += 1000; // archived again through the table
+    archive_all(&table, &uri, &records[20..]).await;
+    archive_all(&table, &uri, &records[7..8]).await;
+    let check = async |when: &str| {
+        for filter in [
+            "",
+            "HistoryLength > 1000",
+            "WorkflowId = 'wf-7'",
+            "CustomKeyword = 'red'",
+        ] {
+            let found = all_pages(
+                &table,
+                &uri,
+                QueryRequest::new("ns", filter).with_page_size(7),
+                async || {},
+            )
+            .await;
+            assert_eq!(
+                found,
+                reference(&records, filter).await,
+                "{when}: {filter:?}"
+            );
+        }
+    };
+    check("before the compaction").await;
+    let prefix = location.visibility_prefix("ns");
+    let report = table
+        .compact(&uri, "ns", &search_attributes())
+        .await
+        .expect("compaction");
+    assert!(report.records_folded >= 25, "{report:?}");
+    check("after the compaction").await;
+    // The next compaction deletes what the grace period (none) no longer protects.
+    table
+        .compact(&uri, "ns", &search_attributes())
+        .await
+        .expect("compaction");
+    let left = list_all(store, location.bucket(), &prefix)
+        .await
+        .expect("list the per-record layout");
+    assert!(
+        left.is_empty(),
+        "per-record objects left after folding: {left:?}"
+    );
+    check("after the per-record objects are gone").await;
+    let cold = VisibilityTable::with_options(store.clone(), suite_options());
+    let found = all_pages(&cold, &uri, QueryRequest::new("ns", ""), async || {}).await;
+    assert_eq!(found, reference(&records, "").await, "a new reader");
+}
+
+/// Writes that land but whose answers are lost (a dropped connection, or the "already exists"
+/// a retry then meets) are recognised as the writer's own by their bytes: archives succeed,
+/// and a compaction keeps its segments and commits, losing nothing.
+pub async fn writes_whose_answers_are_lost_still_count<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    let uri = fresh_uri("lost-answers");
+    let store = Instrumented::new(store.clone(), Duration::ZERO);
+    let table = VisibilityTable::with_options(store.clone(), suite_options());
+    let records = test_records("ns", 30);
+    store.lose_answers(usize::MAX);
+    archive_all(&table, &uri, &records).await;
+    let report = table
+        .compact(&uri, "ns", &search_attributes())
+        .await
+        .expect("a compaction through lost answers");
+    assert!(
+        report.generation.is_some() && !report.superseded,
+        "{report:?}"
+    );
+    store.lose_answers(0);
+    let found = all_pages(&table, &uri, QueryRequest::new("ns", ""), async || {}).await;
+    assert_eq!(found, reference(&records, "").await);
+    let stats = table
+        .query_with_stats(&uri, &QueryRequest::new("ns", ""), &search_attributes())
+        .await
+        .expect("query")
+        .1;
+    assert_eq!(stats.batches, 0, "every batch folded: {stats:?}");
 }

@@ -34,7 +34,7 @@ fn uri_of(root: &Path) -> ArchiveUri {
 }
 
 fn table() -> VisibilityTable<LocalStore> {
-    VisibilityTable::new(
+    VisibilityTable::with_options(
         LocalStore::new(),
         TableOptions::default()
             .with_batch_window(Duration::from_millis(2))

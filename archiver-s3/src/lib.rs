@@ -33,9 +33,13 @@
 //! ([`archiver_core::object`]) over [`S3Store`]; the keys are core's object-store layout v1
 //! (documented there): per run, a manifest written last with `If-None-Match: *` as the commit
 //! point and staged blobs under a per-attempt prefix, or the whole history inline in the
-//! manifest when it fits one blob; per visibility record, one object whose key carries close
-//! time, start time, status and digests of the indexed ids, so queries prune before
-//! downloading and stop early in `CloseTime`/`StartTime` order.
+//! manifest when it fits one blob. Visibility records go to archiver-kit's
+//! [visibility table](archiver_kit::table): concurrent archives group-committed into batch
+//! objects, compacted into Hive-partitioned Parquet segments under a manifest committed with
+//! `If-None-Match: *` (readable by DuckDB, Spark, Trino, Athena). Records the earlier
+//! per-record layout wrote (core's object-store visibility layout, one object per record) are
+//! still read, until a [`compact`](archiver_kit::table::VisibilityTable::compact) of their
+//! namespace folds them into segments.
 //!
 //! ## Guarantees
 //!
@@ -45,9 +49,10 @@
 //! - **Resumable**: with a [`ProgressManager`](archiver_core::ProgressManager), the attempt id,
 //!   the blobs stored and the iterator state are recorded after each blob; a retry continues
 //!   without uploading any blob twice.
-//! - **Requests per workflow** (history + visibility): 2 PUTs when the history fits one blob
-//!   (Temporal: 5 PUTs plus a HEAD per blob); for N blobs, N + 2 PUTs, one HEAD and one
-//!   LIST (the sweep).
+//! - **Requests per workflow**: the history, 1 PUT when it fits one blob (Temporal: 5 PUTs
+//!   plus a HEAD per blob), N + 1 PUTs, one HEAD and one LIST (the sweep) for N blobs; the
+//!   visibility record, a share of one batch PUT per 50 ms window (0.001 PUTs per record
+//!   measured at 1,000 concurrent closes).
 //! - **Errors** are classified in one function: throttling, 5xx, timeouts and dropped
 //!   connections are retryable (after the SDK's own retries, configured by
 //!   [`RetrySettings`]); a missing bucket ([`Error::InvalidUri`]), access denied and bad
@@ -64,7 +69,8 @@ mod register;
 mod request_log;
 mod store;
 
-use archiver_core::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
+use archiver_core::object::ObjectHistoryArchiver;
+use archiver_kit::table::VisibilityTable;
 
 pub use archiver_core::object::{RetrySettings, TimeoutSettings};
 pub use config::{S3Settings, Secret, StaticCredentials};
@@ -75,6 +81,7 @@ pub use store::S3Store;
 /// history archiver over an [`S3Store`] (layout and guarantees in the crate docs).
 pub type S3HistoryArchiver = ObjectHistoryArchiver<S3Store>;
 
-/// The `s3://` [`VisibilityArchiver`](archiver_core::VisibilityArchiver): core's object-store
-/// visibility archiver over an [`S3Store`].
-pub type S3VisibilityArchiver = ObjectVisibilityArchiver<S3Store>;
+/// The `s3://` [`VisibilityArchiver`](archiver_core::VisibilityArchiver): archiver-kit's
+/// [visibility table](archiver_kit::table) over an [`S3Store`] (group-committed batches,
+/// Parquet segments, a manifest), which also reads the records the per-record layout wrote.
+pub type S3VisibilityArchiver = VisibilityTable<S3Store>;

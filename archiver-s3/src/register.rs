@@ -18,7 +18,7 @@ pub fn history_factory() -> HistoryArchiverFactory {
 /// A factory building [`S3VisibilityArchiver`](crate::S3VisibilityArchiver) from the
 /// `s3store` section of the visibility provider config.
 pub fn visibility_factory() -> VisibilityArchiverFactory {
-    object::visibility_factory(store)
+    archiver_kit::table::visibility_factory(store)
 }
 
 /// The store the `s3store` section describes (the client is built on first use).

@@ -68,3 +68,13 @@ pub use retry::RetrySettings;
 pub use store::{ListPage, ObjectStore, PutMode, PutOutcome, list_all};
 pub use timeout::TimeoutSettings;
 pub use visibility::ObjectVisibilityArchiver;
+
+/// A visibility record as [`ObjectVisibilityArchiver`] stores it (one object per record under
+/// [`ObjectLocation::visibility_prefix`]), decoded and checked; `location` names the object in
+/// errors. What reads those objects after a move to another layout uses it.
+pub fn decode_visibility_record(
+    data: &[u8],
+    location: &str,
+) -> crate::Result<crate::VisibilityRecord> {
+    record::decode(data, location)
+}

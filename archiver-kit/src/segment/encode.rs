@@ -23,7 +23,7 @@ use super::columns::{self, BLOOM_FILTERED, DICTIONARY_ENCODED, Description, META
 use super::extra::{Extra, split_time, typed};
 
 /// The Bloom filters' false-positive rate: 2.5% at a row group's full size gives a filter of
-/// 64 KiB per 65,536 rows (filters are sized in powers of two), about 1 byte per row and column.
+/// 16 KiB per 16,384 rows (filters are sized in powers of two), about 1 byte per row and column.
 const BLOOM_FPP: f64 = 0.025;
 
 /// Rows per data page at most. Small pages let a reader that wants a few rows fetch only the
@@ -39,8 +39,8 @@ const TYPE_NDV: u64 = 1024;
 ///
 /// ```
 /// use archiver_kit::segment::SegmentOptions;
-/// let options = SegmentOptions::default().with_row_group_rows(16_384);
-/// assert_eq!(options.row_group_rows(), 16_384);
+/// let options = SegmentOptions::default().with_row_group_rows(4_096);
+/// assert_eq!(options.row_group_rows(), 4_096);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentOptions {
@@ -51,14 +51,15 @@ pub struct SegmentOptions {
 impl Default for SegmentOptions {
     fn default() -> Self {
         SegmentOptions {
-            row_group_rows: 65_536,
+            row_group_rows: 16_384,
             zstd_level: 3,
         }
     }
 }
 
 impl SegmentOptions {
-    /// Rows per row group (at least 1; default 65,536): the unit a reader skips by statistics.
+    /// Rows per row group (at least 1; default 16,384): the unit a reader skips by statistics
+    /// and Bloom filters; smaller groups let a keyword's filter rule out more of them.
     pub fn with_row_group_rows(mut self, rows: usize) -> Self {
         self.row_group_rows = rows.max(1);
         self

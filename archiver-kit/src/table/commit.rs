@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use archiver_core::object::{ObjectLocation, ObjectStore, PutMode, PutOutcome};
+use archiver_core::object::{ObjectLocation, ObjectStore};
 use archiver_core::{Error, Result};
 use bytes::Bytes;
 use jiff::Timestamp;
@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use super::TableOptions;
 use super::batch;
+use super::create::{Writer, create};
 use super::keys::TableKeys;
 
 /// What a waiting caller hears: its batch's outcome.
@@ -125,19 +126,24 @@ async fn write<S: ObjectStore>(store: Arc<S>, batch: Pending) {
     let key = keys.new_batch(Timestamp::now());
     let describe = location.describe(&key);
     let body = batch::assemble(keys.namespace_id(), &lines);
-    let outcome = match store
-        .put(location.bucket(), &key, body, PutMode::CreateOnly)
-        .await
+    let outcome = match create(
+        store.as_ref(),
+        &location,
+        &key,
+        body,
+        "write visibility batch",
+    )
+    .await
     {
-        Ok(PutOutcome::Created) => Ok(()),
+        Ok(Writer::Us) => Ok(()),
         // A fresh random name taken: never expected, and nothing of ours was written.
-        Ok(PutOutcome::AlreadyExists) => Err(Error::backend(
+        Ok(Writer::Other) => Err(Error::backend(
             store.scheme(),
             "write visibility batch",
             format!("{describe} already exists"),
             true,
         )),
-        Err(failure) => Err(failure.into_core("write visibility batch", &describe)),
+        Err(error) => Err(error),
     };
     tracing::debug!(key = %describe, records = lines.len(), ok = outcome.is_ok(), "visibility batch");
     match outcome {

@@ -15,12 +15,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use archiver_core::object::{ObjectLocation, ObjectStore, PutMode, PutOutcome};
+use archiver_core::object::{ObjectLocation, ObjectStore};
 use archiver_core::{Error, Result, VisibilityRecord};
 use jiff::{SignedDuration, Timestamp};
 use visibility_query::SearchAttributes;
 
 use super::VisibilityTable;
+use super::create::{Writer, create};
 use super::keys::TableKeys;
 use super::manifest::{Dated, Manifest, SegmentEntry};
 use super::read::segment_error;
@@ -107,6 +108,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
         report.more = taken < snapshot.batches.len();
         report.batches_folded = batches.len();
         report.records_folded = fresh.len();
+        // Once every record of the per-record layout is folded, readers stop listing it.
+        next.legacy_folded = taken >= snapshot.legacy;
         let partitions = partition_records(fresh.into_values().collect())
             .map_err(|e| Error::invalid_request("record", e.to_string()))?;
         let mut written = Vec::new();
@@ -170,32 +173,20 @@ impl<S: ObjectStore> VisibilityTable<S> {
         }
 
         let key = keys.manifest(next.generation);
-        let describe = location.describe(&key);
-        let body = next.encode();
-        let outcome = match self
-            .inner
-            .store
-            .put(location.bucket(), &key, body.clone(), PutMode::CreateOnly)
-            .await
-        {
-            Ok(outcome) => Ok(outcome),
-            // The write may have landed before the failure: if the stored manifest is ours,
-            // it did.
-            Err(failure) if failure.kind().may_have_landed() => {
-                match self.inner.store.get(location.bucket(), &key).await {
-                    Ok(Some(stored)) if stored == body => Ok(PutOutcome::Created),
-                    Ok(Some(_)) => Ok(PutOutcome::AlreadyExists),
-                    _ => Err(failure.into_core("commit manifest", &describe)),
-                }
-            }
-            Err(failure) => Err(failure.into_core("commit manifest", &describe)),
-        };
+        let outcome = create(
+            self.inner.store.as_ref(),
+            location,
+            &key,
+            next.encode(),
+            "commit manifest",
+        )
+        .await;
         match outcome {
-            Ok(PutOutcome::Created) => {
+            Ok(Writer::Us) => {
                 report.generation = Some(next.generation);
                 Ok(report)
             }
-            Ok(PutOutcome::AlreadyExists) => {
+            Ok(Writer::Other) => {
                 self.remove(location, &written).await;
                 Ok(CompactReport {
                     superseded: true,
@@ -414,21 +405,17 @@ impl<'a, S: ObjectStore> Output<'a, S> {
         let describe = self.location.describe(&key);
         let size = bytes.len() as u64;
         written.push(key.clone());
-        match self
-            .table
-            .inner
-            .store
-            .put(
-                self.location.bucket(),
-                &key,
-                bytes.into(),
-                PutMode::CreateOnly,
-            )
-            .await
-            .map_err(|f| f.into_core("write segment", &describe))?
+        match create(
+            self.table.inner.store.as_ref(),
+            self.location,
+            &key,
+            bytes.into(),
+            "write segment",
+        )
+        .await?
         {
-            PutOutcome::Created => {}
-            PutOutcome::AlreadyExists => {
+            Writer::Us => {}
+            Writer::Other => {
                 written.pop(); // not ours: never remove it
                 return Err(Error::backend(
                     self.table.inner.store.scheme(),

@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Batches and manifests of a namespace share one prefix, so one listing finds both (batches
-//! sort before manifests). Segments are Hive-partitioned with the namespace id readable, so an
+//! sort before manifests). Records the per-record layout wrote before the table
+//! (`v1/visibility/<ns>/...`, [`ObjectLocation::visibility_prefix`]) are read like batches of
+//! one record each until a compaction folds them. Segments are Hive-partitioned with the namespace id readable, so an
 //! engine pointed at `visibility/v2/segments/` sees every namespace as a table.
 
 use archiver_core::object::{ObjectLocation, id_segment};
@@ -23,6 +25,7 @@ const ROOT: &str = "visibility/v2/";
 pub(crate) struct TableKeys {
     root: String,
     log: String,
+    legacy: String,
     namespace_id: String,
 }
 
@@ -31,6 +34,7 @@ impl TableKeys {
         let root = format!("{}{ROOT}", location.prefix());
         TableKeys {
             log: format!("{root}log/{}/", id_segment(namespace_id)),
+            legacy: location.visibility_prefix(namespace_id),
             root,
             namespace_id: namespace_id.to_owned(),
         }
@@ -43,6 +47,16 @@ impl TableKeys {
     /// The prefix one listing reads: the namespace's batches and manifests.
     pub(crate) fn log(&self) -> &str {
         &self.log
+    }
+
+    /// The prefix of the records the per-record layout wrote, one object each.
+    pub(crate) fn legacy(&self) -> &str {
+        &self.legacy
+    }
+
+    /// Whether `key` is a record of the per-record layout.
+    pub(crate) fn is_legacy(&self, key: &str) -> bool {
+        key.starts_with(&self.legacy)
     }
 
     /// The key of a new batch written at `now`.

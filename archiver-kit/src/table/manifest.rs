@@ -8,11 +8,13 @@
 //!  "segments":[{"key":...,"bytes":...,"rows":...,"minClose":...,"maxClose":...,
 //!               "minStart":...,"maxStart":...,"tail":{"blooms":{...},"footer":{...}}}],
 //!  "folded":[{"key":"<batch key>","at":"<time>"}],
-//!  "retired":[{"key":"<object key>","at":"<time>"}]}
+//!  "retired":[{"key":"<object key>","at":"<time>"}],"legacyFolded":true}
 //! crc32c:<8 hex digits>
 //! ```
 //!
-//! `folded` names the batches whose records the segments hold: readers skip them. `retired`
+//! `folded` names the batches (and the per-record layout's records) whose records the segments
+//! hold: readers skip them. `legacyFolded` says no record of the per-record layout is left to
+//! read. `retired`
 //! names objects no longer referenced (replaced segments, superseded manifests); both are
 //! deleted once older than the grace period, so a reader still using an older snapshot finds
 //! what it names.
@@ -38,6 +40,9 @@ pub(crate) struct Manifest {
     pub(crate) segments: Vec<SegmentEntry>,
     pub(crate) folded: Vec<Dated>,
     pub(crate) retired: Vec<Dated>,
+    /// Whether every record of the per-record layout has been folded: readers stop listing it.
+    #[serde(default)]
+    pub(crate) legacy_folded: bool,
 }
 
 /// A live segment and what queries prune it by.
@@ -72,6 +77,7 @@ impl Manifest {
             segments: Vec::new(),
             folded: Vec::new(),
             retired: Vec::new(),
+            legacy_folded: false,
         }
     }
 

@@ -24,6 +24,15 @@
 //! their Bloom filters and footers, the folded batches, and the objects retired, which are
 //! deleted after the grace period ([`TableOptions::with_grace`]).
 //!
+//! **Records of the per-record layout.** Records that [`ObjectVisibilityArchiver`] wrote (one
+//! object each under `v1/visibility/<ns>/`, the built-in providers' layout before the table)
+//! are read like batches of one record until a compaction folds them into segments; the
+//! manifest then says so and readers stop listing them. Run [`compact`](VisibilityTable::compact)
+//! once per namespace after moving to the table, with every writer upgraded first: a record an
+//! old writer adds after that compaction is not read.
+//!
+//! [`ObjectVisibilityArchiver`]: archiver_core::object::ObjectVisibilityArchiver
+//!
 //! **Query.** One listing of the namespace's log gives the newest manifest (cached: manifests
 //! never change) and the unfolded batches, which are read whole. Segments whose time ranges the
 //! filter's [`Plan`](visibility_query::Plan) excludes are skipped; of the rest, the footer
@@ -37,9 +46,9 @@
 //! # async fn demo() -> archiver_core::Result<()> {
 //! use archiver_core::{ArchiveOptions, QueryRequest, VisibilityArchiver};
 //! use archiver_kit::store::MemoryStore;
-//! use archiver_kit::table::{TableOptions, VisibilityTable};
+//! use archiver_kit::table::VisibilityTable;
 //!
-//! let table = VisibilityTable::new(MemoryStore::new(), TableOptions::default());
+//! let table = VisibilityTable::new(MemoryStore::new());
 //! let uri = "memory://bucket/archive".parse()?;
 //! let attributes = archiver_core::testing::search_attributes();
 //! for record in archiver_core::testing::test_records("ns", 10) {
@@ -57,6 +66,8 @@
 mod batch;
 mod commit;
 mod compact;
+mod create;
+mod factory;
 mod keys;
 mod manifest;
 mod options;
@@ -77,6 +88,7 @@ use async_trait::async_trait;
 use visibility_query::SearchAttributes;
 
 pub use compact::CompactReport;
+pub use factory::visibility_factory;
 pub use options::TableOptions;
 pub use query::QueryStats;
 
@@ -143,8 +155,13 @@ impl<S: ObjectStore> std::fmt::Debug for VisibilityTable<S> {
 }
 
 impl<S: ObjectStore> VisibilityTable<S> {
-    /// A table storing through `store`.
-    pub fn new(store: S, options: TableOptions) -> Self {
+    /// A table storing through `store`, with the default [`TableOptions`].
+    pub fn new(store: S) -> Self {
+        Self::with_options(store, TableOptions::default())
+    }
+
+    /// A table storing through `store`, as `options` say.
+    pub fn with_options(store: S, options: TableOptions) -> Self {
         VisibilityTable {
             inner: Arc::new(Inner {
                 store: Arc::new(store),

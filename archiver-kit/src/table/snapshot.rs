@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use archiver_core::object::{ObjectLocation, ObjectStore, list_all};
+use archiver_core::object::{ObjectLocation, ObjectStore, decode_visibility_record, list_all};
 use archiver_core::{Error, Result, VisibilityRecord};
 
 use super::VisibilityTable;
@@ -21,8 +21,11 @@ pub(crate) struct Snapshot {
     pub(crate) manifest: Arc<Manifest>,
     /// The key of `manifest` (`None` before the first compaction).
     pub(crate) manifest_key: Option<String>,
-    /// Batch keys not folded into the manifest's segments, oldest first.
+    /// Batch keys not folded into the manifest's segments, oldest first: the per-record
+    /// layout's records first (older than any batch), then the batches.
     pub(crate) batches: Vec<String>,
+    /// How many of `batches` are records of the per-record layout.
+    pub(crate) legacy: usize,
 }
 
 /// A run: what a re-archived record replaces.
@@ -63,12 +66,33 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 Some(key),
             ),
         };
+        let mut unfolded = if manifest.legacy_folded {
+            Vec::new()
+        } else {
+            list_all(store.as_ref(), location.bucket(), keys.legacy())
+                .await
+                .map_err(|f| {
+                    f.into_core(
+                        "list per-record visibility objects",
+                        &location.describe(keys.legacy()),
+                    )
+                })?
+        };
+        let legacy = unfolded.len();
+        unfolded.append(&mut batches);
         let folded: HashSet<&str> = manifest.folded.iter().map(|f| f.key.as_str()).collect();
-        batches.retain(|key| !folded.contains(key.as_str()));
+        let (mut kept, mut legacy_kept) = (Vec::with_capacity(unfolded.len()), 0);
+        for (i, key) in unfolded.into_iter().enumerate() {
+            if !folded.contains(key.as_str()) {
+                legacy_kept += usize::from(i < legacy);
+                kept.push(key);
+            }
+        }
         Ok(Snapshot {
             manifest,
             manifest_key,
-            batches,
+            batches: kept,
+            legacy: legacy_kept,
         })
     }
 
@@ -111,8 +135,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
         Ok(manifest)
     }
 
-    /// The records of `batches` (oldest first), one per run: a later batch's record replaces
-    /// an earlier one's.
+    /// The records of `batches` (oldest first; a record of the per-record layout is a batch
+    /// of one), one per run: a later batch's record replaces an earlier one's.
     pub(crate) async fn read_batches(
         &self,
         location: &ObjectLocation,
@@ -140,7 +164,19 @@ impl<S: ObjectStore> VisibilityTable<S> {
                                 true,
                             )
                         })?;
-                    Ok::<_, Error>((i, batch::decode(&bytes, keys.namespace_id(), &describe)?))
+                    let records = if keys.is_legacy(&key) {
+                        let record = decode_visibility_record(&bytes, &describe)?;
+                        if record.namespace_id != keys.namespace_id() {
+                            return Err(Error::corrupted(
+                                describe,
+                                "the record belongs to another namespace than its key names",
+                            ));
+                        }
+                        vec![record]
+                    } else {
+                        batch::decode(&bytes, keys.namespace_id(), &describe)?
+                    };
+                    Ok::<_, Error>((i, records))
                 })
                 .buffer_unordered(BATCH_CONCURRENCY)
                 .collect::<Vec<_>>()
