@@ -4,28 +4,13 @@
 //! Needs `ARCHIVER_DUCKDB_PYTHON`: a Python with the `duckdb` package (PyPI; `.ci/run` installs
 //! it). Without it the test says so and passes, except under `CI=true`, where it fails.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
 
 use archiver_core::VisibilityRecord;
 use archiver_kit::segment::{SegmentOptions, encode_segment, partition_records};
 use jiff::{SignedDuration, Timestamp};
+use support::duckdb::{self, Statement};
 use visibility_query::{SearchAttributeType as T, SearchAttributes};
-
-fn duckdb_python() -> Option<String> {
-    match std::env::var("ARCHIVER_DUCKDB_PYTHON") {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ => {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(
-                !ci,
-                "CI=true but ARCHIVER_DUCKDB_PYTHON is not set (a Python with PyPI's duckdb)"
-            );
-            eprintln!("skipped: set ARCHIVER_DUCKDB_PYTHON to a Python with duckdb installed");
-            None
-        }
-    }
-}
 
 fn attributes() -> SearchAttributes {
     archiver_core::testing::search_attributes()
@@ -123,7 +108,7 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn duckdb_answers_sql_equivalents_of_list_filters_like_the_evaluator() {
-    let Some(python) = duckdb_python() else {
+    let Some(python) = duckdb::python() else {
         return;
     };
     let records = records();
@@ -161,28 +146,37 @@ fn duckdb_answers_sql_equivalents_of_list_filters_like_the_evaluator() {
         }
     }
 
-    let request = serde_json::json!({
-        "glob": format!("{}/**/*.parquet", dir.path().display()),
-        "queries": CASES.iter().map(|(_, sql)| *sql).collect::<Vec<_>>(),
-    });
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/duckdb_query.py");
-    let mut child = Command::new(&python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-    child
-        .stdin
-        .take()
+    // The segments read as any engine would: Hive partitions, files unioned by column name.
+    let glob = format!("{}/**/*.parquet", dir.path().display()).replace('\'', "''");
+    let mut statements = vec![
+        Statement::plain(format!(
+            "CREATE VIEW records AS SELECT * FROM read_parquet(\
+             '{glob}', hive_partitioning = true, union_by_name = true)"
+        )),
+        Statement::plain("DESCRIBE records"),
+    ];
+    statements.extend(CASES.iter().map(|(_, sql)| {
+        Statement::plain(format!(
+            "SELECT RunId FROM records WHERE {sql} ORDER BY RunId"
+        ))
+    }));
+    let answer = duckdb::run(&python, &statements);
+    let mut results = answer
+        .results
+        .into_iter()
+        .map(|r| r.expect("DuckDB ran it"));
+    results.next();
+    let columns: std::collections::BTreeMap<String, String> = results
+        .next()
         .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "duckdb failed");
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-
-    let columns = &answer["columns"];
+        .into_iter()
+        .map(|row| {
+            (
+                row[0].as_str().unwrap().to_owned(),
+                row[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     for (column, ty) in [
         ("CloseTime", "TIMESTAMP WITH TIME ZONE"),
         ("HistoryLength", "BIGINT"),
@@ -197,7 +191,7 @@ fn duckdb_answers_sql_equivalents_of_list_filters_like_the_evaluator() {
         assert_eq!(columns[column], ty, "DuckDB's type of {column}");
     }
 
-    for ((filter, sql), rows) in CASES.iter().zip(answer["results"].as_array().unwrap()) {
+    for ((filter, sql), rows) in CASES.iter().zip(results) {
         let query = visibility_query::compile(filter, &attributes).unwrap();
         let mut expected: Vec<&str> = records
             .iter()
@@ -205,12 +199,7 @@ fn duckdb_answers_sql_equivalents_of_list_filters_like_the_evaluator() {
             .map(|r| r.run_id.as_str())
             .collect();
         expected.sort_unstable();
-        let got: Vec<&str> = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
+        let got: Vec<&str> = rows.iter().map(|row| row[0].as_str().unwrap()).collect();
         assert!(
             !expected.is_empty(),
             "{filter}: a case that matches nothing proves little"
