@@ -620,7 +620,7 @@ async fn duckdb_answers_the_case_table_like_query() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("table");
     let uri: ArchiveUri = format!("file://{}", root.display()).parse().unwrap();
-    let table = VisibilityTable::new(
+    let table = VisibilityTable::with_options(
         LocalStore::new(),
         TableOptions::default()
             .with_batch_window(Duration::from_millis(2))
