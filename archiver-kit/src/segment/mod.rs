@@ -1,8 +1,9 @@
 //! Parquet segments: immutable files of visibility records with typed columns.
 //!
 //! A segment is a plain Parquet file (ZSTD, row-group statistics on every column, Bloom filters on
-//! `WorkflowId`, `RunId` and `WorkflowType`, rows sorted by `CloseTime` and declared so in each
-//! row group's sorting columns), so engines that know nothing of this library query it directly.
+//! `WorkflowId`, `RunId`, `WorkflowType` and every custom Keyword column, pages of at most 1,024
+//! rows with an offset index, rows sorted by `CloseTime` and declared so in each row group's
+//! sorting columns), so engines that know nothing of this library query it directly.
 //! Segments are laid out Hive-style, `namespace_id=<id>/close_date=<YYYY-MM-DD>/<name>.parquet`
 //! ([`partition_path`]).
 //!

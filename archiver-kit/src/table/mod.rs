@@ -33,11 +33,19 @@
 //!
 //! [`ObjectVisibilityArchiver`]: archiver_core::object::ObjectVisibilityArchiver
 //!
+//! **A run's close time is its place.** A run archived again replaces its earlier record
+//! wherever that is as long as its close time is the same (as it is for a closed run). Archived
+//! again with another close time, the earlier row stays in the segment its close time put it
+//! in once a compaction has folded the new one elsewhere, and queries can return both.
+//!
 //! **Query.** One listing of the namespace's log gives the newest manifest (cached: manifests
 //! never change) and the unfolded batches, which are read whole. Segments whose time ranges the
-//! filter's [`Plan`](visibility_query::Plan) excludes are skipped; of the rest, the footer
-//! (cached) and, for id and type lookups, the Bloom filters (one range request, cached) rule
-//! out row groups; only the surviving row groups' pages are fetched (one range request each).
+//! filter's [`Plan`](visibility_query::Plan) excludes are skipped; of the rest, the footer and
+//! offset index (cached) and, for id, type and Keyword lookups, the Bloom filters (one range
+//! request, cached) rule out row groups; of the surviving groups, the filter's own columns are
+//! read first, then the order columns of only the rows they admit, then whole rows of only
+//! those that can make the page, each from the pages holding them (range requests, near ones
+//! joined).
 //! Every row is checked with the evaluator, rows of runs archived again since the compaction
 //! give way to the batches' records, and core's `page_of` orders and pages the result: its
 //! keyset token stays right across compactions, since a run is in exactly one place at a time.
