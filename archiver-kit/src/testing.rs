@@ -62,6 +62,7 @@ pub async fn run_table_suite<S: ObjectStore + Clone>(
     pages_stay_exact_across_compactions(&store, &fresh_uri).await;
     concurrent_archives_share_batches(&store, &fresh_uri).await;
     racing_compactors_lose_nothing(&store, &fresh_uri).await;
+    compactions_racing_archives_and_queries_lose_nothing(&store, &fresh_uri).await;
     auto_compaction_folds_in_the_background(&store, &fresh_uri).await;
     lookups_read_only_matching_row_groups(&store, &fresh_uri).await;
     damage_at_rest_is_refused(&store, &fresh_uri).await;
@@ -753,4 +754,108 @@ pub async fn writes_whose_answers_are_lost_still_count<S: ObjectStore + Clone>(
         .expect("query")
         .1;
     assert_eq!(stats.batches, 0, "every batch folded: {stats:?}");
+}
+
+/// Archives, queries and compactions all at once: every query finds each record acknowledged
+/// before it started (in that version or a later one), never a run twice, and after a last
+/// compaction the table is exactly the reference.
+pub async fn compactions_racing_archives_and_queries_lose_nothing<S: ObjectStore + Clone>(
+    store: &S,
+    fresh_uri: &FreshUri,
+) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+
+    let uri = fresh_uri("archives-queries-compactions");
+    let table = VisibilityTable::with_options(store.clone(), suite_options());
+    let mut records = test_records("ns", 160);
+    // The last 40 are earlier runs archived again with another history length.
+    for i in 120..160 {
+        let mut again = records[i - 120].clone();
+        again.history_length += 1000;
+        records[i] = again;
+    }
+    let acked: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let archiver = {
+        let (table, uri, records, acked) =
+            (table.clone(), uri.clone(), records.clone(), acked.clone());
+        tokio::spawn(async move {
+            let options = ArchiveOptions::default();
+            for chunk in records.chunks(8) {
+                let calls = chunk.iter().map(|r| table.archive(&uri, r, &options));
+                for result in futures::future::join_all(calls).await {
+                    result.expect("archive");
+                }
+                {
+                    let mut acked = acked.lock().unwrap_or_else(|e| e.into_inner());
+                    for record in chunk {
+                        acked.insert(record.run_id.clone(), record.history_length);
+                    }
+                }
+                // Room for queries and compactions in between.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let compactor = {
+        let (table, uri, done) = (table.clone(), uri.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut rounds = 0;
+            while !done.load(Ordering::Relaxed) {
+                table
+                    .compact(&uri, "ns", &search_attributes())
+                    .await
+                    .expect("compaction");
+                rounds += 1;
+                tokio::task::yield_now().await;
+            }
+            rounds
+        })
+    };
+    let mut queries = 0;
+    while !archiver.is_finished() {
+        let before = acked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let found = all_pages(
+            &table,
+            &uri,
+            QueryRequest::new("ns", "").with_page_size(50),
+            async || {},
+        )
+        .await;
+        let runs: HashMap<&str, i64> = found
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.history_length))
+            .collect();
+        assert_eq!(runs.len(), found.len(), "a run twice in query {queries}");
+        for (run, length) in &before {
+            let seen = runs.get(run.as_str());
+            assert!(
+                seen.is_some_and(|s| s >= length),
+                "query {queries}: acknowledged {run} (length {length}) found as {seen:?}"
+            );
+        }
+        queries += 1;
+    }
+    archiver.await.expect("archiver");
+    done.store(true, Ordering::Relaxed);
+    let rounds = compactor.await.expect("compactor");
+    assert!(
+        rounds >= 2 && queries >= 2,
+        "{rounds} compactions, {queries} queries"
+    );
+    table
+        .compact(&uri, "ns", &search_attributes())
+        .await
+        .expect("compaction");
+    let found = all_pages(&table, &uri, QueryRequest::new("ns", ""), async || {}).await;
+    let latest: Vec<VisibilityRecord> = {
+        let mut by_run = std::collections::BTreeMap::new();
+        for record in &records {
+            by_run.insert(record.run_id.clone(), record.clone());
+        }
+        by_run.into_values().collect()
+    };
+    assert_eq!(found, reference(&latest, "").await);
 }
