@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use archiver_core::history::{History, MemoryHistorySource, RunKey};
 use archiver_core::testing::{search_attributes, test_history, test_records, test_request};
@@ -171,35 +171,15 @@ fn temps_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// xorshift64*: enough to spread kill points, and replayable from the printed seed.
-fn next_random(state: &mut u64) -> u64 {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archives_killed_at_random_points_leave_no_partial_data() {
     if let Some(root) = std::env::var_os(CHILD_ROOT) {
         let round = std::env::var(CHILD_ROUND).unwrap().parse().unwrap();
         return archive_round(Path::new(&root), round).await;
     }
-    let kills: u64 = std::env::var("ARCHIVER_CRASH_KILLS")
-        .ok()
-        .map_or(20, |n| n.parse().expect("ARCHIVER_CRASH_KILLS is a number"));
-    let seed: u64 = std::env::var("ARCHIVER_CRASH_SEED").ok().map_or_else(
-        || {
-            let nanos = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            (nanos as u64) | 1
-        },
-        |s| s.parse().expect("ARCHIVER_CRASH_SEED is a number"),
-    );
+    let mut plan = archiver_core::testing::CrashPlan::from_env();
+    let (kills, seed) = (plan.kills, plan.seed);
     eprintln!("crash test: {kills} kills, ARCHIVER_CRASH_SEED={seed}");
-    let mut state = seed;
 
     // How long a whole round takes (process start included): kill points spread over it. A
     // child that finishes before its kill (a busy machine made the calibration slow) narrows
@@ -217,7 +197,7 @@ async fn archives_killed_at_random_points_leave_no_partial_data() {
     let uri = uri_of(root.path());
     let (mut mid_round, mut partial_histories, mut partial_records) = (0, 0, 0);
     for round in 1..=kills {
-        let delay = Duration::from_micros(next_random(&mut state) % window.as_micros() as u64);
+        let delay = Duration::from_micros(plan.next_below(window.as_micros() as u64));
         let killed = tokio::task::block_in_place(|| run_child(root.path(), round, Some(delay)));
         if !killed {
             window = delay.max(Duration::from_millis(1));

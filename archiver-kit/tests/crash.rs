@@ -12,10 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use archiver_core::testing::{search_attributes, test_records};
-use archiver_core::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
+use archiver_core::{
+    ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver, VisibilityRecord,
+};
 use archiver_kit::segment::SegmentOptions;
 use archiver_kit::store::LocalStore;
 use archiver_kit::table::{TableOptions, VisibilityTable};
@@ -78,35 +80,15 @@ async fn child(root: &Path, start: usize) {
     }
 }
 
-/// xorshift64*: enough to spread kill points, and replayable from the printed seed.
-fn next_random(state: &mut u64) -> u64 {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archives_and_compactions_killed_at_random_points_lose_nothing() {
     if let Some(root) = std::env::var_os(CHILD_ROOT) {
         let start = std::env::var(CHILD_START).unwrap().parse().unwrap();
         return child(Path::new(&root), start).await;
     }
-    let kills: u64 = std::env::var("ARCHIVER_CRASH_KILLS")
-        .ok()
-        .map_or(20, |n| n.parse().expect("ARCHIVER_CRASH_KILLS is a number"));
-    let seed: u64 = std::env::var("ARCHIVER_CRASH_SEED").ok().map_or_else(
-        || {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos() as u64
-                | 1
-        },
-        |s| s.parse().expect("ARCHIVER_CRASH_SEED is a number"),
-    );
+    let mut plan = archiver_core::testing::CrashPlan::from_env();
+    let (kills, seed) = (plan.kills, plan.seed);
     eprintln!("table crash test: {kills} kills, ARCHIVER_CRASH_SEED={seed}");
-    let mut state = seed;
     let root = tempfile::tempdir().unwrap();
     let (mut killed, mut finished) = (0, 0);
     for round in 0..kills {
@@ -118,7 +100,7 @@ async fn archives_and_compactions_killed_at_random_points_lose_nothing() {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let delay = Duration::from_millis(50 + next_random(&mut state) % 900);
+        let delay = Duration::from_millis(50 + plan.next_below(900));
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_some() {
             finished += 1;
@@ -129,22 +111,7 @@ async fn archives_and_compactions_killed_at_random_points_lose_nothing() {
         child.wait().unwrap();
 
         // After every kill: queries work and hold no run twice.
-        let table = table();
-        let uri = uri_of(root.path());
-        let page = table
-            .query(
-                &uri,
-                &QueryRequest::new("ns", "").with_page_size(RECORDS + 1),
-                &search_attributes(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("a query after kill {round}: {e}"));
-        let runs: BTreeSet<&str> = page.executions.iter().map(|r| r.run_id.as_str()).collect();
-        assert_eq!(
-            runs.len(),
-            page.executions.len(),
-            "a run twice after kill {round}"
-        );
+        every_run(&table(), root.path(), &format!("after kill {round}")).await;
     }
     eprintln!("table crash test: {killed} kills mid-run, {finished} children finished first");
     assert!(killed > 0, "no kill landed");
@@ -160,29 +127,16 @@ async fn archives_and_compactions_killed_at_random_points_lose_nothing() {
     // A kill may cut the last line short; only whole lines were acknowledged.
     let whole = &log[..log.rfind('\n').map_or(0, |end| end + 1)];
     let acked: BTreeSet<usize> = whole.lines().map(|l| l.parse().unwrap()).collect();
-    let page = table
-        .query(
-            &uri,
-            &QueryRequest::new("ns", "").with_page_size(RECORDS + 1),
-            &search_attributes(),
-        )
-        .await
-        .unwrap();
-    let found: BTreeMap<&str, _> = page
-        .executions
-        .iter()
-        .map(|r| (r.run_id.as_str(), r))
-        .collect();
-    assert_eq!(found.len(), page.executions.len(), "no run twice");
+    let found = every_run(&table, root.path(), "at the end").await;
     for i in &acked {
         assert_eq!(
-            found.get(records[*i].run_id.as_str()).copied(),
+            found.get(&records[*i].run_id),
             Some(&records[*i]),
             "acknowledged record {i}"
         );
     }
     // What was found was archived: never a record that was not sent.
-    for record in &page.executions {
+    for record in found.values() {
         assert!(records.contains(record), "{record:?}");
     }
     eprintln!(
@@ -190,4 +144,28 @@ async fn archives_and_compactions_killed_at_random_points_lose_nothing() {
         acked.len(),
         found.len()
     );
+}
+
+/// Every record of the table by run, checking that no run is there twice.
+async fn every_run(
+    table: &VisibilityTable<LocalStore>,
+    root: &Path,
+    when: &str,
+) -> BTreeMap<String, VisibilityRecord> {
+    let page = table
+        .query(
+            &uri_of(root),
+            &QueryRequest::new("ns", "").with_page_size(RECORDS + 1),
+            &search_attributes(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("a query {when}: {e}"));
+    let count = page.executions.len();
+    let runs: BTreeMap<String, VisibilityRecord> = page
+        .executions
+        .into_iter()
+        .map(|r| (r.run_id.clone(), r))
+        .collect();
+    assert_eq!(runs.len(), count, "a run twice {when}");
+    runs
 }

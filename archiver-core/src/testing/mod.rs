@@ -9,6 +9,7 @@
 //! Not semver-stable: scenarios are added as the contract grows.
 
 mod blob_writes;
+mod crash;
 mod data;
 mod generated;
 mod history;
@@ -17,6 +18,7 @@ mod visibility;
 use std::sync::Arc;
 
 pub use blob_writes::BlobWriteTally;
+pub use crash::CrashPlan;
 pub use data::{search_attributes, source_with_run, test_history, test_records, test_request};
 pub use generated::GeneratedHistorySource;
 pub use history::*;

@@ -33,17 +33,27 @@ pub(super) fn chunk_checksums(
     file: &[u8],
     row_groups: &[RowGroupMetaData],
 ) -> Result<String, SegmentError> {
-    let crcs = row_groups
+    per_chunk(row_groups, |_, chunk| {
+        Ok(crc32c::crc32c(file_region(file, chunk)?.1))
+    })
+}
+
+/// `sum` of every chunk, as JSON: per row group, per column.
+fn per_chunk<T: serde::Serialize>(
+    row_groups: &[RowGroupMetaData],
+    sum: impl Fn(&RowGroupMetaData, &ColumnChunkMetaData) -> Result<T, SegmentError>,
+) -> Result<String, SegmentError> {
+    let sums = row_groups
         .iter()
         .map(|group| {
             group
                 .columns()
                 .iter()
-                .map(|chunk| Ok(crc32c::crc32c(file_region(file, chunk)?.1)))
+                .map(|chunk| sum(group, chunk))
                 .collect::<Result<Vec<_>, _>>()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(serde_json::to_string(&crcs).unwrap_or_default())
+    Ok(serde_json::to_string(&sums).unwrap_or_default())
 }
 
 /// The checksums of every page of `row_groups` within `file`, each page found by walking its
@@ -52,7 +62,7 @@ pub(super) fn page_checksums(
     file: &[u8],
     row_groups: &[RowGroupMetaData],
 ) -> Result<String, SegmentError> {
-    let walk = |group: &RowGroupMetaData, chunk: &ColumnChunkMetaData| {
+    per_chunk(row_groups, |group, chunk| {
         let ((start, len), bytes) = file_region(file, chunk)?;
         let starts = page_starts(bytes, start, group, chunk)?;
         let end = start + len;
@@ -66,18 +76,7 @@ pub(super) fn page_checksums(
                     .ok_or_else(|| SegmentError::corrupted("a page lies outside its chunk"))
             })
             .collect::<Result<Vec<u32>, _>>()
-    };
-    let crcs = row_groups
-        .iter()
-        .map(|group| {
-            group
-                .columns()
-                .iter()
-                .map(|chunk| walk(group, chunk))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(serde_json::to_string(&crcs).unwrap_or_default())
+    })
 }
 
 /// Where each page of `chunk` starts: the page reader asks for a reader at every page header
