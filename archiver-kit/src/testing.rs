@@ -595,6 +595,24 @@ pub async fn lookups_read_only_matching_row_groups<S: ObjectStore + Clone>(
         requests <= 1 + stats.row_groups_probed + stats.row_groups_read,
         "{requests} requests, {stats:?}"
     );
+    // A page in a time order reads the groups at the front of that order only: once the page
+    // is full, the others are skipped by their statistics.
+    for filter in ["", "ORDER BY CloseTime ASC", "ORDER BY StartTime DESC"] {
+        let request = QueryRequest::new("ns", filter).with_page_size(5);
+        let (page, stats) = table
+            .query_with_stats(&uri, &request, &search_attributes())
+            .await
+            .expect("query");
+        assert_eq!(
+            page.executions,
+            reference(&records, filter).await[..5].to_vec(),
+            "{filter:?}"
+        );
+        assert!(
+            stats.row_groups_probed <= 2 && stats.row_groups > 20,
+            "{filter:?}: {stats:?}"
+        );
+    }
 }
 
 /// Every object of a table (batches, manifest, segments) damaged in turn: a query from a cold

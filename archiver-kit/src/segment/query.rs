@@ -171,6 +171,23 @@ fn column_index(name: &str) -> usize {
         .unwrap_or_else(|| unreachable!("{name} is a system column"))
 }
 
+impl SegmentFooter {
+    /// The least and greatest `CloseTime` (`close`) or `StartTime` of row group `g` in
+    /// microseconds (floored), by its statistics; `None` without them.
+    pub fn group_time_range(&self, g: usize, close: bool) -> Option<(i64, i64)> {
+        let column = if close {
+            columns::CLOSE_TIME
+        } else {
+            columns::START_TIME
+        };
+        let group = self.metadata().row_groups().get(g)?;
+        let Some(Statistics::Int64(stats)) = group.column(column_index(column)).statistics() else {
+            return None;
+        };
+        Some((*stats.min_opt()?, *stats.max_opt()?))
+    }
+}
+
 /// Whether a row group's time column may hold a time in `range`, by its statistics. The column
 /// holds microseconds (the time floored), so a bound is compared at its own microsecond.
 fn may_overlap(range: &TimeRange, group: &RowGroupMetaData, column: &str) -> bool {

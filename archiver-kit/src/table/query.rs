@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use archiver_core::object::{ObjectLocation, ObjectStore};
 use archiver_core::page_token::decode_query_token;
-use archiver_core::visibility::page_of;
+use archiver_core::visibility::{TimeOrder, page_of};
 use archiver_core::{QueryRequest, QueryResponse, Result, VisibilityRecord};
 use jiff::Timestamp;
 use visibility_query::{CheckedQuery, TimeRange};
@@ -140,12 +140,52 @@ impl<S: ObjectStore> VisibilityTable<S> {
             }
             Ok(())
         };
-        for entry in snapshot
+        // Whether rows whose time (in the order's field) is at best `micros` all come after the
+        // page so far: then their group, or segment, is not read.
+        let order = TimeOrder::of(query);
+        let beyond = |micros: i64| -> bool {
+            let Some(order) = order else {
+                return false;
+            };
+            let best = best.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(worst) = best.get(keep_best - 1) else {
+                return false;
+            };
+            let (time, descending) = match order {
+                TimeOrder::CloseTime { descending } => (worst.close_time, descending),
+                TimeOrder::StartTime { descending } => (worst.start_time, descending),
+            };
+            let worst = floor_micros(time);
+            if descending {
+                micros < worst
+            } else {
+                micros > worst
+            }
+        };
+        // Segments in the query's order too, by the end of their range nearest the front.
+        let mut segments: Vec<&SegmentEntry> = snapshot
             .manifest
             .segments
             .iter()
             .filter(|entry| admits(&plan.close_time, &plan.start_time, entry))
-        {
+            .collect();
+        let segment_best = |entry: &SegmentEntry| {
+            order.map(|order| match order {
+                TimeOrder::CloseTime { descending: true } => floor_micros(entry.max_close),
+                TimeOrder::CloseTime { descending: false } => floor_micros(entry.min_close),
+                TimeOrder::StartTime { descending: true } => floor_micros(entry.max_start),
+                TimeOrder::StartTime { descending: false } => floor_micros(entry.min_start),
+            })
+        };
+        if let Some(order) = order {
+            segments.sort_by_key(|entry| {
+                segment_best(entry).map_or(i128::MIN, |t| order.rank(i128::from(t), i128::from(t)))
+            });
+        }
+        for entry in segments {
+            if segment_best(entry).is_some_and(beyond) {
+                continue;
+            }
             stats.segments_read += 1;
             let read = self
                 .read_segment(
@@ -153,6 +193,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
                     entry,
                     &plan,
                     Rows {
+                        order,
+                        beyond: &beyond,
                         filter_fields: &filter_fields,
                         matches: &|row| query.matches(row),
                         fields: &fields,
@@ -190,4 +232,9 @@ fn overlaps(range: &TimeRange, min: Timestamp, max: Timestamp) -> bool {
         Bound::Unbounded => true,
     };
     above_start && below_end
+}
+
+/// `time` in whole microseconds, floored (as segment statistics hold times).
+fn floor_micros(time: Timestamp) -> i64 {
+    i64::try_from(time.as_nanosecond().div_euclid(1000)).unwrap_or(i64::MAX)
 }

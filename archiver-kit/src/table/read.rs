@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use archiver_core::object::{ObjectLocation, ObjectStore};
+use archiver_core::visibility::TimeOrder;
 use archiver_core::{Error, Result, VisibilityRecord};
 use bytes::Bytes;
 use visibility_query::Plan;
@@ -223,6 +224,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
         rows: Rows<'_>,
     ) -> Result<SegmentRead> {
         let Rows {
+            order,
+            beyond,
             filter_fields,
             matches,
             fields,
@@ -249,8 +252,27 @@ impl<S: ObjectStore> VisibilityTable<S> {
             ..SegmentRead::default()
         };
         let whole = footer.all_columns();
+        // In the query's order, so the page fills from the first groups and the rest are
+        // skipped by their statistics.
+        let best_case = |g: usize| {
+            let order = order?;
+            let (close, descending) = match order {
+                TimeOrder::CloseTime { descending } => (true, descending),
+                TimeOrder::StartTime { descending } => (false, descending),
+            };
+            let (min, max) = footer.group_time_range(g, close)?;
+            Some(if descending { max } else { min })
+        };
+        if let Some(order) = order {
+            groups.sort_by_key(|&g| {
+                best_case(g).map_or(i128::MIN, |t| order.rank(i128::from(t), i128::from(t)))
+            });
+        }
         // Group by group: memory holds one group's fetched pages and rows beyond the page.
         for g in groups {
+            if best_case(g).is_some_and(beyond) {
+                continue;
+            }
             let mut file = file.clone();
             read.row_groups_probed += 1;
             let mut admitted: Option<Vec<usize>> = None;
@@ -324,6 +346,12 @@ impl<S: ObjectStore> VisibilityTable<S> {
 
 /// What a segment read does with rows.
 pub(crate) struct Rows<'a> {
+    /// The query's order when it starts with a time: groups are read in that order, and one
+    /// whose every row would come after the page so far is skipped.
+    pub(crate) order: Option<TimeOrder>,
+    /// Whether a group whose rows' time (in the order's field) is at best this (microseconds)
+    /// comes wholly after the page so far.
+    pub(crate) beyond: &'a (dyn Fn(i64) -> bool + Sync),
     /// The filter's own columns, read first when `fields` holds others.
     pub(crate) filter_fields: &'a BTreeSet<String>,
     /// The filter, on rows with only `filter_fields` read.
