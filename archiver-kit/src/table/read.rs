@@ -17,6 +17,8 @@ use crate::segment::{SegmentError, SegmentFooter, SparseFile, read_group_fields,
 
 /// Ranges fetched at once.
 const RANGE_CONCURRENCY: usize = 8;
+/// Row groups whose first columns are fetched together.
+const WINDOW_GROUPS: usize = 8;
 /// Cached Bloom filter bytes, at most.
 const BLOOM_CACHE_BYTES: usize = 64 << 20;
 /// Cached footers and manifests, at most.
@@ -268,15 +270,45 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 best_case(g).map_or(i128::MIN, |t| order.rank(i128::from(t), i128::from(t)))
             });
         }
-        // Group by group: memory holds one group's fetched pages and rows beyond the page.
-        for g in groups {
+        // The columns every group is read for first, fetched for a window of groups at once (a
+        // request's latency, not its bytes, is what a probe costs on a remote store).
+        let filter_first = !filter_fields.is_empty() && filter_fields.len() < fields.len();
+        let first_columns = footer.field_columns(if filter_first { filter_fields } else { fields });
+        let mut window = SparseFile::new(entry.bytes);
+        let mut window_end = 0;
+        // Group by group: memory holds a window's first columns, one group's other fetched
+        // pages, and rows beyond the page.
+        for (i, &g) in groups.iter().enumerate() {
             if best_case(g).is_some_and(beyond) {
                 continue;
             }
-            let mut file = file.clone();
+            if i >= window_end {
+                let mut ranges = Vec::new();
+                window_end = i;
+                for &w in groups[i..]
+                    .iter()
+                    .filter(|&&w| !best_case(w).is_some_and(beyond))
+                    .take(WINDOW_GROUPS)
+                {
+                    ranges.extend(
+                        footer
+                            .ranges_to_fetch(&file, w, &first_columns, None)
+                            .map_err(|e| segment_error(&describe, e))?,
+                    );
+                    window_end = groups[i..]
+                        .iter()
+                        .position(|&x| x == w)
+                        .map_or(i, |p| i + p)
+                        + 1;
+                }
+                window = self
+                    .fetch_ranges(location, &entry.key, &file, ranges)
+                    .await?;
+            }
+            let mut file = window.clone();
             read.row_groups_probed += 1;
             let mut admitted: Option<Vec<usize>> = None;
-            if !filter_fields.is_empty() && filter_fields.len() < fields.len() {
+            if filter_first {
                 let partial = self
                     .read_fields(location, entry, &footer, &mut file, g, filter_fields, None)
                     .await?;
