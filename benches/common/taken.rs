@@ -1,7 +1,7 @@
 //! Timed history archives from a source that costs (almost) nothing, so the timing is the
 //! archiver's.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,14 @@ pub(crate) struct GeneratedBatches {
 impl GeneratedBatches {
     /// About `mb` MiB of encoded history (generator seed 1) as run `run` of `workflow_id`.
     pub(crate) fn new(mb: usize, workflow_id: &str) -> Self {
-        let generated = GeneratedHistorySource::with_approx_bytes(1, mb << 20);
+        Self::of(
+            GeneratedHistorySource::with_approx_bytes(1, mb << 20),
+            workflow_id,
+        )
+    }
+
+    /// The whole history `generated` makes, as run `run` of `workflow_id`.
+    pub(crate) fn of(generated: GeneratedHistorySource, workflow_id: &str) -> Self {
         let request = generated.request("bench-ns", workflow_id, "run", 1);
         let batches: Vec<_> = (0..(generated.events() / 3))
             .map(|i| generated.batch(i))
@@ -59,32 +66,68 @@ impl TakenSource {
 #[async_trait]
 impl HistorySource for TakenSource {
     async fn read_history(&self, request: &ReadHistoryRequest) -> Result<HistoryPage> {
-        let start = request.start_event_id()?;
-        let mut batches = self.batches.lock().expect("lock");
-        let out_of_order = || Error::Source {
-            source: format!("TakenSource read at event {start} out of order").into(),
-            retryable: false,
-        };
-        let mut page = HistoryPage::default();
-        match batches.front() {
-            None => return Ok(page),
-            Some(front) if front.first_event_id() != Some(start) => return Err(out_of_order()),
-            Some(_) => {}
-        }
-        let mut events = 0;
-        while let Some(batch) = batches.pop_front() {
-            events += batch.events.len();
-            page.batches.push(batch);
-            if events >= request.page_size.max(1) {
-                break;
-            }
-        }
-        page.next_page_token = batches
-            .front()
-            .and_then(History::first_event_id)
-            .map(|id| id.to_be_bytes().to_vec());
-        Ok(page)
+        take_page(&mut self.batches.lock().expect("lock"), request)
     }
+}
+
+/// Many runs' batches, each run handed out by moving them as [`TakenSource`] does: one source
+/// for an archiver that many callers share, each archiving its own runs.
+#[derive(Debug, Default)]
+pub(crate) struct TakenRuns {
+    runs: Mutex<HashMap<(String, String), VecDeque<History>>>,
+}
+
+impl TakenRuns {
+    /// Serves `batches` (once) as run `run_id` of `workflow_id`, whatever the namespace.
+    pub(crate) fn insert(&self, workflow_id: &str, run_id: &str, batches: Vec<History>) {
+        self.runs
+            .lock()
+            .expect("lock")
+            .insert((workflow_id.to_owned(), run_id.to_owned()), batches.into());
+    }
+}
+
+#[async_trait]
+impl HistorySource for TakenRuns {
+    async fn read_history(&self, request: &ReadHistoryRequest) -> Result<HistoryPage> {
+        let mut runs = self.runs.lock().expect("lock");
+        let key = (request.workflow_id.clone(), request.run_id.clone());
+        match runs.get_mut(&key) {
+            Some(batches) => take_page(batches, request),
+            None => Err(Error::Source {
+                source: format!("TakenRuns holds no run {key:?}").into(),
+                retryable: false,
+            }),
+        }
+    }
+}
+
+/// Moves the next page of `request` out of `batches`, which must start at its first event.
+fn take_page(batches: &mut VecDeque<History>, request: &ReadHistoryRequest) -> Result<HistoryPage> {
+    let start = request.start_event_id()?;
+    let out_of_order = || Error::Source {
+        source: format!("TakenSource read at event {start} out of order").into(),
+        retryable: false,
+    };
+    let mut page = HistoryPage::default();
+    match batches.front() {
+        None => return Ok(page),
+        Some(front) if front.first_event_id() != Some(start) => return Err(out_of_order()),
+        Some(_) => {}
+    }
+    let mut events = 0;
+    while let Some(batch) = batches.pop_front() {
+        events += batch.events.len();
+        page.batches.push(batch);
+        if events >= request.page_size.max(1) {
+            break;
+        }
+    }
+    page.next_page_token = batches
+        .front()
+        .and_then(History::first_event_id)
+        .map(|id| id.to_be_bytes().to_vec());
+    Ok(page)
 }
 
 /// Times `iters` archives of `batches` by the archiver `make` builds over a fresh
