@@ -8,8 +8,18 @@
 //!   threads each creating a temp file of the archive file's size, writing, fsyncing it,
 //!   renaming it into one directory and fsyncing that directory.
 //!
-//! The figure to read is the ratio of the two. The archives' batches are built before the timer
-//! (a [`TakenRuns`] source moves them out), and each sample's files are removed untimed after it.
+//! The figure to read is the ratio of the two. On a shared machine the load changes between
+//! criterion's samples of one line and of the other, so after each size a `ratio/<size>` line
+//! also prints the median ratio of `ARCHIVER_BENCH_PAIRS` (default 10; 0 skips them) paired
+//! rounds: [`PAIR_COUNT`] archives, then as many floor files right after (or the other way
+//! round, alternately), with the spread.
+//!
+//! The archives' batches are built before the timer (a [`TakenRuns`] source moves them out).
+//! Every sample writes into a fresh directory, and all of them are kept until the end of the
+//! run: without a journal, ext4 does not reuse an inode freed less than a minute ago and scans
+//! past each one when allocating, so removing a sample's files would slow the next sample's
+//! creations, three per archive (workflow and run directories, file) against one per floor
+//! file. For the same reason, leave a minute between runs. A run writes a few GB.
 //!
 //! `cargo bench --features filestore --bench small_histories`.
 
@@ -39,12 +49,23 @@ const SIZES_KB: [usize; 3] = [5, 20, 200];
 /// Encoded bytes of one generated batch (three events), about.
 const BATCH_BYTES: usize = 1_620;
 
+/// Paired rounds (archives, then floor files, timed back to back) behind each `ratio/` line,
+/// unless `ARCHIVER_BENCH_PAIRS` says how many.
+fn pairs() -> usize {
+    std::env::var("ARCHIVER_BENCH_PAIRS")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(10)
+}
+
+/// Histories (and floor files) per side of a paired round.
+const PAIR_COUNT: u64 = 500;
+
 fn uri_of(dir: &Path) -> ArchiveUri {
     format!("file://{}", dir.display()).parse().expect("uri")
 }
 
-/// Commits the file system's journal after an untimed cleanup, so the next timed run does not
-/// pay for the previous run's deletions.
+/// Fsyncs `dir`, so that a timed run does not pay for what the untimed setup changed in it.
 fn settle(dir: &Path) {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -166,6 +187,8 @@ fn archive_file_size(dir: &Path) -> u64 {
 fn small_histories(c: &mut Criterion) {
     let rt = common::runtime();
     let dir = common::bench_dir("small-histories");
+    fs::remove_dir_all(&dir).ok();
+    fs::create_dir(&dir).expect("bench dir");
     let mut group = c.benchmark_group("small_histories");
     group
         .sample_size(10)
@@ -176,45 +199,89 @@ fn small_histories(c: &mut Criterion) {
         let history = GeneratedBatches::of(GeneratedHistorySource::new(1, batches), "bench-wf");
         // The floor writes files as large as the archive's: one archived for the measure.
         let probe = dir.join(format!("probe-{kb}"));
-        fs::remove_dir_all(&probe).ok();
         archive_concurrently(&rt, &history, &probe, 1);
         let file_bytes = archive_file_size(&probe);
-        fs::remove_dir_all(&probe).ok();
         println!(
             "small_histories/{kb}KB: {} bytes of history, {file_bytes} bytes of archive file; {}",
             history.bytes,
             common::load()
         );
+        let content: Vec<u8> = (0..file_bytes).map(|i| (i * 131 % 251) as u8).collect();
         let label = format!("{kb}KB");
         let mut round = 0_u64;
         group.bench_function(BenchmarkId::new("filestore", &label), |b| {
             b.iter_custom(|iters| {
                 round += 1;
-                let root = dir.join(format!("archive-{kb}-{round}"));
-                fs::remove_dir_all(&root).ok();
-                settle(&dir);
-                let elapsed = archive_concurrently(&rt, &history, &root, iters);
-                fs::remove_dir_all(&root).expect("cleanup");
-                settle(&dir);
-                elapsed
+                timed_archives(
+                    &rt,
+                    &history,
+                    &dir.join(format!("archive-{kb}-{round}")),
+                    iters,
+                )
             })
         });
-        let content: Vec<u8> = (0..file_bytes).map(|i| (i * 131 % 251) as u8).collect();
         group.bench_function(BenchmarkId::new("floor", &label), |b| {
             b.iter_custom(|iters| {
                 round += 1;
-                let floor = dir.join(format!("floor-{kb}-{round}"));
-                fs::remove_dir_all(&floor).ok();
-                fs::create_dir(&floor).expect("floor dir");
-                settle(&dir);
-                let elapsed = floor_writes(&floor, &content, iters);
-                fs::remove_dir_all(&floor).expect("cleanup");
-                settle(&dir);
-                elapsed
+                timed_floor(&dir.join(format!("floor-{kb}-{round}")), &content, iters)
             })
         });
+        let pairs = pairs();
+        if pairs == 0 {
+            continue;
+        }
+        let mut ratios: Vec<f64> = (0..pairs)
+            .map(|pair| {
+                let archives = dir.join(format!("pair-archive-{kb}-{pair}"));
+                let floor = dir.join(format!("pair-floor-{kb}-{pair}"));
+                let (archived, floored) = if pair % 2 == 0 {
+                    let archived = timed_archives(&rt, &history, &archives, PAIR_COUNT);
+                    (archived, timed_floor(&floor, &content, PAIR_COUNT))
+                } else {
+                    let floored = timed_floor(&floor, &content, PAIR_COUNT);
+                    (
+                        timed_archives(&rt, &history, &archives, PAIR_COUNT),
+                        floored,
+                    )
+                };
+                floored.as_secs_f64() / archived.as_secs_f64()
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "small_histories/ratio/{label}: filestore/floor {:.2} (median of {pairs} paired rounds of {PAIR_COUNT}; {:.2} to {:.2}); {}",
+            (ratios[(pairs - 1) / 2] + ratios[pairs / 2]) / 2.0,
+            ratios[0],
+            ratios[pairs - 1],
+            common::load()
+        );
     }
     group.finish();
+    fs::remove_dir_all(&dir).expect("remove the bench data");
+}
+
+/// [`archive_concurrently`] into the fresh `root`.
+fn timed_archives(
+    rt: &tokio::runtime::Runtime,
+    history: &GeneratedBatches,
+    root: &Path,
+    count: u64,
+) -> Duration {
+    settle_parent(root);
+    archive_concurrently(rt, history, root, count)
+}
+
+/// [`floor_writes`] into the fresh directory `dir`.
+fn timed_floor(dir: &Path, content: &[u8], count: u64) -> Duration {
+    fs::create_dir(dir).expect("floor dir");
+    settle_parent(dir);
+    floor_writes(dir, content, count)
+}
+
+/// Writes back what the untimed setup left (the new directory's entry), so that the timed run
+/// does not pay for it.
+fn settle_parent(path: &Path) {
+    settle(path.parent().expect("a bench path has a parent"));
 }
 
 criterion_group!(benches, small_histories);
