@@ -105,6 +105,22 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Create `dir` and any missing parents, each with exactly `mode`, and fsync the parent of each
 /// directory created so the new entries survive a crash.
 pub(crate) fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
+    let created = create_dirs(dir, mode)?;
+    // Every mkdir first, then the parents' fsyncs: the first fsync commits the file system's
+    // journal with all the new entries, so the others find nothing left to do (one journal
+    // commit instead of one per level).
+    for path in created.iter().rev() {
+        if let Some(parent) = path.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Create `dir` and any missing parents, each with exactly `mode`, *without* making the new
+/// entries durable: returns the directories created, outermost first, whose parents the caller
+/// fsyncs.
+pub(crate) fn create_dirs(dir: &Path, mode: u32) -> io::Result<Vec<PathBuf>> {
     let mut missing = Vec::new();
     let mut cursor = Some(dir);
     while let Some(path) = cursor {
@@ -126,22 +142,14 @@ pub(crate) fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
         match fs::DirBuilder::new().mode(mode).create(path) {
             Ok(()) => {
                 fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
-                created.push(path);
+                created.push(path.to_owned());
             }
             // Another writer created it between our stat and mkdir: fine.
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
             Err(err) => return Err(err),
         }
     }
-    // Every mkdir first, then the parents' fsyncs: the first fsync commits the file system's
-    // journal with all the new entries, so the others find nothing left to do (one journal
-    // commit instead of one per level).
-    for path in created.into_iter().rev() {
-        if let Some(parent) = path.parent() {
-            sync_dir(parent)?;
-        }
-    }
-    Ok(())
+    Ok(created)
 }
 
 /// A new staged file in `dir` (created exclusively), with `mode` applied exactly.
@@ -155,15 +163,6 @@ pub(crate) fn create_temp(dir: &Path, tag: &str, mode: u32) -> io::Result<(File,
         .open(&path)?;
     file.set_permissions(fs::Permissions::from_mode(mode))?;
     Ok((file, path))
-}
-
-/// Make a fully written, fsynced staged file visible under `target` and make the rename durable.
-pub(crate) fn commit_rename(temp: &Path, target: &Path) -> io::Result<()> {
-    fs::rename(temp, target)?;
-    match target.parent() {
-        Some(parent) => sync_dir(parent),
-        None => Ok(()),
-    }
 }
 
 /// Write `bytes` to `dir/name` atomically and durably: a reader sees the old file or the new one.

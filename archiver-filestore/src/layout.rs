@@ -58,13 +58,23 @@ impl Layout {
         &self.root
     }
 
-    /// `<root>/v2/history/<ns>/<workflow>/<run>`: the archives of one run, one file per version.
-    pub(crate) fn run_dir(&self, namespace_id: &str, workflow_id: &str, run_id: &str) -> PathBuf {
+    /// `<root>/v2/history/<ns>`: a namespace's histories, a directory per workflow.
+    pub(crate) fn history_namespace_dir(&self, namespace_id: &str) -> PathBuf {
         self.root
             .join(LAYOUT_DIR)
             .join(HISTORY_DIR)
             .join(id_segment(namespace_id))
+    }
+
+    /// `<root>/v2/history/<ns>/<workflow>`: a workflow's histories, a directory per run.
+    pub(crate) fn workflow_dir(&self, namespace_id: &str, workflow_id: &str) -> PathBuf {
+        self.history_namespace_dir(namespace_id)
             .join(id_segment(workflow_id))
+    }
+
+    /// `<root>/v2/history/<ns>/<workflow>/<run>`: the archives of one run, one file per version.
+    pub(crate) fn run_dir(&self, namespace_id: &str, workflow_id: &str, run_id: &str) -> PathBuf {
+        self.workflow_dir(namespace_id, workflow_id)
             .join(id_segment(run_id))
     }
 
@@ -122,6 +132,14 @@ mod tests {
         let dir = layout.run_dir("../..", "/etc/passwd", "a\0b");
         assert!(dir.starts_with("/archive/v2/history/"));
         assert_eq!(dir.components().count(), 7, "{}", dir.display());
+        assert_eq!(
+            Some(layout.workflow_dir("../..", "/etc/passwd").as_path()),
+            dir.parent()
+        );
+        assert_eq!(
+            Some(layout.history_namespace_dir("../..").as_path()),
+            dir.parent().and_then(Path::parent)
+        );
         assert!(dir.components().all(|c| matches!(
             c,
             std::path::Component::RootDir | std::path::Component::Normal(_)

@@ -103,7 +103,11 @@
 //! - **Atomic, durable commits.** History blobs are streamed into a staged file in the run
 //!   directory (memory stays about one blob, whatever the history size); at the end the index
 //!   and footer are written, the file is fsynced, renamed into place, and the directory is
-//!   fsynced. Visibility records are staged, fsynced and renamed the same way (concurrent
+//!   fsynced. The run's entry in the workflow directory and the workflow's in the namespace
+//!   directory are fsynced too, whoever created them, by fsyncs that run beside the file's
+//!   writing and that concurrent archives share (an archive waits only for an fsync of the
+//!   directory that started after its change): `archive` returns once all of it is durable, and
+//!   so does a call that finds the run archived already. Visibility records are staged, fsynced and renamed the same way (concurrent
 //!   archives' fsyncs share journal commits in the kernel). A reader sees no archive or the
 //!   whole one; a process killed mid-archive leaves only `.tmp-*` files.
 //! - **Idempotent.** Archiving a run and version that is already archived (and intact) does
@@ -140,6 +144,7 @@
 // other modules are shared by both.
 mod cleanup;
 mod config;
+mod dirsync;
 mod error;
 mod fsio;
 mod history;

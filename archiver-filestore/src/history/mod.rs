@@ -7,8 +7,8 @@
 mod histfile;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use archiver_core::history::{HistoryIterator, HistoryPager, IteratorState, decode_batches_at};
 use archiver_core::page_token::fingerprint;
@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{self, FilestoreConfig};
+use crate::dirsync::{DirSyncs, Ticket};
 use crate::error::{PROVIDER, io_error};
 use crate::fsio::{self, Modes};
 use crate::layout::{self, Layout, SCHEME};
@@ -49,6 +50,8 @@ pub struct FilestoreHistoryArchiver {
     modes: Modes,
     target_blob_size: usize,
     blob_writes: AtomicU64,
+    /// Directory fsyncs shared by this archiver's concurrent archives.
+    dir_syncs: Arc<DirSyncs>,
 }
 
 impl FilestoreHistoryArchiver {
@@ -65,6 +68,7 @@ impl FilestoreHistoryArchiver {
             modes: config::modes(config),
             target_blob_size: DEFAULT_TARGET_BLOB_SIZE,
             blob_writes: AtomicU64::new(0),
+            dir_syncs: Arc::default(),
         }
     }
 
@@ -99,6 +103,18 @@ impl FilestoreHistoryArchiver {
             &identity.workflow_id,
             &identity.run_id,
         );
+        let staging = Staging {
+            dir,
+            parent_dirs: [
+                layout.workflow_dir(&identity.namespace_id, &identity.workflow_id),
+                layout.history_namespace_dir(&identity.namespace_id),
+            ],
+            identity,
+            modes: self.modes,
+            dir_syncs: Arc::clone(&self.dir_syncs),
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let (dir, identity) = (&staging.dir, &staging.identity);
         let target = dir.join(layout::history_file_name(identity.close_failover_version));
         if !identity.fits_header() {
             // The reader refuses such headers: archiving would succeed and never read back.
@@ -111,19 +127,23 @@ impl FilestoreHistoryArchiver {
             ));
         }
         let archived = {
-            let (target, identity) = (target.clone(), identity.clone());
+            let (target, staging) = (target.clone(), staging.clone());
             // Only a missing archive, or another run's (never served, see `get_page`), is
             // written; an archive that cannot be read is reported, not silently rewritten.
             blocking("check archive", move || match HistReader::open(&target) {
-                Ok(reader) if reader.identity() == &identity => {
+                Ok(reader) if reader.identity() == &staging.identity => {
                     // Every blob: "archived" must mean it reads back (a retry is rare, and
                     // reading the archive costs about what writing it did).
                     reader.verify()?;
+                    // And that it is durable: the attempt that renamed it may still be
+                    // fsyncing its directories, or may have failed to.
+                    let parents = staging.sync_parents();
+                    staging
+                        .make_durable(parents)
+                        .map_err(|err| io_error("make durable", &target, err))?;
                     // Stale files of killed attempts are cleaned here too, as on every commit:
                     // the archive may have been committed by another attempt.
-                    if let Some(dir) = target.parent() {
-                        fsio::remove_stale_temps(dir);
-                    }
+                    fsio::remove_stale_temps(&staging.dir);
                     Ok(true)
                 }
                 Ok(_) => Ok(false),
@@ -135,10 +155,8 @@ impl FilestoreHistoryArchiver {
         if archived {
             return Ok(()); // this run and version is archived already: idempotent
         }
-        let archive_key = archive_key(&layout, &identity);
-        let resumed = self
-            .resume_point(options, &archive_key, &dir, &identity)
-            .await?;
+        let archive_key = archive_key(&layout, identity);
+        let resumed = self.resume_point(options, &archive_key, &staging).await?;
         let (writer, iterator) = match resumed {
             Some((writer, state)) => {
                 let iterator = HistoryIterator::resume(
@@ -155,11 +173,6 @@ impl FilestoreHistoryArchiver {
                 (None, iterator)
             }
         };
-        let staging = Staging {
-            dir,
-            identity,
-            modes: self.modes,
-        };
         self.write_blobs(staging, writer, iterator, &archive_key, options, target)
             .await
     }
@@ -169,9 +182,8 @@ impl FilestoreHistoryArchiver {
         &self,
         options: &ArchiveOptions,
         archive_key: &str,
-        dir: &Path,
-        identity: &Identity,
-    ) -> Result<Option<(HistWriter, IteratorState)>> {
+        staging: &Staging,
+    ) -> Result<Option<(Staged, IteratorState)>> {
         let Some(manager) = options.progress_manager() else {
             return Ok(None);
         };
@@ -188,14 +200,21 @@ impl FilestoreHistoryArchiver {
         {
             return Ok(None);
         }
-        let temp = dir.join(&progress.temp);
-        let identity = identity.clone();
+        let temp = staging.dir.join(&progress.temp);
+        let identity = staging.identity.clone();
         let reopened = blocking("resume staged archive", move || {
             Ok(HistWriter::reopen(&temp, &identity, progress.len).map_err(|reason| (temp, reason)))
         })
         .await?;
         match reopened {
-            Ok(writer) => Ok(Some((writer, progress.iterator))),
+            // The directories exist (an earlier attempt made them, maybe not durably).
+            Ok(writer) => Ok(Some((
+                Staged {
+                    writer,
+                    parents: staging.sync_parents(),
+                },
+                progress.iterator,
+            ))),
             Err((temp, reason)) => {
                 tracing::warn!(path = %temp.display(), %reason, "cannot resume the staged archive, starting over");
                 Ok(None)
@@ -214,7 +233,7 @@ impl FilestoreHistoryArchiver {
     async fn write_blobs(
         &self,
         staging: Staging,
-        mut writer: Option<HistWriter>,
+        mut writer: Option<Staged>,
         mut iterator: HistoryIterator,
         archive_key: &str,
         options: &ArchiveOptions,
@@ -235,9 +254,9 @@ impl FilestoreHistoryArchiver {
                     let skipped = matches!(err, Error::NotFound { .. });
                     // Keep the staged file only when a retry can resume from it.
                     let resumable = err.is_retryable() && manager.is_some();
-                    if let Some(writer) = writer.filter(|_| skipped || !resumable) {
+                    if let Some(staged) = writer.filter(|_| skipped || !resumable) {
                         blocking("discard staged archive", move || {
-                            writer.abandon();
+                            staged.writer.abandon();
                             Ok(())
                         })
                         .await?;
@@ -271,14 +290,17 @@ impl FilestoreHistoryArchiver {
             }
         }
         blocking("commit archive", move || {
-            let writer = match writer {
-                Some(writer) => writer,
+            let Staged { writer, parents } = match writer {
+                Some(staged) => staged,
                 None => staging.create()?,
             };
             let temp = writer.temp_path().to_owned();
             writer
                 .finish(&target)
                 .map_err(|err| io_error("commit archive", &temp, err))?;
+            staging
+                .make_durable(parents)
+                .map_err(|err| io_error("commit archive", &target, err))?;
             fsio::remove_stale_temps(&staging.dir);
             Ok(())
         })
@@ -289,11 +311,11 @@ impl FilestoreHistoryArchiver {
     /// asked. Returns the writer for the next blob.
     async fn settle(
         &self,
-        write: tokio::task::JoinHandle<Result<HistWriter>>,
+        write: tokio::task::JoinHandle<Result<Staged>>,
         state: IteratorState,
         archive_key: &str,
         options: &ArchiveOptions,
-    ) -> Result<HistWriter> {
+    ) -> Result<Staged> {
         let written = write
             .await
             .map_err(|err| crate::error::join_error("write blob", err))??;
@@ -302,12 +324,13 @@ impl FilestoreHistoryArchiver {
             let progress = Progress {
                 archive: archive_key.to_owned(),
                 temp: written
+                    .writer
                     .temp_path()
                     .file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or_default()
                     .to_owned(),
-                len: written.len(),
+                len: written.writer.len(),
                 iterator: state,
             };
             let bytes = serde_json::to_vec(&progress)
@@ -353,20 +376,143 @@ impl FilestoreHistoryArchiver {
     }
 }
 
-/// What a new staged file needs: where, for whom, with which modes.
+/// What a new staged file needs: where, for whom, with which modes, and the directory fsyncs
+/// its commit shares.
 #[derive(Debug, Clone)]
 struct Staging {
+    /// The run directory.
     dir: PathBuf,
+    /// The workflow directory and the namespace directory, whose entries (the run's, the
+    /// workflow's) the archive needs durable.
+    parent_dirs: [PathBuf; 2],
     identity: Identity,
     modes: Modes,
+    dir_syncs: Arc<DirSyncs>,
+    /// Where [`Staging::sync_parents`] runs its fsyncs.
+    runtime: tokio::runtime::Handle,
+}
+
+/// A staged file, and the fsyncs making the entries of [`Staging::parent_dirs`] durable,
+/// running beside its writing.
+#[derive(Debug)]
+struct Staged {
+    writer: HistWriter,
+    parents: ParentSyncs,
+}
+
+/// The fsyncs of [`Staging::sync_parents`], run by a task on the blocking pool, or by
+/// [`ParentSyncs::wait`] when that task has not started yet (the pool may be full of callers
+/// waiting, each for its own task).
+#[derive(Debug)]
+struct ParentSyncs(Arc<(Mutex<ParentState>, Condvar)>);
+
+#[derive(Debug)]
+enum ParentState {
+    Pending(Vec<Ticket>),
+    Running,
+    Done(std::io::Result<()>),
+}
+
+impl ParentSyncs {
+    /// Starts redeeming `tickets` in order on `runtime`'s blocking pool.
+    fn start(runtime: &tokio::runtime::Handle, tickets: Vec<Ticket>) -> Self {
+        let shared = Arc::new((Mutex::new(ParentState::Pending(tickets)), Condvar::new()));
+        let task = Arc::clone(&shared);
+        runtime.spawn_blocking(move || {
+            let (state, done) = &*task;
+            let tickets = {
+                let mut guard = lock(state);
+                match std::mem::replace(&mut *guard, ParentState::Running) {
+                    ParentState::Pending(tickets) => tickets,
+                    // The waiter took them and runs them.
+                    other => {
+                        *guard = other;
+                        return;
+                    }
+                }
+            };
+            let outcome = redeem_all(tickets);
+            *lock(state) = ParentState::Done(outcome);
+            done.notify_all();
+        });
+        Self(shared)
+    }
+
+    /// Waits for them (blocking), running them here if the task has not started.
+    fn wait(self) -> std::io::Result<()> {
+        let (state, done) = &*self.0;
+        let mut guard = lock(state);
+        loop {
+            match std::mem::replace(&mut *guard, ParentState::Running) {
+                ParentState::Pending(tickets) => {
+                    drop(guard);
+                    return redeem_all(tickets);
+                }
+                ParentState::Done(outcome) => return outcome,
+                ParentState::Running => {
+                    guard = done.wait(guard).unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
+    }
+}
+
+fn redeem_all(tickets: Vec<Ticket>) -> std::io::Result<()> {
+    tickets.into_iter().try_for_each(Ticket::redeem)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Staging {
-    /// A new staged file in the run directory (blocking).
-    fn create(&self) -> Result<HistWriter> {
+    /// A new staged file in the run directory, made with its missing parents (blocking).
+    ///
+    /// The entries of the new workflow and run directories are made durable by fsyncs that run
+    /// beside the writing of the file ([`Staging::sync_parents`]), and that the commit waits for
+    /// ([`Staging::make_durable`]). A new namespace directory (or anything above it) is made
+    /// durable at once.
+    fn create(&self) -> Result<Staged> {
+        let failed = |err| io_error("create staged archive in", &self.dir, err);
+        let created = fsio::create_dirs(&self.dir, self.modes.dir).map_err(failed)?;
+        for made in created.iter().rev() {
+            match made.parent() {
+                Some(parent) if !self.parent_dirs.iter().any(|p| p == parent) => {
+                    self.dir_syncs.sync(parent).map_err(failed)?;
+                }
+                _ => {}
+            }
+        }
+        let parents = self.sync_parents();
         let tag = self.identity.close_failover_version.to_string();
-        HistWriter::create(&self.dir, &tag, &self.identity, self.modes)
-            .map_err(|err| io_error("create staged archive in", &self.dir, err))
+        let writer =
+            HistWriter::create(&self.dir, &tag, &self.identity, self.modes).map_err(failed)?;
+        Ok(Staged { writer, parents })
+    }
+
+    /// Starts making the entries in [`Staging::parent_dirs`] durable as they are now (this
+    /// archive's run directory exists, whoever made it), on the blocking pool: an fsync of the
+    /// workflow directory, then of the namespace directory, each one that started after this
+    /// call (another archive's, when one did: see [`DirSyncs`]).
+    ///
+    /// They run beside the writing and fsyncing of the file, instead of after it: the archive
+    /// then costs about the file's write, fsync, rename and directory fsync, not those plus two
+    /// more directory fsyncs.
+    fn sync_parents(&self) -> ParentSyncs {
+        let tickets = self
+            .parent_dirs
+            .iter()
+            .map(|dir| self.dir_syncs.ticket(dir))
+            .collect();
+        ParentSyncs::start(&self.runtime, tickets)
+    }
+
+    /// Makes the archive renamed into the run directory durable, with the run directory's and
+    /// the workflow directory's entries: an fsync of the run directory, then waits for
+    /// `parents`.
+    fn make_durable(&self, parents: ParentSyncs) -> std::io::Result<()> {
+        self.dir_syncs.sync(&self.dir)?;
+        parents.wait()
     }
 }
 
@@ -392,7 +538,11 @@ const SYNC_EVERY: u64 = 2 << 20;
 
 /// Appends `blob` (then drops its bytes); fsyncs when progress will be recorded for it, or
 /// when [`SYNC_EVERY`] bytes are not yet durable.
-fn append(mut writer: HistWriter, blob: HistoryBlob, durable: bool) -> Result<HistWriter> {
+fn append(staged: Staged, blob: HistoryBlob, durable: bool) -> Result<Staged> {
+    let Staged {
+        mut writer,
+        parents,
+    } = staged;
     let meta = BlobMeta {
         first_event_id: blob.first_event_id,
         last_event_id: blob.last_event_id,
@@ -407,7 +557,7 @@ fn append(mut writer: HistWriter, blob: HistoryBlob, durable: bool) -> Result<Hi
         }
     });
     match written {
-        Ok(()) => Ok(writer),
+        Ok(()) => Ok(Staged { writer, parents }),
         Err(err) => {
             let temp = writer.temp_path().to_owned();
             writer.abandon();
@@ -496,5 +646,43 @@ impl HistoryArchiver for FilestoreHistoryArchiver {
 
     async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> {
         crate::validate::validate_root(uri, self.modes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_syncs_run_in_the_waiter_when_the_pool_is_full() {
+        let root = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        // The pool's one thread is taken until released: the task cannot start.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        runtime.spawn_blocking(move || held.recv());
+        let syncs = Arc::new(DirSyncs::default());
+        let parents = ParentSyncs::start(runtime.handle(), vec![syncs.ticket(root.path())]);
+        parents.wait().unwrap();
+        release.send(()).unwrap();
+    }
+
+    #[test]
+    fn parent_syncs_report_the_first_failure() {
+        let root = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let syncs = Arc::new(DirSyncs::default());
+        let tickets = vec![
+            syncs.ticket(root.path()),
+            syncs.ticket(&root.path().join("missing")),
+        ];
+        let err = ParentSyncs::start(runtime.handle(), tickets)
+            .wait()
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     }
 }

@@ -10,7 +10,7 @@ use crate::fsio::{self, Modes};
 
 /// A history archive being written. Each blob is appended as one frame; [`HistWriter::sync`]
 /// makes what was appended durable; [`HistWriter::finish`] writes the index and footer and
-/// renames the file into place.
+/// renames the file into place (durable once the caller fsyncs the directory).
 #[derive(Debug)]
 pub(crate) struct HistWriter {
     file: File,
@@ -23,14 +23,13 @@ pub(crate) struct HistWriter {
 }
 
 impl HistWriter {
-    /// Starts a new staged file in `dir` (created if missing) for `identity`.
+    /// Starts a new staged file in the existing directory `dir` for `identity`.
     pub(crate) fn create(
         dir: &Path,
         tag: &str,
         identity: &Identity,
         modes: Modes,
     ) -> io::Result<Self> {
-        fsio::create_dir_all(dir, modes.dir)?;
         let (mut file, temp) = fsio::create_temp(dir, tag, modes.file)?;
         let header = format::encode_header(identity);
         if let Err(err) = file.write_all(&header) {
@@ -126,7 +125,9 @@ impl HistWriter {
         &self.temp
     }
 
-    /// Writes index and footer, fsyncs, and atomically renames the file to `target`.
+    /// Writes index and footer, fsyncs, and atomically renames the file to `target`. The rename
+    /// is durable once `target`'s directory is fsynced: the caller's job, so that writers can
+    /// share fsyncs.
     pub(crate) fn finish(self, target: &Path) -> io::Result<()> {
         debug_assert!(
             self.frames
@@ -146,7 +147,7 @@ impl HistWriter {
             self.len + index.len() as u64,
         )?;
         self.file.sync_all()?;
-        fsio::commit_rename(&self.temp, target)
+        std::fs::rename(&self.temp, target)
     }
 
     /// Removes the staged file (best effort).
