@@ -212,6 +212,7 @@ impl FilestoreHistoryArchiver {
                 Staged {
                     writer,
                     parents: staging.sync_parents(),
+                    fresh_dir: false,
                 },
                 progress.iterator,
             ))),
@@ -227,9 +228,10 @@ impl FilestoreHistoryArchiver {
     /// commits it as `target`.
     ///
     /// Without progress to record, writing blob `n` (blocking pool) overlaps reading and
-    /// encoding blob `n + 1`: at most two blobs are in memory. With progress, each blob is
-    /// written, fsynced and recorded before the next is read, so a resumed archive never
-    /// writes a blob twice.
+    /// encoding blob `n + 1`: at most two blobs are in memory. The first blob is held until the
+    /// second is read, so that a history of one blob (most are) is written and committed in one
+    /// blocking call. With progress, each blob is written, fsynced and recorded before the next
+    /// is read, so a resumed archive never writes a blob twice.
     async fn write_blobs(
         &self,
         staging: Staging,
@@ -242,6 +244,7 @@ impl FilestoreHistoryArchiver {
         let manager = options.progress_manager();
         let durable = manager.is_some();
         let mut in_flight = None;
+        let mut held = None;
         loop {
             let next = iterator.next().await;
             if let Some((write, state)) = in_flight.take() {
@@ -270,6 +273,20 @@ impl FilestoreHistoryArchiver {
                     return Err(err);
                 }
             };
+            if !durable && writer.is_none() && held.is_none() {
+                held = Some(blob);
+                continue;
+            }
+            if let Some(first) = held.take() {
+                // Written before the second is handed over: two blobs at most in memory.
+                let stage = staging.clone();
+                let write =
+                    tokio::task::spawn_blocking(move || append(stage.create()?, first, false));
+                writer = Some(
+                    self.settle(write, iterator.state(), archive_key, options)
+                        .await?,
+                );
+            }
             let current = writer.take();
             let stage = staging.clone();
             let write = tokio::task::spawn_blocking(move || {
@@ -289,11 +306,20 @@ impl FilestoreHistoryArchiver {
                 in_flight = Some((write, iterator.state()));
             }
         }
+        let held_blobs = u64::from(held.is_some());
         blocking("commit archive", move || {
-            let Staged { writer, parents } = match writer {
+            let mut staged = match writer {
                 Some(staged) => staged,
                 None => staging.create()?,
             };
+            if let Some(blob) = held {
+                staged = append(staged, blob, false)?;
+            }
+            let Staged {
+                writer,
+                parents,
+                fresh_dir,
+            } = staged;
             let temp = writer.temp_path().to_owned();
             writer
                 .finish(&target)
@@ -301,10 +327,14 @@ impl FilestoreHistoryArchiver {
             staging
                 .make_durable(parents)
                 .map_err(|err| io_error("commit archive", &target, err))?;
-            fsio::remove_stale_temps(&staging.dir);
+            if !fresh_dir {
+                fsio::remove_stale_temps(&staging.dir);
+            }
             Ok(())
         })
-        .await
+        .await?;
+        self.blob_writes.fetch_add(held_blobs, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Waits for a blob write; records progress (the iterator `state` after that blob) when
@@ -398,6 +428,8 @@ struct Staging {
 struct Staged {
     writer: HistWriter,
     parents: ParentSyncs,
+    /// Whether this archive made the run directory: then no killed writer left files there.
+    fresh_dir: bool,
 }
 
 /// The fsyncs of [`Staging::sync_parents`], run by a task on the blocking pool, or by
@@ -487,7 +519,11 @@ impl Staging {
         let tag = self.identity.close_failover_version.to_string();
         let writer =
             HistWriter::create(&self.dir, &tag, &self.identity, self.modes).map_err(failed)?;
-        Ok(Staged { writer, parents })
+        Ok(Staged {
+            writer,
+            parents,
+            fresh_dir: created.last() == Some(&self.dir),
+        })
     }
 
     /// Starts making the entries in [`Staging::parent_dirs`] durable as they are now (this
@@ -542,6 +578,7 @@ fn append(staged: Staged, blob: HistoryBlob, durable: bool) -> Result<Staged> {
     let Staged {
         mut writer,
         parents,
+        fresh_dir,
     } = staged;
     let meta = BlobMeta {
         first_event_id: blob.first_event_id,
@@ -557,7 +594,11 @@ fn append(staged: Staged, blob: HistoryBlob, durable: bool) -> Result<Staged> {
         }
     });
     match written {
-        Ok(()) => Ok(Staged { writer, parents }),
+        Ok(()) => Ok(Staged {
+            writer,
+            parents,
+            fresh_dir,
+        }),
         Err(err) => {
             let temp = writer.temp_path().to_owned();
             writer.abandon();
