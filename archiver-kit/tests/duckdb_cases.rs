@@ -47,9 +47,9 @@ use archiver_kit::segment::SegmentOptions;
 use archiver_kit::store::LocalStore;
 use archiver_kit::table::{TableOptions, VisibilityTable};
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
 use support::duckdb::{self, Param, Statement};
 use visibility_query::sql::{self, Dialect, SqlParam};
+use visibility_query::testing::{CHASM_ATTRIBUTES, LiteralPools, Rng, cases, declared_attributes};
 use visibility_query::{ExecutionStatus, FieldLayout, SearchAttributeType as T, SearchAttributes};
 
 /// Cases where DuckDB and `query` knowingly differ, with why (none so far).
@@ -62,31 +62,6 @@ const RUNS: usize = 150;
 /// The page size of both sides: more than a namespace holds.
 const PAGE: usize = 1000;
 
-#[derive(Deserialize)]
-struct Case {
-    query: String,
-    valid: bool,
-    #[serde(default)]
-    context: String,
-}
-
-const ES_ATTRS: [(&str, T); 6] = [
-    ("CustomIntField", T::Int),
-    ("CustomTextField", T::Text),
-    ("CustomKeywordField", T::Keyword),
-    ("CustomDatetimeField", T::Datetime),
-    ("CustomDoubleField", T::Double),
-    ("CustomBoolField", T::Bool),
-];
-
-const CHASM_ATTRS: [(&str, T); 5] = [
-    ("ChasmCompleted", T::Bool),
-    ("ChasmStatus", T::Keyword),
-    ("ChasmCount", T::Int),
-    ("ChasmScore", T::Double),
-    ("ChasmStartTime", T::Datetime),
-];
-
 /// The attributes a case's context declares, on preallocated fields (Temporal's SQL layout,
 /// one more field of a type per CHASM attribute of it); `None` for parser-only contexts.
 /// `AliasFor<Field>` lands on `<Field>` because fields are handed out in order.
@@ -97,35 +72,13 @@ fn attributes(context: &str) -> Option<(SearchAttributes, FieldLayout)> {
     let chasm = context.contains("chasm");
     let mut layout = FieldLayout::temporal_sql();
     if chasm {
-        for (_, ty) in CHASM_ATTRS {
+        for (_, ty) in CHASM_ATTRIBUTES {
             layout = layout.clone().with_limit(ty, layout.limit(ty) + 1);
         }
     }
-    let mut names: Vec<(String, T)> = if context.contains("sqltest") {
-        T::ALL
-            .into_iter()
-            .flat_map(|ty| {
-                (1..=FieldLayout::temporal_sql().limit(ty))
-                    .map(move |i| (format!("AliasFor{ty}{i:02}"), ty))
-            })
-            .collect()
-    } else if context.contains("estest")
-        || context.starts_with("functional")
-        || context.starts_with("scheduler")
-        || context.starts_with("unified-es store")
-    {
-        let mut v: Vec<(String, T)> = ES_ATTRS.iter().map(|&(n, t)| (n.to_owned(), t)).collect();
-        if context.contains("TestMapper") {
-            v.extend(ES_ATTRS.iter().map(|&(n, t)| (format!("AliasFor{n}"), t)));
-        }
-        v
-    } else if context == "docs" {
-        vec![("Description".to_owned(), T::Keyword)]
-    } else {
-        vec![]
-    };
+    let mut names = declared_attributes(context);
     if chasm {
-        names.extend(CHASM_ATTRS.iter().map(|&(n, t)| (n.to_owned(), t)));
+        names.extend(CHASM_ATTRIBUTES.iter().map(|&(n, t)| (n.to_owned(), t)));
     }
     let mut attrs = SearchAttributes::new().with_field_layout(layout.clone());
     for (name, ty) in names {
@@ -134,101 +87,26 @@ fn attributes(context: &str) -> Option<(SearchAttributes, FieldLayout)> {
     Some((attrs, layout))
 }
 
-/// Literals of the table's queries, so that generated records hit the filters.
-#[derive(Default)]
-struct Pools {
-    strings: Vec<String>,
-    ints: Vec<i64>,
-    floats: Vec<f64>,
-    times: Vec<Timestamp>,
-    words: Vec<String>,
-}
-
-impl Pools {
-    fn from(queries: &[&str]) -> Pools {
-        let mut p = Pools::default();
-        for q in queries {
-            let b = q.as_bytes();
-            let mut i = 0;
-            while i < b.len() {
-                let c = b[i];
-                if c == b'\'' || c == b'"' {
-                    let end = q[i + 1..].find(c as char).map_or(q.len(), |e| i + 1 + e);
-                    p.strings.push(q[i + 1..end].to_owned());
-                    i = end + 1;
-                } else if c.is_ascii_digit()
-                    || c == b'-' && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-                {
-                    let end = q[i + 1..]
-                        .find(|ch: char| !(ch.is_ascii_digit() || ch == '.'))
-                        .map_or(q.len(), |e| i + 1 + e);
-                    let lit = &q[i..end];
-                    if let Ok(n) = lit.parse::<i64>() {
-                        p.ints.push(n);
-                    } else if let Ok(x) = lit.parse::<f64>() {
-                        p.floats.push(x);
-                    }
-                    i = end;
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        // Stored times are whole microseconds (as in Temporal's SQL stores): the literals'
-        // times, floored.
-        let micros = |t: Timestamp| Timestamp::from_microsecond(t.as_microsecond()).unwrap();
-        for s in &p.strings {
-            if let Ok(t) = s.parse::<Timestamp>() {
-                p.times.push(micros(t));
-            }
-            p.words.extend(sql::text_tokens(s));
-        }
-        for &n in &p.ints {
-            if let Ok(t) = Timestamp::from_nanosecond(i128::from(n)) {
-                p.times.push(micros(t));
-            }
-        }
-        // Ids must not be empty; a few values besides the literals, so that no pool is.
-        p.strings.retain(|s| !s.is_empty());
-        p.strings.push("value".into());
-        p.words.push("word".into());
-        p.ints.extend([0, 7]);
-        p.strings.sort();
-        p.strings.dedup();
-        p.words.sort();
-        p.words.dedup();
-        p.times.push("2020-02-15T20:30:40Z".parse().unwrap());
-        p.times.sort();
-        p.times.dedup();
-        p.floats.extend([1.23, 0.5, -2.0]);
-        p
-    }
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a, X>(&mut self, v: &'a [X]) -> &'a X {
-        &v[self.below(v.len())]
-    }
+/// The literals of the table's queries ([`LiteralPools`]), and a few values besides them so
+/// that no pool is empty; ids must not be empty.
+fn pools(queries: &[&str]) -> LiteralPools {
+    let mut p = LiteralPools::from_queries(queries);
+    p.strings.retain(|s| !s.is_empty());
+    p.strings.push("value".into());
+    p.strings.sort();
+    p.strings.dedup();
+    p.words.push("word".into());
+    p.words.sort();
+    p.words.dedup();
+    p.ints.extend([0, 7]);
+    p.times.sort();
+    p.times.dedup();
+    p
 }
 
 /// A value of type `ty` as a record stores it. `canonical` values are the text the engine
 /// writes; otherwise some are other spellings the evaluator reads too, or unreadable.
-fn value(rng: &mut Rng, p: &Pools, ty: T, canonical: bool) -> String {
+fn value(rng: &mut Rng, p: &LiteralPools, ty: T, canonical: bool) -> String {
     if !canonical && rng.chance(5) {
         return "not a value".to_owned();
     }
@@ -273,13 +151,13 @@ fn value(rng: &mut Rng, p: &Pools, ty: T, canonical: bool) -> String {
 /// `RUNS` records of namespace `ns` with the custom attributes of `attrs` and the predefined
 /// ones (`predefined`), values drawn from the case table's literals.
 fn records(
-    p: &Pools,
+    p: &LiteralPools,
     attrs: &SearchAttributes,
     predefined: &[(String, T)],
     ns: &str,
     seed: u64,
 ) -> Vec<VisibilityRecord> {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let base: Timestamp = "2020-02-15T00:00:00Z".parse().unwrap();
     // Go's zero time means "unset": a record cannot start then.
     let starts: Vec<Timestamp> = p
@@ -573,11 +451,7 @@ async fn duckdb_answers_the_case_table_like_query() {
         return;
     };
     let started = Instant::now();
-    let cases: Vec<Case> =
-        include_str!("../../visibility-query/tests/data/list-filter-cases.jsonl")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+    let cases = cases();
 
     // The cases that compile, by the attribute set of their context: one namespace each.
     let mut namespaces: Vec<Namespace> = Vec::new();
@@ -630,7 +504,7 @@ async fn duckdb_answers_the_case_table_like_query() {
     );
     for (n, ns) in namespaces.iter().enumerate() {
         // Values from the literals of the namespace's own cases, so that they hit often.
-        let pools = Pools::from(&ns.queries);
+        let pools = pools(&ns.queries);
         let predefined = predefined(&ns.attrs, &ns.layout);
         let seed = 7 + n as u64;
         let first = records(&pools, &ns.attrs, &predefined, &ns.id, seed);

@@ -74,6 +74,8 @@ mod record;
 pub mod sql;
 mod status;
 mod stored;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod value;
 
 use std::cmp::Ordering;

@@ -8,25 +8,11 @@
 //! checks, are held to the parser only. Where we knowingly differ, the case is
 //! listed in `DISAGREE` with the reason, and the test checks we still differ.
 
-use serde::Deserialize;
+use visibility_query::testing::{CHASM_ATTRIBUTES, Case, ES_ATTRIBUTES, cases};
 use visibility_query::{
     FieldLayout, QueryErrorKind as K, RecordValues, SearchAttributeType as T, SearchAttributes,
     compile, parse,
 };
-
-#[derive(Deserialize)]
-struct Case {
-    query: String,
-    valid: bool,
-    #[serde(default)]
-    context: String,
-    #[serde(default)]
-    error_category: Option<String>,
-    #[serde(default)]
-    record: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    expected_match: Option<bool>,
-}
 
 /// Cases where this crate deliberately differs, with why.
 const DISAGREE: &[(usize, &str)] = &[
@@ -97,14 +83,7 @@ fn sql_test_attrs() -> SearchAttributes {
 
 fn es_test_attrs(mapper: bool) -> SearchAttributes {
     let mut a = SearchAttributes::new();
-    for (name, ty) in [
-        ("CustomIntField", T::Int),
-        ("CustomTextField", T::Text),
-        ("CustomKeywordField", T::Keyword),
-        ("CustomDatetimeField", T::Datetime),
-        ("CustomDoubleField", T::Double),
-        ("CustomBoolField", T::Bool),
-    ] {
+    for (name, ty) in ES_ATTRIBUTES {
         a = a.with_custom(name, ty);
         if mapper {
             a = a.with_custom(format!("AliasFor{name}"), ty);
@@ -114,13 +93,7 @@ fn es_test_attrs(mapper: bool) -> SearchAttributes {
 }
 
 fn with_chasm(mut a: SearchAttributes) -> SearchAttributes {
-    for (name, ty) in [
-        ("ChasmCompleted", T::Bool),
-        ("ChasmStatus", T::Keyword),
-        ("ChasmCount", T::Int),
-        ("ChasmScore", T::Double),
-        ("ChasmStartTime", T::Datetime),
-    ] {
+    for (name, ty) in CHASM_ATTRIBUTES {
         a = a.with_custom(name, ty);
     }
     a
@@ -233,11 +206,7 @@ fn run(i: usize, c: &Case) -> Result<(), String> {
 
 #[test]
 fn every_case() {
-    let text = include_str!("data/list-filter-cases.jsonl");
-    let cases: Vec<Case> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let cases = cases();
     assert_eq!(cases.len(), 268);
     let mut failures = vec![];
     let mut agreed = 0;

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use rusqlite::types::Value as DbValue;
 use visibility_query::sql::{self, Dialect, PageKey, SqlParam, SqlStatement};
+use visibility_query::testing::{ES_ATTRIBUTES, cases};
 use visibility_query::{
     CheckedQuery, ExecutionStatus, FieldLayout, Record, RecordValues, SearchAttributeType as T,
     SearchAttributes, Timestamp, compile,
@@ -508,15 +509,10 @@ fn shared_cases_translate_and_run() {
             a = a.with_custom(format!("AliasFor{ty}{i:02}"), ty);
         }
     }
-    for (name, ty) in [
-        ("CustomIntField", T::Int),
-        ("CustomTextField", T::Text),
-        ("CustomKeywordField", T::Keyword),
-        ("CustomDatetimeField", T::Datetime),
-        ("CustomDoubleField", T::Double),
-        ("CustomBoolField", T::Bool),
-        ("Description", T::Keyword),
-    ] {
+    for (name, ty) in ES_ATTRIBUTES
+        .into_iter()
+        .chain([("Description", T::Keyword)])
+    {
         a = a.with_custom(name, ty);
     }
     let c = Connection::open_in_memory().unwrap();
@@ -524,11 +520,8 @@ fn shared_cases_translate_and_run() {
         c.execute_batch(&ddl).unwrap();
     }
     let mut ran = 0;
-    for line in include_str!("data/list-filter-cases.jsonl").lines() {
-        let case: serde_json::Value = serde_json::from_str(line).unwrap();
-        let Some(query) = case["query"].as_str() else {
-            continue;
-        };
+    for case in cases() {
+        let query = case.query.as_str();
         let Ok(q) = compile(query, &a) else { continue };
         for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
             for st in [
