@@ -8,6 +8,7 @@
 //! the kill points of an earlier run (the seed is printed).
 
 use std::collections::HashSet;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -92,15 +93,17 @@ fn run_child(root: &Path, round: u64, kill_after: Option<Duration>) -> bool {
         return false;
     };
     std::thread::sleep(delay);
-    let finished = child.try_wait().unwrap().is_some();
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
-    assert!(
-        finished || !status.success(),
-        "the child must have been killed"
-    );
-    !finished
+    // The child may have exited on its own before the signal landed (even after a check that
+    // it still ran): the status says which, and a child that exited must have succeeded.
+    let killed = status.signal() == Some(SIGKILL);
+    assert!(killed || status.success(), "the child failed: {status}");
+    killed
 }
+
+/// The signal `Child::kill` sends.
+const SIGKILL: i32 = 9;
 
 async fn get_all(uri: &ArchiveUri, run: &RunKey) -> archiver_core::Result<Vec<History>> {
     let archiver = FilestoreHistoryArchiver::new(Arc::new(MemoryHistorySource::new()));

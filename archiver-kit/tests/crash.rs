@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -80,6 +81,9 @@ async fn child(root: &Path, start: usize) {
     }
 }
 
+/// The signal `Child::kill` sends.
+const SIGKILL: i32 = 9;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archives_and_compactions_killed_at_random_points_lose_nothing() {
     if let Some(root) = std::env::var_os(CHILD_ROOT) {
@@ -102,13 +106,18 @@ async fn archives_and_compactions_killed_at_random_points_lose_nothing() {
             .unwrap();
         let delay = Duration::from_millis(50 + plan.next_below(900));
         std::thread::sleep(delay);
-        if child.try_wait().unwrap().is_some() {
-            finished += 1;
-        } else {
-            child.kill().unwrap(); // SIGKILL
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        // The child may have exited on its own before the signal landed: then it succeeded.
+        if status.signal() == Some(SIGKILL) {
             killed += 1;
+        } else {
+            assert!(
+                status.success(),
+                "round {round}: the child failed: {status}"
+            );
+            finished += 1;
         }
-        child.wait().unwrap();
 
         // After every kill: queries work and hold no run twice.
         every_run(&table(), root.path(), &format!("after kill {round}")).await;
