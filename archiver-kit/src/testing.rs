@@ -68,6 +68,7 @@ pub async fn run_table_suite<S: ObjectStore + Clone>(
     damage_at_rest_is_refused(&store, &fresh_uri).await;
     per_record_layout_is_read_then_folded(&store, &fresh_uri).await;
     writes_whose_answers_are_lost_still_count(&store, &fresh_uri).await;
+    orphan_segments_are_swept(&store, &fresh_uri).await;
 }
 
 /// A table that compacts the namespace before every `every`-th call (archive or query), so
@@ -876,4 +877,68 @@ pub async fn compactions_racing_archives_and_queries_lose_nothing<S: ObjectStore
         by_run.into_values().collect()
     };
     assert_eq!(found, reference(&latest, "").await);
+}
+
+/// Segments no manifest names (a crashed compactor's, of a generation committed since) are
+/// deleted by the next compaction; a segment of a generation not committed yet (a compactor
+/// still writing) and objects that are no segments stay, and queries lose nothing.
+pub async fn orphan_segments_are_swept<S: ObjectStore + Clone>(store: &S, fresh_uri: &FreshUri) {
+    let uri = fresh_uri("orphans");
+    let table = VisibilityTable::with_options(store.clone(), suite_options());
+    let attributes = search_attributes();
+    let records = test_records("ns", 40);
+    archive_all(&table, &uri, &records[..20]).await;
+    let first = table
+        .compact(&uri, "ns", &attributes)
+        .await
+        .expect("compaction");
+    let committed = first.generation.expect("a generation committed");
+    let live = table.segments(&uri, "ns").await.expect("segments");
+    let location = store.location(&uri).expect("location");
+    let bucket = location.bucket();
+    let (partition, _) = live[0].key.rsplit_once('/').expect("a partition directory");
+    let body = store
+        .get(bucket, &live[0].key)
+        .await
+        .expect("get")
+        .expect("the live segment");
+    let orphan = format!("{partition}/{committed:020}-00000000deadbeef.parquet");
+    let in_flight = format!("{:020}-00000000feedf00d.parquet", committed + 5);
+    let in_flight = format!("{partition}/{in_flight}");
+    let other = format!("{partition}/notes.txt");
+    for key in [&orphan, &in_flight, &other] {
+        store
+            .put(bucket, key, body.clone(), PutMode::Overwrite)
+            .await
+            .expect("put");
+    }
+
+    archive_all(&table, &uri, &records[20..]).await;
+    let report = table
+        .compact(&uri, "ns", &attributes)
+        .await
+        .expect("compaction");
+    assert_eq!(report.orphans_deleted, 1, "{report:?}");
+    let keys = list_all(store, bucket, location.prefix())
+        .await
+        .expect("list");
+    assert!(!keys.contains(&orphan), "the orphan is gone");
+    assert!(
+        keys.contains(&in_flight),
+        "a generation being written stays"
+    );
+    assert!(keys.contains(&other), "what is no segment stays");
+    let found = all_pages(
+        &table,
+        &uri,
+        QueryRequest::new("ns", "").with_page_size(1000),
+        async || {},
+    )
+    .await;
+    assert_eq!(found, reference(&records, "").await);
+    let again = table
+        .compact(&uri, "ns", &attributes)
+        .await
+        .expect("compaction");
+    assert_eq!(again.orphans_deleted, 0, "{again:?}");
 }

@@ -15,14 +15,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use archiver_core::object::{ObjectLocation, ObjectStore};
+use archiver_core::object::{ObjectLocation, ObjectStore, list_all};
 use archiver_core::{Error, Result, VisibilityRecord};
 use jiff::{SignedDuration, Timestamp};
 use visibility_query::SearchAttributes;
 
 use super::VisibilityTable;
 use super::create::{Writer, create};
-use super::keys::TableKeys;
+use super::keys::{TableKeys, segment_generation};
 use super::manifest::{Dated, Manifest, SegmentEntry};
 use super::read::segment_error;
 use super::snapshot::{RunKey, run_of};
@@ -51,6 +51,9 @@ pub struct CompactReport {
     pub segments_replaced: usize,
     /// Objects past the grace period deleted (folded batches, replaced segments, manifests).
     pub objects_deleted: usize,
+    /// Segments no manifest names deleted: left by compactors that crashed, or that lost
+    /// their commit and could not remove them (swept once per `compact`, in its last round).
+    pub orphans_deleted: usize,
     /// Rounds committed (each folds about 50,000 records, so memory stays bounded).
     pub rounds: usize,
     /// Batches were left for another round (internal: `compact` runs rounds until none are).
@@ -72,6 +75,7 @@ impl CompactReport {
         self.rows_written += round.rows_written;
         self.segments_replaced += round.segments_replaced;
         self.objects_deleted += round.objects_deleted;
+        self.orphans_deleted += round.orphans_deleted;
         self.rounds += usize::from(round.generation.is_some());
         self.more = round.more;
     }
@@ -168,6 +172,9 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 }
             }
         }
+        if !report.more {
+            report.orphans_deleted = self.sweep_orphans(location, &keys, &next).await;
+        }
         if report.batches_folded == 0 && report.objects_deleted == 0 {
             return Ok(report); // nothing changed: no new generation
         }
@@ -191,6 +198,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 Ok(CompactReport {
                     superseded: true,
                     objects_deleted: report.objects_deleted,
+                    orphans_deleted: report.orphans_deleted,
                     ..CompactReport::default()
                 })
             }
@@ -293,6 +301,57 @@ impl<S: ObjectStore> VisibilityTable<S> {
             at: now,
         }));
         Ok(())
+    }
+
+    /// Deletes the namespace's segments that no manifest names and none ever will: those of
+    /// a generation before `next`'s that `next` neither keeps nor retires. A compactor writes
+    /// generation `g`'s segments after reading manifest `g - 1` and publishes them only by
+    /// creating manifest `g`; once that manifest exists (it does: `next` follows it), a
+    /// compactor still writing `g`'s segments loses its commit, so what it wrote is never read.
+    /// Best effort: returns how many were deleted, and a failure waits for the next compaction.
+    async fn sweep_orphans(
+        &self,
+        location: &ObjectLocation,
+        keys: &TableKeys,
+        next: &Manifest,
+    ) -> usize {
+        let Ok(prefix) = keys.segments() else {
+            return 0;
+        };
+        let listed = match list_all(self.inner.store.as_ref(), location.bucket(), &prefix).await {
+            Ok(listed) => listed,
+            Err(failure) => {
+                tracing::warn!(error = %failure, "could not list segments to sweep orphans");
+                return 0;
+            }
+        };
+        let named: HashSet<&str> = next
+            .segments
+            .iter()
+            .map(|e| e.key.as_str())
+            .chain(next.retired.iter().map(|d| d.key.as_str()))
+            .collect();
+        let orphans: Vec<String> = listed
+            .into_iter()
+            .filter(|key| {
+                segment_generation(key).is_some_and(|g| g < next.generation)
+                    && !named.contains(key.as_str())
+            })
+            .collect();
+        if orphans.is_empty() {
+            return 0;
+        }
+        match self.inner.store.delete(location.bucket(), &orphans).await {
+            Ok(()) => {
+                tracing::info!(count = orphans.len(), "deleted orphan segments");
+                orphans.len()
+            }
+            Err(failure) => {
+                tracing::warn!(error = %failure, count = orphans.len(),
+                    "could not delete orphan segments; a later compaction retries");
+                0
+            }
+        }
     }
 
     /// Best-effort removal of segments a failed or superseded compaction wrote.

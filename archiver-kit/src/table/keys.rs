@@ -106,6 +106,28 @@ impl TableKeys {
             random_hex()
         ))
     }
+
+    /// The prefix of every segment of the namespace, in every partition.
+    pub(crate) fn segments(&self) -> Result<String, SegmentError> {
+        let partition = partition_path(&self.namespace_id, Timestamp::UNIX_EPOCH)?;
+        let namespace = partition.split('/').next().unwrap_or_default();
+        Ok(format!("{}segments/{namespace}/", self.root))
+    }
+}
+
+/// The generation of the compaction that wrote the segment `key` ([`TableKeys::new_segment`]),
+/// or `None` when `key` names no segment.
+pub(crate) fn segment_generation(key: &str) -> Option<u64> {
+    let name = key.rsplit('/').next()?.strip_suffix(".parquet")?;
+    let (generation, random) = name.split_once('-')?;
+    if generation.len() != 20
+        || !generation.bytes().all(|b| b.is_ascii_digit())
+        || random.len() != 16
+        || !random.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    generation.parse().ok()
 }
 
 /// What a key in a namespace's log is.
@@ -127,4 +149,31 @@ fn random_hex() -> String {
     );
     hasher.write_u32(std::process::id());
     format!("{:016x}", hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_keys_name_their_generation_under_the_namespace_prefix() {
+        let location = ObjectLocation::new("s3", "bucket", "archive/");
+        let keys = TableKeys::new(&location, "ns/1");
+        let close = "2026-12-01T10:00:00Z".parse().unwrap();
+        let key = keys.new_segment(close, 42).unwrap();
+        assert!(key.starts_with(&keys.segments().unwrap()), "{key}");
+        assert_eq!(
+            keys.segments().unwrap(),
+            "archive/visibility/v2/segments/namespace_id=ns%2F1/"
+        );
+        assert_eq!(segment_generation(&key), Some(42));
+        for other in [
+            "archive/visibility/v2/segments/namespace_id=ns%2F1/close_date=2026-12-01/notes.txt",
+            "x/00000000000000000042-0123456789abcdef.json",
+            "x/42-0123456789abcdef.parquet",
+            "x/00000000000000000042-0123456789abcdeg.parquet",
+        ] {
+            assert_eq!(segment_generation(other), None, "{other}");
+        }
+    }
 }

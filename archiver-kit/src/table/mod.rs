@@ -22,7 +22,10 @@
 //! manifest create-only: of concurrent compactors one wins, and the loser removes what it
 //! wrote. The manifest lists the live segments with their time ranges and the checksums of
 //! their Bloom filters and footers, the folded batches, and the objects retired, which are
-//! deleted after the grace period ([`TableOptions::with_grace`]).
+//! deleted after the grace period ([`TableOptions::with_grace`]). Segments that no manifest
+//! names (a compactor killed before its commit left them) are deleted by the next `compact`:
+//! it lists the namespace's segments once and removes those of a committed generation that the
+//! new manifest neither keeps nor retires.
 //!
 //! **Records of the per-record layout.** Records that [`ObjectVisibilityArchiver`] wrote (one
 //! object each under `v1/visibility/<ns>/`, the built-in providers' layout before the table)
