@@ -13,12 +13,12 @@ use archiver_core::page_token::decode_query_token;
 use archiver_core::visibility::{TimeOrder, page_of};
 use archiver_core::{QueryRequest, QueryResponse, Result, VisibilityRecord};
 use jiff::Timestamp;
-use visibility_query::{CheckedQuery, TimeRange};
+use visibility_query::{CheckedQuery, Plan, TimeRange};
 
 use super::VisibilityTable;
 use super::keys::TableKeys;
 use super::manifest::SegmentEntry;
-use super::read::Rows;
+use super::read::{GroupFetch, Rows, WINDOW_GROUPS};
 use super::snapshot::run_of;
 
 /// What one query read, for tests and benchmarks.
@@ -162,6 +162,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 micros > worst
             }
         };
+        let fetch = group_fetch(&plan, order.is_some(), request.page_size);
         // Segments in the query's order too, by the end of their range nearest the front.
         let mut segments: Vec<&SegmentEntry> = snapshot
             .manifest
@@ -201,6 +202,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
                         choose: &mut choose,
                         keep: &mut keep,
                         filter: &row_filter,
+                        fetch,
                     },
                 )
                 .await?;
@@ -211,6 +213,39 @@ impl<S: ObjectStore> VisibilityTable<S> {
         let mut best = best.into_inner().unwrap_or_else(|e| e.into_inner());
         best.extend(fresh.into_values());
         Ok((page_of(best, query, request)?, stats))
+    }
+}
+
+/// Ids a filter may pin and still be a lookup (a workflow has a few runs).
+const LOOKUP_IDS: usize = 8;
+/// Pages of a time order up to this size fill from a group or two (a group holds 16,384 rows
+/// by default).
+const TIME_PAGE_ROWS: usize = 1000;
+
+/// How a query fetches its row groups: whole, one request each, when it touches a few
+/// groups. A lookup by id finds its rows in the groups whose Bloom filters admit the ids (one
+/// or two); a page in a time order whose filter is times alone (or nothing) fills from the
+/// first group or two in that order. Otherwise the query may touch many groups, so it fetches
+/// columns and then only the pages holding the rows it returns (fewest bytes).
+fn group_fetch(plan: &Plan, time_ordered: bool, page_size: usize) -> GroupFetch {
+    let lookup = [&plan.workflow_ids, &plan.run_ids]
+        .into_iter()
+        .flatten()
+        .any(|ids| ids.len() <= LOOKUP_IDS);
+    let times_only = plan.exact
+        && plan.workflow_ids.is_none()
+        && plan.run_ids.is_none()
+        && plan.workflow_types.is_none()
+        && plan.statuses.is_none()
+        && plan.keywords.is_empty();
+    if lookup {
+        GroupFetch::Whole {
+            window: WINDOW_GROUPS,
+        }
+    } else if time_ordered && times_only && page_size <= TIME_PAGE_ROWS {
+        GroupFetch::Whole { window: 1 }
+    } else {
+        GroupFetch::Columns
     }
 }
 

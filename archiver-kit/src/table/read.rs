@@ -18,7 +18,7 @@ use crate::segment::{SegmentError, SegmentFooter, SparseFile, read_group_fields,
 /// Ranges fetched at once.
 const RANGE_CONCURRENCY: usize = 8;
 /// Row groups whose first columns are fetched together.
-const WINDOW_GROUPS: usize = 8;
+pub(crate) const WINDOW_GROUPS: usize = 8;
 /// Cached Bloom filter bytes, at most.
 const BLOOM_CACHE_BYTES: usize = 64 << 20;
 /// Cached footers and manifests, at most.
@@ -234,6 +234,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
             choose,
             keep,
             filter: row_filter,
+            fetch,
         } = rows;
         let describe = location.describe(&entry.key);
         let (footer, blooms) = self
@@ -273,7 +274,14 @@ impl<S: ObjectStore> VisibilityTable<S> {
         // The columns every group is read for first, fetched for a window of groups at once (a
         // request's latency, not its bytes, is what a probe costs on a remote store).
         let filter_first = !filter_fields.is_empty() && filter_fields.len() < fields.len();
-        let first_columns = footer.field_columns(if filter_first { filter_fields } else { fields });
+        let (first_columns, window_groups) = match fetch {
+            GroupFetch::Columns => (
+                footer.field_columns(if filter_first { filter_fields } else { fields }),
+                WINDOW_GROUPS,
+            ),
+            // A group's column chunks are contiguous: one range.
+            GroupFetch::Whole { window } => (whole.clone(), window.max(1)),
+        };
         let mut window = SparseFile::new(entry.bytes);
         let mut window_end = 0;
         // Group by group: memory holds a window's first columns, one group's other fetched
@@ -288,7 +296,7 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 for &w in groups[i..]
                     .iter()
                     .filter(|&&w| !best_case(w).is_some_and(beyond))
-                    .take(WINDOW_GROUPS)
+                    .take(window_groups)
                 {
                     ranges.extend(
                         footer
@@ -396,6 +404,24 @@ pub(crate) struct Rows<'a> {
     pub(crate) keep: &'a mut (dyn FnMut(Vec<VisibilityRecord>) -> Result<()> + Send),
     /// Whole rows worth keeping.
     pub(crate) filter: &'a (dyn Fn(&VisibilityRecord) -> bool + Sync),
+    /// How the query fetches a row group.
+    pub(crate) fetch: GroupFetch,
+}
+
+/// How a query fetches a row group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupFetch {
+    /// The filter's columns of a window of groups first, then of a group with matches the
+    /// order columns of those rows, then every column's pages holding the rows that can make
+    /// the page: the fewest bytes, for queries that may touch many groups.
+    Columns,
+    /// Whole groups, one request each, `window` groups at once: for queries that touch a few
+    /// groups (a lookup by id, a page of a time order decided by times alone), where a
+    /// request costs more than reading the rest of the group.
+    Whole {
+        /// Groups fetched at once.
+        window: usize,
+    },
 }
 
 /// How much of a segment a read touched.
