@@ -3,7 +3,8 @@
 
 use archiver_core::VisibilityRecord;
 use archiver_kit::segment::{
-    SegmentError, SegmentOptions, SegmentTail, decode_segment, encode_segment, query_segment,
+    SegmentError, SegmentFooter, SegmentOptions, SegmentTail, SparseFile, decode_segment,
+    encode_segment, query_segment, read_group_fields,
 };
 use bytes::Bytes;
 use jiff::{SignedDuration, Timestamp};
@@ -81,6 +82,11 @@ fn filters(records: &[VisibilityRecord], a: usize, b: usize) -> Vec<String> {
             "WorkflowId = '{wa}' AND CloseTime < '{}'",
             time(records, a, 0)
         ),
+        "ExecutionStatus IN ('Completed', 'TimedOut') AND CustomKeyword IN ('k3', 'k5')".into(),
+        format!(
+            "RunId IN ('{}', 'run-none') OR WorkflowType = 'audit'",
+            records[a % n].run_id
+        ),
     ]
 }
 
@@ -95,6 +101,29 @@ fn check_queries(records: &[VisibilityRecord], rows_per_group: usize, a: usize, 
         let found = query_segment(bytes.clone(), &tail, &query).unwrap();
         assert_eq!(found.records, expected, "{filter}");
         assert!(found.row_groups_read <= found.row_groups);
+        // A reader that rules rows out by the plan's values first finds the same matches.
+        let file = SparseFile::whole(bytes.clone());
+        let footer = SegmentFooter::read(&file, Some(&tail)).unwrap();
+        let (fields, plan) = (query.fields_read(), query.plan());
+        for g in 0..footer.row_groups() {
+            let matched = |(indices, partial): (Vec<usize>, Vec<VisibilityRecord>)| {
+                assert_eq!(indices.len(), partial.len());
+                let decoded = partial.len();
+                let matched: Vec<usize> = indices
+                    .into_iter()
+                    .zip(&partial)
+                    .filter(|(_, r)| query.matches(*r))
+                    .map(|(i, _)| i)
+                    .collect();
+                (matched, decoded)
+            };
+            let (all_rows, decoded_all) =
+                matched(read_group_fields(&file, &footer, g, &fields, None, None).unwrap());
+            let (planned, decoded_planned) =
+                matched(read_group_fields(&file, &footer, g, &fields, None, Some(&plan)).unwrap());
+            assert_eq!(planned, all_rows, "{filter}, group {g}");
+            assert!(decoded_planned <= decoded_all, "{filter}, group {g}");
+        }
     }
 }
 

@@ -8,12 +8,13 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array, new_null_array};
 use arrow_schema::{Field, Schema};
+use arrow_select::take::take as take_array;
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
-use visibility_query::{AttributeValue, SearchAttributeType};
+use visibility_query::{AttributeValue, Plan, SearchAttributeType};
 
 use super::SegmentError;
 use super::columns::{self, Description};
@@ -94,14 +95,31 @@ pub fn read_rows(
 /// [`CheckedQuery::fields_read`](visibility_query::CheckedQuery::fields_read) gives them) and
 /// `Extra` decoded ([`SegmentFooter::field_columns`]), those fetched into `file`
 /// ([`SegmentFooter::ranges_to_fetch`]); every other field holds a placeholder. A reader
-/// evaluates a filter on these before it fetches whole rows.
+/// evaluates a filter on these before it fetches whole rows. Returns the rows' indices in the
+/// group beside them.
+///
+/// With a `plan`, only the rows whose values in the columns read are among those it allows
+/// (its ids, types, statuses and keywords) are decoded: the others are ruled out column by
+/// column before any becomes a record, so a selective filter costs about what its matches do.
 pub fn read_group_fields(
     file: &SparseFile,
     footer: &SegmentFooter,
     g: usize,
     fields: &BTreeSet<String>,
     rows: Option<&[usize]>,
-) -> Result<Vec<VisibilityRecord>, SegmentError> {
+    plan: Option<&Plan>,
+) -> Result<(Vec<usize>, Vec<VisibilityRecord>), SegmentError> {
+    decode_fields(file, footer, g, fields, rows, plan)
+}
+
+fn decode_fields(
+    file: &SparseFile,
+    footer: &SegmentFooter,
+    g: usize,
+    fields: &BTreeSet<String>,
+    rows: Option<&[usize]>,
+    plan: Option<&Plan>,
+) -> Result<(Vec<usize>, Vec<VisibilityRecord>), SegmentError> {
     let leaves = footer.field_columns(fields);
     footer
         .checksums
@@ -118,34 +136,134 @@ pub fn read_group_fields(
         .build()
         .map_err(|e| SegmentError::corrupted(e.to_string()))?;
     let full = footer.description.schema();
+    let allowed = plan
+        .map(|plan| allowed_values(plan, &footer.description))
+        .filter(|allowed| !allowed.is_empty());
+    let mut indices = Vec::new();
     let mut records = Vec::new();
+    let mut offset = 0;
     for batch in reader {
         let batch = batch.map_err(|e| SegmentError::corrupted(e.to_string()))?;
-        let rows = batch.num_rows();
-        // Columns not read become placeholders: nulls, and a valid status (a status is
-        // never null).
-        let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = full
-            .fields()
-            .iter()
-            .map(|field| {
-                let column = batch
-                    .column_by_name(field.name())
-                    .cloned()
-                    .unwrap_or_else(|| {
-                        if field.name() == columns::STATUS {
-                            Arc::new(StringArray::from(vec!["Running"; rows])) as ArrayRef
-                        } else {
-                            new_null_array(field.data_type(), rows)
-                        }
-                    });
-                (field.as_ref().clone().with_nullable(true), column)
-            })
-            .unzip();
-        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-            .map_err(|e| SegmentError::corrupted(e.to_string()))?;
-        decode_batch(&batch, &footer.description, &mut records, &mut |_| true)?;
+        let read = batch.num_rows();
+        let batch = match &allowed {
+            Some(allowed) => {
+                let admitted = admitted_rows(&batch, allowed);
+                indices.extend(admitted.iter().map(|&i| offset + i));
+                if admitted.len() == read {
+                    batch
+                } else {
+                    let take = UInt32Array::from_iter_values(admitted.iter().map(|&i| i as u32));
+                    let columns = batch
+                        .columns()
+                        .iter()
+                        .map(|column| take_array(column, &take, None))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+                    RecordBatch::try_new(batch.schema(), columns)
+                        .map_err(|e| SegmentError::corrupted(e.to_string()))?
+                }
+            }
+            None => {
+                indices.extend(offset..offset + read);
+                batch
+            }
+        };
+        offset += read;
+        decode_partial(&batch, &full, &footer.description, &mut records)?;
     }
-    Ok(records)
+    if let Some(rows) = rows {
+        // Indices of the selection's rows, not of the rows read.
+        indices = indices.into_iter().map(|i| rows[i]).collect();
+    }
+    Ok((indices, records))
+}
+
+/// The rows of `batch` (some columns of a segment's) as records: columns not read become
+/// placeholders, nulls and a valid status (a status is never null).
+fn decode_partial(
+    batch: &RecordBatch,
+    full: &Schema,
+    description: &Description,
+    records: &mut Vec<VisibilityRecord>,
+) -> Result<(), SegmentError> {
+    let rows = batch.num_rows();
+    let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = full
+        .fields()
+        .iter()
+        .map(|field| {
+            let column = batch
+                .column_by_name(field.name())
+                .cloned()
+                .unwrap_or_else(|| {
+                    if field.name() == columns::STATUS {
+                        Arc::new(StringArray::from(vec!["Running"; rows])) as ArrayRef
+                    } else {
+                        new_null_array(field.data_type(), rows)
+                    }
+                });
+            (field.as_ref().clone().with_nullable(true), column)
+        })
+        .unzip();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| SegmentError::corrupted(e.to_string()))?;
+    decode_batch(&batch, description, records, &mut |_| true)
+}
+
+/// The string columns a plan constrains, with the values it allows in each.
+fn allowed_values<'p>(
+    plan: &'p Plan,
+    description: &Description,
+) -> Vec<(&'static str, Option<&'p str>, BTreeSet<&'p str>)> {
+    let set = |values: &'p BTreeSet<String>| values.iter().map(String::as_str).collect();
+    let mut allowed = Vec::new();
+    for (column, values) in [
+        (columns::WORKFLOW_ID, &plan.workflow_ids),
+        (columns::RUN_ID, &plan.run_ids),
+        (columns::WORKFLOW_TYPE, &plan.workflow_types),
+    ] {
+        if let Some(values) = values {
+            allowed.push((column, None, set(values)));
+        }
+    }
+    if let Some(statuses) = &plan.statuses {
+        allowed.push((
+            columns::STATUS,
+            None,
+            statuses.iter().map(|s| s.name()).collect(),
+        ));
+    }
+    // A custom Keyword column by the segment's own description (as the Bloom filters are
+    // read): an attribute kept only in `Extra`, or of another type, rules nothing out.
+    for (name, values) in &plan.keywords {
+        if description
+            .attributes
+            .iter()
+            .any(|(n, ty)| n == name && *ty == SearchAttributeType::Keyword)
+        {
+            allowed.push(("", Some(name.as_str()), set(values)));
+        }
+    }
+    allowed
+}
+
+/// The rows of `batch` whose every constrained column that was read holds an allowed value.
+fn admitted_rows(
+    batch: &RecordBatch,
+    allowed: &[(&'static str, Option<&str>, BTreeSet<&str>)],
+) -> Vec<usize> {
+    let mut admitted: Vec<bool> = vec![true; batch.num_rows()];
+    for (system, custom, values) in allowed {
+        let Some(column) = batch.column_by_name(custom.unwrap_or(system)) else {
+            continue; // not read: the evaluator decides
+        };
+        let Some(strings) = column.as_string_opt::<i32>() else {
+            continue;
+        };
+        for (row, keep) in admitted.iter_mut().enumerate() {
+            *keep = *keep && strings.is_valid(row) && values.contains(strings.value(row));
+        }
+    }
+    (0..admitted.len()).filter(|&i| admitted[i]).collect()
 }
 
 /// `rows` of row group `g` as a selection, checked: ascending and within the group.

@@ -317,32 +317,31 @@ impl<S: ObjectStore> VisibilityTable<S> {
             read.row_groups_probed += 1;
             let mut admitted: Option<Vec<usize>> = None;
             if filter_first {
-                let partial = self
-                    .read_fields(location, entry, &footer, &mut file, g, filter_fields, None)
+                let (indices, partial) = self
+                    .read_fields(
+                        location,
+                        entry,
+                        &footer,
+                        &mut file,
+                        g,
+                        filter_fields,
+                        Select::Plan(plan),
+                    )
                     .await?;
                 let rows: Vec<usize> = (0..partial.len())
                     .filter(|&i| matches(&partial[i]))
+                    .map(|i| indices[i])
                     .collect();
                 if rows.is_empty() {
                     continue;
                 }
                 admitted = Some(rows);
             }
-            let partial = self
-                .read_fields(
-                    location,
-                    entry,
-                    &footer,
-                    &mut file,
-                    g,
-                    fields,
-                    admitted.as_deref(),
-                )
+            let select = admitted.as_deref().map_or(Select::All, Select::Rows);
+            let (indices, partial) = self
+                .read_fields(location, entry, &footer, &mut file, g, fields, select)
                 .await?;
-            let chosen: Vec<usize> = choose(&partial)
-                .into_iter()
-                .map(|i| admitted.as_ref().map_or(i, |rows| rows[i]))
-                .collect();
+            let chosen: Vec<usize> = choose(&partial).into_iter().map(|i| indices[i]).collect();
             if chosen.is_empty() {
                 continue;
             }
@@ -360,8 +359,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
         Ok(read)
     }
 
-    /// Row group `g`'s rows (those of `rows` when given) with only `fields` decoded, fetching
-    /// into `file` what it lacks.
+    /// Row group `g`'s rows that `select` picks, with only `fields` decoded, and their indices
+    /// in the group, fetching into `file` what it lacks.
     #[allow(clippy::too_many_arguments)]
     async fn read_fields(
         &self,
@@ -371,17 +370,37 @@ impl<S: ObjectStore> VisibilityTable<S> {
         file: &mut SparseFile,
         g: usize,
         fields: &BTreeSet<String>,
-        rows: Option<&[usize]>,
-    ) -> Result<Vec<VisibilityRecord>> {
+        select: Select<'_>,
+    ) -> Result<(Vec<usize>, Vec<VisibilityRecord>)> {
         let describe = location.describe(&entry.key);
+        let rows = match select {
+            Select::Rows(rows) => Some(rows),
+            Select::All | Select::Plan(_) => None,
+        };
         let ranges = footer
             .ranges_to_fetch(file, g, &footer.field_columns(fields), rows)
             .map_err(|e| segment_error(&describe, e))?;
         *file = self
             .fetch_ranges(location, &entry.key, file, ranges)
             .await?;
-        read_group_fields(file, footer, g, fields, rows).map_err(|e| segment_error(&describe, e))
+        let plan = match select {
+            Select::Plan(plan) => Some(plan),
+            Select::All | Select::Rows(_) => None,
+        };
+        let read = read_group_fields(file, footer, g, fields, rows, plan);
+        read.map_err(|e| segment_error(&describe, e))
     }
+}
+
+/// Which rows of a group [`VisibilityTable::read_fields`] decodes.
+#[derive(Clone, Copy)]
+enum Select<'a> {
+    /// Every row.
+    All,
+    /// These rows (ascending indices in the group).
+    Rows(&'a [usize]),
+    /// The rows whose values the plan allows, by the columns read.
+    Plan(&'a Plan),
 }
 
 /// What a segment read does with rows.
