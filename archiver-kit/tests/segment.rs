@@ -338,21 +338,23 @@ fn a_few_rows_are_read_from_their_pages_alone() {
             .cloned()
             .unwrap_or_default()
     };
-    let memo = 12; // Memo: plain strings, one page per 1024 rows
+    let memo = 12; // Memo: plain strings
     let pages = units(memo);
     assert!(pages.len() >= 4, "{} pages", pages.len());
     let middle = |p: &parquet::file::page_index::offset_index::PageLocation| {
         (p.offset + i64::from(p.compressed_page_size) / 2) as usize
     };
+    let holding = |row: i64| pages.iter().rposition(|p| p.first_row_index <= row).unwrap();
+    assert!(holding(10) + 1 < holding(3000));
     let mut damaged = bytes.clone();
-    damaged[middle(&pages[1])] ^= 0x10; // rows 1024..2048
+    damaged[middle(&pages[holding(10) + 1])] ^= 0x10; // holds neither row
     assert_eq!(
         read(&damaged, &[10, 3000]).unwrap().0.len(),
         2,
         "an unread page is not checked"
     );
     let mut damaged = bytes.clone();
-    damaged[middle(&pages[2])] ^= 0x10; // rows 2048..3072: holds row 3000
+    damaged[middle(&pages[holding(3000)])] ^= 0x10; // holds row 3000
     assert!(matches!(
         read(&damaged, &[10, 3000]),
         Err(SegmentError::Corrupted(_))

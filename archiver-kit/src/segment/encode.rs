@@ -28,8 +28,10 @@ const BLOOM_FPP: f64 = 0.025;
 
 /// Rows per data page at most. Small pages let a reader that wants a few rows fetch only the
 /// pages holding them (the offset index says where they are), a few KiB per column and row,
-/// where a whole column chunk would be a row group's worth.
-const PAGE_ROWS: usize = 1024;
+/// where a whole column chunk would be a row group's worth. 512 rather than 1,024: a filter
+/// matching one row in each of many groups (a custom keyword) read 2.7% of a 1M-record archive
+/// with 1,024-row pages, most of it the pages of its rows' other columns.
+const PAGE_ROWS: usize = 512;
 
 /// The distinct workflow types a row group's Bloom filter is sized for: types are few, and a
 /// filter sized for every row would be as large as the ids'.
