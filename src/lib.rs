@@ -58,7 +58,10 @@ pub use archiver_core::{
 // The in-memory archivers, also under [`memory`] with their registration.
 pub use archiver_core::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 // archiver-core's modules, whole.
-pub use archiver_core::{config, history, object, page_token, visibility};
+pub use archiver_core::{config, history, page_token, visibility};
+/// The object-store engine ([`archiver_kit::object`]): a provider implements
+/// [`object::ObjectStore`] over its SDK and gets both archivers.
+pub use archiver_kit::object;
 
 /// The list-filter language ([`visibility_query`]): parse, check, evaluate, plan.
 pub use visibility_query as query;
@@ -73,11 +76,11 @@ pub use archiver_filestore as filestore;
 /// The `gs://` provider.
 #[cfg(feature = "gcs")]
 pub use archiver_gcs as gcs;
-/// The provider kit ([`archiver_kit`], feature `table`): the visibility table
-/// ([`kit::table::VisibilityTable`], a `VisibilityArchiver` over any [`object::ObjectStore`] that
-/// batches writes, compacts them into Parquet segments outside engines can read, and answers
-/// every list filter from both), Parquet segments, and the local and in-memory object stores.
-#[cfg(feature = "table")]
+/// The provider kit ([`archiver_kit`]): the object-store engine (also as [`object`]), the
+/// visibility table ([`kit::table::VisibilityTable`], a `VisibilityArchiver` over any
+/// [`object::ObjectStore`] that batches writes, compacts them into Parquet segments outside
+/// engines can read, and answers every list filter from both), Parquet segments, and the local
+/// and in-memory object stores.
 pub use archiver_kit as kit;
 /// The `s3://` provider.
 #[cfg(feature = "s3")]

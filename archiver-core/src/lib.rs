@@ -25,7 +25,6 @@ pub use uri::ArchiveUri;
 mod archiver;
 pub mod history;
 pub mod memory;
-pub mod object;
 mod options;
 pub mod page_token;
 mod request;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use archiver_core::config::GcsConfig;
-use archiver_core::object::{RetrySettings, TimeoutSettings};
+use archiver_kit::object::{RetrySettings, TimeoutSettings};
 
 /// The variable Google's clients read to reach an emulator (`host:port` or a URL) without
 /// credentials.

@@ -1,10 +1,10 @@
 //! The one place where GCS failures are classified: every client call goes through
-//! [`classify`], which decides the [`FailureKind`](Kind) (and so the retryability) of core's
+//! [`classify`], which decides the [`FailureKind`](Kind) (and so the retryability) of the kit's
 //! [`Failure`].
 
 use std::path::Path;
 
-use archiver_core::object::{Failure, FailureKind as Kind};
+use archiver_kit::object::{Failure, FailureKind as Kind};
 use gcloud_storage::client::google_cloud_auth::error::Error as AuthError;
 use gcloud_storage::http::Error as ClientError;
 

@@ -29,8 +29,8 @@
 //!
 //! ## Layout
 //!
-//! The archivers are archiver-core's object-store archivers
-//! ([`archiver_core::object`]) over [`GcsStore`]; the object names are core's object-store
+//! The archivers are archiver-kit's object-store archivers
+//! ([`archiver_kit::object`]) over [`GcsStore`]; the object names are the kit's object-store
 //! layout v1 (documented there), the same as `archiver-s3`'s, and visibility records go to
 //! archiver-kit's [visibility table](archiver_kit::table) as on S3 (records of the earlier
 //! per-record layout still read until a compaction folds them). Specific to GCS: every upload is
@@ -67,15 +67,15 @@ mod location;
 mod register;
 mod store;
 
-use archiver_core::object::ObjectHistoryArchiver;
+use archiver_kit::object::ObjectHistoryArchiver;
 use archiver_kit::table::VisibilityTable;
 
-pub use archiver_core::object::{RetrySettings, TimeoutSettings};
+pub use archiver_kit::object::{RetrySettings, TimeoutSettings};
 pub use config::{Credentials, GcsSettings};
 pub use register::{history_factory, register, visibility_factory};
 pub use store::GcsStore;
 
-/// The `gs://` [`HistoryArchiver`](archiver_core::HistoryArchiver): core's object-store
+/// The `gs://` [`HistoryArchiver`](archiver_core::HistoryArchiver): the kit's object-store
 /// history archiver over a [`GcsStore`] (layout and guarantees in the crate docs).
 pub type GcsHistoryArchiver = ObjectHistoryArchiver<GcsStore>;
 

@@ -1,8 +1,8 @@
-//! `gs://bucket/optional/prefix` URIs: GCS's bucket naming, on top of core's
+//! `gs://bucket/optional/prefix` URIs: GCS's bucket naming, on top of the kit's
 //! [`ObjectLocation`] checks.
 
-use archiver_core::object::ObjectLocation;
 use archiver_core::{ArchiveUri, Result};
+use archiver_kit::object::ObjectLocation;
 
 /// The provider's URI scheme.
 pub(crate) const SCHEME: &str = "gs";

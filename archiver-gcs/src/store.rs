@@ -1,4 +1,4 @@
-//! [`GcsStore`]: core's [`ObjectStore`] over GCS (put, create-only put, get, exists, list,
+//! [`GcsStore`]: the kit's [`ObjectStore`] over GCS (put, create-only put, get, exists, list,
 //! delete, bucket lookup), each retried by one policy and classified by
 //! [`crate::error::classify`].
 //!
@@ -10,10 +10,10 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use archiver_core::object::{
+use archiver_core::{ArchiveUri, Result};
+use archiver_kit::object::{
     Failure, FailureKind as Kind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome,
 };
-use archiver_core::{ArchiveUri, Result};
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;

@@ -9,9 +9,9 @@ mod support;
 
 use std::path::Path;
 
-use archiver_core::object::testing::{ProviderFixture, Request, archive_and_find_a_record};
 use archiver_core::{ArchiveOptions, HistoryArchiver, VisibilityArchiver};
 use archiver_gcs::{GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver};
+use archiver_kit::object::testing::{ProviderFixture, Request, archive_and_find_a_record};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use support::oauth::{

@@ -9,8 +9,8 @@ mod support;
 
 use std::process::Command;
 
-use archiver_core::object::testing::{ProviderFixture, archive_and_find_a_record};
 use archiver_gcs::{Credentials, GcsSettings, GcsStore, GcsVisibilityArchiver};
+use archiver_kit::object::testing::{ProviderFixture, archive_and_find_a_record};
 use support::oauth::{GRANTED, TokenEndpoint, assert_every_request_carries_the_token, key_file};
 
 const TEST: &str = "default_credentials_come_from_google_application_credentials";

@@ -8,8 +8,6 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use archiver_core::object::testing::Request;
-use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{
     ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
@@ -18,9 +16,11 @@ use archiver_gcs::{
     GcsHistoryArchiver, GcsSettings, GcsStore, GcsVisibilityArchiver, RetrySettings,
     TimeoutSettings,
 };
+use archiver_kit::object::testing::Request;
+use archiver_kit::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use support::{Server, get_all, one_run};
 
-archiver_core::object::testing::scenario_tests!(faults: support::fixture);
+archiver_kit::object::testing::scenario_tests!(faults: support::fixture);
 
 /// Which fault request `n` gets.
 type Plan = fn(usize) -> Fault;

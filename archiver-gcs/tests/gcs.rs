@@ -7,13 +7,13 @@ mod support;
 
 use std::sync::Arc;
 
-use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
-use archiver_core::object::testing::{ProviderFixture, Request, scenario_tests, scenarios};
 use archiver_core::testing::GeneratedHistorySource;
 use archiver_core::{
     ArchiveOptions, Error, GetHistoryRequest, HistoryArchiver, VisibilityArchiver,
 };
 use archiver_gcs::{GcsHistoryArchiver, GcsStore, GcsVisibilityArchiver};
+use archiver_kit::object::testing::proxy::{Dialect, Fault, FaultProxy};
+use archiver_kit::object::testing::{ProviderFixture, Request, scenario_tests, scenarios};
 use support::{get_all, one_run, quick};
 
 scenario_tests!(behaviour: support::fixture);

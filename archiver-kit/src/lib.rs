@@ -1,10 +1,14 @@
 //! The machinery archiver providers share.
 //!
-//! Today this crate holds [`segment`]: visibility records as Parquet files that both the
-//! providers and outside engines (DuckDB, Spark, Trino, Athena) read. The rest of the shared
-//! machinery (history iterator, pager, codec, page tokens, the object engine) moves here from
-//! `archiver-core` as the workspace restructure proceeds (`docs/design.md`).
+//! Today this crate holds [`object`], the object-store engine S3 and GCS share (a provider
+//! implements [`object::ObjectStore`] and gets both archivers); [`table`], the visibility table
+//! over any object store; [`segment`]: visibility records as Parquet files that both the
+//! providers and outside engines (DuckDB, Spark, Trino, Athena) read; and [`store`], the object
+//! stores that are not a service. The rest of the shared machinery (history iterator, pager,
+//! codec, page tokens) moves here from `archiver-core` as the workspace restructure proceeds
+//! (`docs/design.md`).
 
+pub mod object;
 pub mod segment;
 pub mod store;
 pub mod table;

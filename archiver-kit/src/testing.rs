@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use archiver_core::object::{
+use crate::object::{
     Failure, FailureKind, ListPage, ObjectLocation, ObjectStore, ObjectVisibilityArchiver, PutMode,
     PutOutcome, list_all,
 };
@@ -679,7 +679,7 @@ pub async fn damage_at_rest_is_refused<S: ObjectStore + Clone>(store: &S, fresh_
     assert!(refused > 0);
 }
 
-/// Records the per-record layout wrote before the table (core's [`ObjectVisibilityArchiver`])
+/// Records the per-record layout wrote before the table ([`ObjectVisibilityArchiver`])
 /// are found by the table's queries, give way to the table's own archive of the same run, and
 /// are folded into segments by a compaction, which then removes them; nothing is lost or
 /// doubled on the way, and readers stop listing that layout once it is folded.

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use archiver_core::config::S3Config;
-use archiver_core::object::{RetrySettings, TimeoutSettings};
+use archiver_kit::object::{RetrySettings, TimeoutSettings};
 
 /// A secret string: usable through [`expose`](Self::expose), never shown (`Debug` prints
 /// `"<redacted>"`; there is no `Display`).

@@ -1,9 +1,9 @@
 //! The one place where S3 failures are classified: every SDK call goes through [`classify`],
-//! which decides the [`FailureKind`] (and so the retryability) of core's [`Failure`].
+//! which decides the [`FailureKind`] (and so the retryability) of the kit's [`Failure`].
 
 use std::fmt;
 
-use archiver_core::object::{Failure, FailureKind as Kind};
+use archiver_kit::object::{Failure, FailureKind as Kind};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::location::SCHEME;

@@ -29,15 +29,15 @@
 //!
 //! ## Layout
 //!
-//! The archivers are archiver-core's object-store archivers
-//! ([`archiver_core::object`]) over [`S3Store`]; the keys are core's object-store layout v1
+//! The archivers are archiver-kit's object-store archivers
+//! ([`archiver_kit::object`]) over [`S3Store`]; the keys are the kit's object-store layout v1
 //! (documented there): per run, a manifest written last with `If-None-Match: *` as the commit
 //! point and staged blobs under a per-attempt prefix, or the whole history inline in the
 //! manifest when it fits one blob. Visibility records go to archiver-kit's
 //! [visibility table](archiver_kit::table): concurrent archives group-committed into batch
 //! objects, compacted into Hive-partitioned Parquet segments under a manifest committed with
 //! `If-None-Match: *` (readable by DuckDB, Spark, Trino, Athena). Records the earlier
-//! per-record layout wrote (core's object-store visibility layout, one object per record) are
+//! per-record layout wrote (the kit's object-store visibility layout, one object per record) are
 //! still read, until a [`compact`](archiver_kit::table::VisibilityTable::compact) of their
 //! namespace folds them into segments.
 //!
@@ -69,15 +69,15 @@ mod register;
 mod request_log;
 mod store;
 
-use archiver_core::object::ObjectHistoryArchiver;
+use archiver_kit::object::ObjectHistoryArchiver;
 use archiver_kit::table::VisibilityTable;
 
-pub use archiver_core::object::{RetrySettings, TimeoutSettings};
+pub use archiver_kit::object::{RetrySettings, TimeoutSettings};
 pub use config::{S3Settings, Secret, StaticCredentials};
 pub use register::{history_factory, register, visibility_factory};
 pub use store::S3Store;
 
-/// The `s3://` [`HistoryArchiver`](archiver_core::HistoryArchiver): core's object-store
+/// The `s3://` [`HistoryArchiver`](archiver_core::HistoryArchiver): the kit's object-store
 /// history archiver over an [`S3Store`] (layout and guarantees in the crate docs).
 pub type S3HistoryArchiver = ObjectHistoryArchiver<S3Store>;
 

@@ -1,9 +1,9 @@
 //! Wiring the provider into core's [`ProviderRegistry`].
 
-use archiver_core::object;
 use archiver_core::{
     HistoryArchiverFactory, ProviderContext, ProviderRegistry, Result, VisibilityArchiverFactory,
 };
+use archiver_kit::object;
 
 use crate::location::SCHEME;
 use crate::{S3Settings, S3Store};

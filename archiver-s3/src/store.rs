@@ -1,15 +1,15 @@
-//! [`S3Store`]: the S3 client both archivers share, and core's
+//! [`S3Store`]: the S3 client both archivers share, and the kit's
 //! [`ObjectStore`] over it (put, conditional create, get, list, delete, head bucket), each
 //! failure classified by [`crate::error::classify`].
 
 use std::fmt;
 use std::sync::Arc;
 
-use archiver_core::object::{
+use archiver_core::{ArchiveUri, Result};
+use archiver_kit::object::{
     Failure, FailureKind as Kind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome,
     RetrySettings,
 };
-use archiver_core::{ArchiveUri, Result};
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;

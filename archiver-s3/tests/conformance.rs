@@ -3,4 +3,4 @@
 
 mod support;
 
-archiver_core::object::testing::scenario_tests!(conformance: support::fixture);
+archiver_kit::object::testing::scenario_tests!(conformance: support::fixture);

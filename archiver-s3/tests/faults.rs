@@ -1,4 +1,4 @@
-//! Faults between the provider and a real S3 server (core's per-request fault proxy in front
+//! Faults between the provider and a real S3 server (the kit's per-request fault proxy in front
 //! of SeaweedFS): archives complete through the SDK's retries, or fail with the right
 //! classification, and nothing is ever reported archived that is not, nor is a partial archive
 //! ever visible.
@@ -7,17 +7,17 @@ mod support;
 
 use std::time::Duration;
 
-use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{
     ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
 };
+use archiver_kit::object::testing::proxy::{Dialect, Fault, FaultProxy};
 use archiver_s3::{
     RetrySettings, S3HistoryArchiver, S3Settings, S3Store, S3VisibilityArchiver, TimeoutSettings,
 };
 use support::{get_all, one_run};
 
-archiver_core::object::testing::scenario_tests!(faults: support::fixture);
+archiver_kit::object::testing::scenario_tests!(faults: support::fixture);
 
 /// Which fault request `n` gets.
 type Plan = fn(usize) -> Fault;

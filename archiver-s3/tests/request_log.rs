@@ -7,7 +7,7 @@ use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
 
 use archiver_core::ArchiveUri;
-use archiver_core::object::testing::archive_and_find_a_record;
+use archiver_kit::object::testing::archive_and_find_a_record;
 use archiver_s3::{S3Store, S3VisibilityArchiver};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

@@ -5,11 +5,11 @@
 
 mod support;
 
-use archiver_core::object::testing::{
-    Request, archive_and_find_a_record, scenario_tests, scenarios,
-};
 use archiver_core::testing::test_records;
 use archiver_core::{ArchiveOptions, ArchiveUri, HistoryArchiver, VisibilityArchiver};
+use archiver_kit::object::testing::{
+    Request, archive_and_find_a_record, scenario_tests, scenarios,
+};
 use archiver_s3::{S3HistoryArchiver, S3Store, S3VisibilityArchiver};
 use support::{RequestCounter, get_all, one_run, quick};
 

@@ -6,15 +6,15 @@
 
 pub mod oauth;
 
-pub use archiver_core::object::testing::{get_all, one_run, unique};
+pub use archiver_kit::object::testing::{get_all, one_run, unique};
 
 use std::time::Duration;
 
 use archiver_core::ArchiveUri;
-use archiver_core::object::RetrySettings;
-use archiver_core::object::testing::proxy::{Dialect, Fault, FaultProxy};
-use archiver_core::object::testing::{ProviderFixture, Request, ServerGate, env_var, quick_retry};
 use archiver_gcs::{GcsSettings, GcsStore, TimeoutSettings};
+use archiver_kit::object::RetrySettings;
+use archiver_kit::object::testing::proxy::{Dialect, Fault, FaultProxy};
+use archiver_kit::object::testing::{ProviderFixture, Request, ServerGate, env_var, quick_retry};
 
 /// Where the emulator is.
 #[derive(Debug, Clone)]

@@ -41,7 +41,7 @@ impl TokenEndpoint {
         let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let Ok(Some((_, body))) =
-                    archiver_core::object::testing::proxy::read_request(&mut client).await
+                    archiver_kit::object::testing::proxy::read_request(&mut client).await
                 else {
                     continue;
                 };
@@ -110,7 +110,7 @@ pub fn form_value<'b>(body: &'b str, name: &str) -> Option<&'b str> {
 
 /// At least `at_least` requests reached storage, and every one carried [`TOKEN`].
 pub fn assert_every_request_carries_the_token(
-    seen: &[archiver_core::object::testing::proxy::Seen],
+    seen: &[archiver_kit::object::testing::proxy::Seen],
     at_least: usize,
 ) {
     assert!(seen.len() >= at_least, "{seen:?}");

@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use archiver_core::object::{
+use crate::object::{
     Failure, FailureKind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome,
 };
 use archiver_core::{ArchiveUri, Error, Result};

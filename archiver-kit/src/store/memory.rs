@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use archiver_core::object::{Failure, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome};
+use crate::object::{Failure, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome};
 use archiver_core::{ArchiveUri, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -13,7 +13,7 @@ use bytes::Bytes;
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use archiver_core::object::{ObjectStore, PutMode};
+/// use archiver_kit::object::{ObjectStore, PutMode};
 /// use archiver_kit::store::MemoryStore;
 /// let store = MemoryStore::new();
 /// store.put("b", "k", "v".into(), PutMode::CreateOnly).await.unwrap();

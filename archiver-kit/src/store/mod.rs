@@ -1,4 +1,4 @@
-//! [`ObjectStore`](archiver_core::object::ObjectStore)s that are not a cloud service: in
+//! [`ObjectStore`](crate::object::ObjectStore)s that are not a cloud service: in
 //! memory ([`MemoryStore`]), and a local directory ([`LocalStore`]), so the machinery written
 //! once over object stores runs on `memory://` and `file://` too.
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use archiver_core::object::{ObjectLocation, ObjectStore};
+use crate::object::{ObjectLocation, ObjectStore};
 use archiver_core::{Error, Result};
 use bytes::Bytes;
 use jiff::Timestamp;

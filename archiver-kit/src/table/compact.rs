@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use archiver_core::object::{ObjectLocation, ObjectStore, list_all};
+use crate::object::{ObjectLocation, ObjectStore, list_all};
 use archiver_core::{Error, Result, VisibilityRecord};
 use jiff::{SignedDuration, Timestamp};
 use visibility_query::SearchAttributes;

@@ -2,8 +2,8 @@
 //! lost answer) of a write that had landed finds the object there, and it is ours exactly when
 //! its bytes are.
 
+use crate::object::{ObjectLocation, ObjectStore, PutMode, PutOutcome};
 use archiver_core::Result;
-use archiver_core::object::{ObjectLocation, ObjectStore, PutMode, PutOutcome};
 use bytes::Bytes;
 
 /// Who wrote the object a create-only write names.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use archiver_core::object::ObjectStore;
+use crate::object::ObjectStore;
 use archiver_core::{ProviderContext, Result, VisibilityArchiverFactory};
 
 use super::VisibilityTable;

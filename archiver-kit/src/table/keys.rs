@@ -12,7 +12,7 @@
 //! one record each until a compaction folds them. Segments are Hive-partitioned with the namespace id readable, so an
 //! engine pointed at `visibility/v2/segments/` sees every namespace as a table.
 
-use archiver_core::object::{ObjectLocation, id_segment};
+use crate::object::{ObjectLocation, id_segment};
 use jiff::Timestamp;
 
 use crate::segment::{SegmentError, partition_path};

@@ -34,7 +34,7 @@
 //! once per namespace after moving to the table, with every writer upgraded first: a record an
 //! old writer adds after that compaction is not read.
 //!
-//! [`ObjectVisibilityArchiver`]: archiver_core::object::ObjectVisibilityArchiver
+//! [`ObjectVisibilityArchiver`]: crate::object::ObjectVisibilityArchiver
 //!
 //! **A run's close time is its place.** A run archived again replaces its earlier record
 //! wherever that is as long as its close time is the same (as it is for a closed run). Archived
@@ -89,7 +89,7 @@ mod snapshot;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use archiver_core::object::{ObjectLocation, ObjectStore};
+use crate::object::{ObjectLocation, ObjectStore};
 use archiver_core::visibility::compile_query;
 use archiver_core::{
     ArchiveOptions, ArchiveUri, QueryRequest, QueryResponse, Result, VisibilityArchiver,

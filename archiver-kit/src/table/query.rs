@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Mutex;
 
-use archiver_core::object::{ObjectLocation, ObjectStore};
+use crate::object::{ObjectLocation, ObjectStore};
 use archiver_core::page_token::decode_query_token;
 use archiver_core::visibility::{TimeOrder, page_of};
 use archiver_core::{QueryRequest, QueryResponse, Result, VisibilityRecord};

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use archiver_core::object::{ObjectLocation, ObjectStore};
+use crate::object::{ObjectLocation, ObjectStore};
 use archiver_core::visibility::TimeOrder;
 use archiver_core::{Error, Result, VisibilityRecord};
 use bytes::Bytes;

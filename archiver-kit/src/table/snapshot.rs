@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use archiver_core::object::{ObjectLocation, ObjectStore, decode_visibility_record, list_all};
+use crate::object::{ObjectLocation, ObjectStore, decode_visibility_record, list_all};
 use archiver_core::{Error, Result, VisibilityRecord};
 
 use super::VisibilityTable;

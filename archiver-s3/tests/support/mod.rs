@@ -4,15 +4,15 @@
 
 #![allow(dead_code, unreachable_pub, unused_imports)] // each test binary uses a different part
 
-pub use archiver_core::object::testing::{get_all, one_run, unique};
+pub use archiver_kit::object::testing::{get_all, one_run, unique};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use archiver_core::ArchiveUri;
-use archiver_core::object::RetrySettings;
-use archiver_core::object::testing::proxy::Dialect;
-use archiver_core::object::testing::{ProviderFixture, Request, ServerGate, env_var, quick_retry};
+use archiver_kit::object::RetrySettings;
+use archiver_kit::object::testing::proxy::Dialect;
+use archiver_kit::object::testing::{ProviderFixture, Request, ServerGate, env_var, quick_retry};
 use archiver_s3::{S3Settings, S3Store, TimeoutSettings};
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use crate::VisibilityRecord;
+use archiver_core::VisibilityRecord;
 use jiff::Timestamp;
 use visibility_query::{Plan, TimeRange};
 

@@ -5,8 +5,8 @@
 //! reader sees no archive or a complete one. The object is a JSON header line, then, for a
 //! history that fits one blob, that blob inline (one PUT archives the whole history).
 
-use crate::history::HistoryBlob;
-use crate::{Error, Result};
+use archiver_core::history::HistoryBlob;
+use archiver_core::{Error, Result};
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::{ArchiveUri, Error, Result, check_scheme};
+use archiver_core::{ArchiveUri, Error, Result, check_scheme};
 
 /// The layout version, the first segment under the URI's prefix.
 const LAYOUT: &str = "v1";
@@ -78,7 +78,7 @@ impl ObjectLocation {
     /// a local store) and `prefix`, which gains a trailing `/` unless empty.
     ///
     /// ```
-    /// use archiver_core::object::ObjectLocation;
+    /// use archiver_kit::object::ObjectLocation;
     /// let location = ObjectLocation::new("file", "/var/lib/archive", "a/b");
     /// assert_eq!(location.prefix(), "a/b/");
     /// ```

@@ -3,7 +3,7 @@
 
 use super::super::{ObjectStore, RetrySettings};
 use super::proxy::Dialect;
-use crate::ArchiveUri;
+use archiver_core::ArchiveUri;
 
 /// The kind of one request a provider sent, in object-store terms (S3 `PUT` and a GCS upload
 /// are both [`Put`](Request::Put)), so one expectation serves every provider.

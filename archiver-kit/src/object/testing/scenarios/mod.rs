@@ -26,7 +26,7 @@ pub use requests::{queries_download_only_what_the_index_admits, requests_per_arc
 pub use validate::validate_uri_tells_missing_denied_and_unreachable_apart;
 
 use super::{ObjectFixture, ProviderFixture};
-use crate::testing::{run_history_suite, run_visibility_suite};
+use archiver_core::testing::{run_history_suite, run_visibility_suite};
 
 /// The history conformance suite through the provider's store, under a fresh location.
 pub async fn history_conformance<F: ProviderFixture>(fixture: &F) {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver};
-use crate::{HistoryArchiverFactory, ProviderContext, Result, VisibilityArchiverFactory};
+use archiver_core::{HistoryArchiverFactory, ProviderContext, Result, VisibilityArchiverFactory};
 
 /// A factory building an [`ObjectHistoryArchiver`] over the store `make_store` builds from the
 /// provider context (its config section; the engine's history source is the context's).

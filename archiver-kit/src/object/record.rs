@@ -12,7 +12,7 @@
 use bytes::Bytes;
 
 use super::layout::hex;
-use crate::{Error, Result, VisibilityRecord};
+use archiver_core::{Error, Result, VisibilityRecord};
 
 /// What starts the trailer.
 const TAG: &[u8] = b"\ncrc32c:";

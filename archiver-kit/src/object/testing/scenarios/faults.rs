@@ -11,8 +11,8 @@ use futures::StreamExt as _;
 
 use super::super::{ProviderFixture, get_all, one_run};
 use crate::object::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
-use crate::testing::{search_attributes, test_records};
-use crate::{
+use archiver_core::testing::{search_attributes, test_records};
+use archiver_core::{
     ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
     VisibilityRecord,
 };

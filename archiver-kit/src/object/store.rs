@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::{Failure, ObjectLocation};
-use crate::{ArchiveUri, Result};
+use archiver_core::{ArchiveUri, Result};
 
 /// How a [`put`](ObjectStore::put) treats an existing object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub struct ListPage {
 /// Retries are the implementation's (its SDK's or its own): a failure returned is final.
 #[async_trait]
 pub trait ObjectStore: fmt::Debug + Send + Sync + 'static {
-    /// The URI scheme, e.g. `"s3"`; also the provider name in [`Error::Backend`](crate::Error::Backend).
+    /// The URI scheme, e.g. `"s3"`; also the provider name in [`Error::Backend`](archiver_core::Error::Backend).
     fn scheme(&self) -> &'static str;
 
     /// Checks `uri` without the network (scheme, bucket name rules, prefix length) and returns
@@ -50,7 +50,7 @@ pub trait ObjectStore: fmt::Debug + Send + Sync + 'static {
     fn location(&self, uri: &ArchiveUri) -> Result<ObjectLocation>;
 
     /// Checks that the location's bucket exists and is usable: a missing bucket is
-    /// [`Error::InvalidUri`](crate::Error::InvalidUri), a denial non-retryable, an unreachable
+    /// [`Error::InvalidUri`](archiver_core::Error::InvalidUri), a denial non-retryable, an unreachable
     /// endpoint retryable.
     async fn validate_bucket(&self, location: &ObjectLocation) -> Result<()>;
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::Error;
+use archiver_core::Error;
 
 /// What went wrong, as far as an archiver needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl FailureKind {
     /// error code.
     ///
     /// ```
-    /// use archiver_core::object::FailureKind;
+    /// use archiver_kit::object::FailureKind;
     /// assert_eq!(FailureKind::from_http_status(429), FailureKind::Throttled);
     /// assert_eq!(FailureKind::from_http_status(502), FailureKind::ServerError);
     /// assert_eq!(FailureKind::from_http_status(400), FailureKind::BadRequest);

@@ -7,17 +7,17 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use super::ObjectHistoryArchiver;
-use crate::history::{HistoryIterator, IteratorState};
 use crate::object::layout::{hex, version_key};
 use crate::object::manifest::{BlobEntry, Identity, Manifest};
 use crate::object::{FailureKind, ObjectLocation, ObjectStore, PutMode, PutOutcome, list_all};
-use crate::page_token::fingerprint;
-use crate::{ArchiveHistoryRequest, ArchiveOptions, Error, HistoryBlob, Result};
+use archiver_core::history::{HistoryIterator, IteratorState};
+use archiver_core::page_token::fingerprint;
+use archiver_core::{ArchiveHistoryRequest, ArchiveOptions, Error, HistoryBlob, Result};
 
 /// How often a manifest create that met a concurrent one (409) is tried again.
 const CONFLICT_RETRIES: u32 = 5;
 
-/// What a [`ProgressManager`](crate::ProgressManager) holds between attempts: the
+/// What a [`ProgressManager`](archiver_core::ProgressManager) holds between attempts: the
 /// attempt whose staged blobs are reused, the blobs stored so far, where the iterator stands.
 #[derive(Debug, Serialize, Deserialize)]
 struct Progress {

@@ -33,11 +33,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
-use crate::history::{History, MemoryHistorySource, RunKey};
-use crate::testing::{
+use archiver_core::history::{History, MemoryHistorySource, RunKey};
+use archiver_core::testing::{
     BlobWriteTally, Capabilities, Fixture, search_attributes, source_with_run, test_records,
 };
-use crate::{
+use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, HistoryArchiver, HistorySource,
     QueryRequest, VisibilityArchiver,
 };
@@ -145,8 +145,8 @@ pub async fn get_all(
     archiver: &dyn HistoryArchiver,
     uri: &ArchiveUri,
     run: &RunKey,
-) -> crate::Result<Vec<History>> {
-    crate::testing::read_history(archiver, uri, run, None, 7).await
+) -> archiver_core::Result<Vec<History>> {
+    archiver_core::testing::read_history(archiver, uri, run, None, 7).await
 }
 
 /// Archives one record under `uri` (which must hold no other record of `ns-id`) and finds it

@@ -4,10 +4,10 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::ProviderFixture;
-use crate::memory::MemoryVisibilityArchiver;
 use crate::object::ObjectVisibilityArchiver;
-use crate::testing::{search_attributes, test_records};
-use crate::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
+use archiver_core::memory::MemoryVisibilityArchiver;
+use archiver_core::testing::{search_attributes, test_records};
+use archiver_core::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
 
 /// Every page of every order agrees with the in-memory reference provider, with ties in the
 /// sort keys (records share close and start times) and paging through them.

@@ -28,11 +28,11 @@
 //! write archives it. `<version key>` is the close failover version as 16 hex digits ordered
 //! like the numbers (negative ones too), so the highest version is the last manifest listed.
 //! Reads fetch the manifest, then only the blobs the page needs, verifying size, CRC-32C and
-//! batch count ([`Error::Corrupted`](crate::Error::Corrupted) otherwise).
+//! batch count ([`Error::Corrupted`](archiver_core::Error::Corrupted) otherwise).
 //!
 //! **Visibility.** One object per record, one write: the record as JSON, then a trailer line
 //! with the JSON's CRC-32C (`crc32c:<8 hex digits>`), checked on every read: a damaged or
-//! truncated record is [`Error::Corrupted`](crate::Error::Corrupted) naming its key, never
+//! truncated record is [`Error::Corrupted`](archiver_core::Error::Corrupted) naming its key, never
 //! returned changed. Its key carries the
 //! close time (inverted, so listing walks newest first), the start time (Unix nanoseconds,
 //! biased to 21 fixed digits: nanosecond precision, any year), the status number, 32-bit
@@ -40,7 +40,7 @@
 //! workflow id, run id), so archiving a record again overwrites itself. A query compiles the
 //! list filter, turns its [`Plan`](visibility_query::Plan) into key checks and a listing range,
 //! downloads only the keys that pass, checks each record against the whole filter, and pages
-//! with [`page_of`](crate::visibility::page_of). When the order starts with `CloseTime` or
+//! with [`page_of`](archiver_core::visibility::page_of). When the order starts with `CloseTime` or
 //! `StartTime` (the default is `CloseTime DESC`), records are downloaded in that order and only
 //! until the page is decided: about `page_size` GETs, however large the namespace; in the
 //! default order the listing stops there too (about one LIST). Other orders download every
@@ -75,6 +75,6 @@ pub use visibility::ObjectVisibilityArchiver;
 pub fn decode_visibility_record(
     data: &[u8],
     location: &str,
-) -> crate::Result<crate::VisibilityRecord> {
+) -> archiver_core::Result<archiver_core::VisibilityRecord> {
     record::decode(data, location)
 }

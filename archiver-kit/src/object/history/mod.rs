@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 
 use super::ObjectStore;
-use crate::{
+use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, GetHistoryRequest,
     GetHistoryResponse, HistoryArchiver, HistorySource, Result,
 };

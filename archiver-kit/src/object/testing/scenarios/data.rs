@@ -2,11 +2,11 @@
 //! (record, blob, manifest) is reported as [`Error::Corrupted`], never returned changed.
 
 use super::super::{ProviderFixture, get_all, one_run};
-use crate::history::RunKey;
 use crate::object::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, PutMode};
 use crate::object::{PutOutcome, list_all};
-use crate::testing::{search_attributes, test_records};
-use crate::{ArchiveOptions, Error, HistoryArchiver, QueryRequest, VisibilityArchiver};
+use archiver_core::history::RunKey;
+use archiver_core::testing::{search_attributes, test_records};
+use archiver_core::{ArchiveOptions, Error, HistoryArchiver, QueryRequest, VisibilityArchiver};
 
 /// Ids with `..`, `/`, NUL, non-ASCII, URL delimiters and kilobytes of length archive and read
 /// back, history and visibility.

@@ -18,7 +18,7 @@ pub fn under_ci() -> bool {
 /// and the script that starts one.
 ///
 /// ```
-/// use archiver_core::object::testing::ServerGate;
+/// use archiver_kit::object::testing::ServerGate;
 /// const GATE: ServerGate = ServerGate {
 ///     server: "S3 server",
 ///     local: "a local S3 server (SeaweedFS)",

@@ -2,7 +2,7 @@
 
 use super::super::ProviderFixture;
 use crate::object::{ObjectStore, ObjectVisibilityArchiver};
-use crate::{ArchiveUri, Error, VisibilityArchiver};
+use archiver_core::{ArchiveUri, Error, VisibilityArchiver};
 
 /// The test bucket validates; a missing bucket is [`Error::InvalidUri`]; a denial (through
 /// `denied`, a store the server refuses, however the provider's test makes one) is not

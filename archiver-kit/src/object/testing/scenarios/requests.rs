@@ -3,8 +3,10 @@
 
 use super::super::{ProviderFixture, Request, get_all, one_run};
 use crate::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
-use crate::testing::{search_attributes, test_records};
-use crate::{ArchiveOptions, GetHistoryRequest, HistoryArchiver, QueryRequest, VisibilityArchiver};
+use archiver_core::testing::{search_attributes, test_records};
+use archiver_core::{
+    ArchiveOptions, GetHistoryRequest, HistoryArchiver, QueryRequest, VisibilityArchiver,
+};
 
 /// A small workflow costs one history write and one visibility write, a re-archive one
 /// refused conditional write; a multi-blob history one existence check, a write per blob, the

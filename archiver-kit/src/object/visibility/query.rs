@@ -15,8 +15,8 @@ use super::ObjectVisibilityArchiver;
 use crate::object::record;
 use crate::object::vis_key::{KeyFilter, VisKey, close_field, identity_of};
 use crate::object::{ObjectLocation, ObjectStore};
-use crate::visibility::{PageCutoff, TimeOrder, page_of};
-use crate::{Error, QueryRequest, QueryResponse, Result, VisibilityRecord};
+use archiver_core::visibility::{PageCutoff, TimeOrder, page_of};
+use archiver_core::{Error, QueryRequest, QueryResponse, Result, VisibilityRecord};
 
 /// Records downloaded at once.
 const DOWNLOAD_CONCURRENCY: usize = 16;
@@ -179,7 +179,7 @@ impl<S: ObjectStore> ObjectVisibilityArchiver<S> {
     /// Downloads `chunk` concurrently, in order, each record verified against its checksum.
     /// An object that vanished since the listing is skipped; one that is damaged, does not
     /// decode, or holds a record other than its key names fails the query as
-    /// [`Error::Corrupted`](crate::Error::Corrupted) naming the key: a record is returned
+    /// [`Error::Corrupted`](archiver_core::Error::Corrupted) naming the key: a record is returned
     /// exactly as archived or not at all.
     async fn download<'c>(
         &self,

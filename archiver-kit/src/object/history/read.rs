@@ -3,11 +3,11 @@
 use bytes::Bytes;
 
 use super::ObjectHistoryArchiver;
-use crate::history::{HistoryPager, decode_batches_at};
 use crate::object::layout::{parse_version_key, version_key};
 use crate::object::manifest::{Identity, Manifest};
 use crate::object::{ObjectLocation, ObjectStore, list_all};
-use crate::{Error, GetHistoryRequest, GetHistoryResponse, Result};
+use archiver_core::history::{HistoryPager, decode_batches_at};
+use archiver_core::{Error, GetHistoryRequest, GetHistoryResponse, Result};
 
 impl<S: ObjectStore> ObjectHistoryArchiver<S> {
     pub(super) async fn get_page(
@@ -67,7 +67,7 @@ impl<S: ObjectStore> ObjectHistoryArchiver<S> {
         run: &str,
         manifest: &Manifest,
         index: usize,
-    ) -> Result<Vec<crate::History>> {
+    ) -> Result<Vec<archiver_core::History>> {
         let entry = &manifest.blobs[index];
         let (data, describe): (Bytes, String) = match &entry.key {
             None => (

@@ -8,8 +8,8 @@ use visibility_query::SearchAttributes;
 use super::record;
 use super::vis_key::VisKey;
 use super::{ObjectStore, PutMode};
-use crate::visibility::compile_query;
-use crate::{
+use archiver_core::visibility::compile_query;
+use archiver_core::{
     ArchiveOptions, ArchiveUri, QueryRequest, QueryResponse, Result, VisibilityArchiver,
     VisibilityRecord,
 };
