@@ -5,8 +5,9 @@
 //! language, on every provider.
 //!
 //! This crate is the facade: it re-exports [`archiver_core`]'s contract (traits, requests, URI,
-//! options, errors, config, registry) and its modules, the list-filter language as [`query`],
-//! and one module per provider. [`registry`] builds a [`ProviderRegistry`] with every built-in
+//! options, errors, config, registry) and its modules, the provider kit as [`kit`] (its
+//! object-store engine also as [`object`]), the list-filter language as [`query`], and one
+//! module per provider. [`registry`] builds a [`ProviderRegistry`] with every built-in
 //! provider this build has.
 //!
 //! | feature | scheme | provider |
@@ -55,8 +56,8 @@ pub use archiver_core::{
     DEFAULT_TARGET_BLOB_SIZE, HistoryBlob, HistoryIterator, HistoryPager, IteratorState,
     check_history_mutated, check_scheme,
 };
-// The in-memory archivers, also under [`memory`] with their registration.
-pub use archiver_core::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
+// The in-memory archivers (archiver-kit's), also under [`memory`] with their registration.
+pub use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 // archiver-core's modules, whole.
 pub use archiver_core::{config, history, page_token, visibility};
 /// The object-store engine ([`archiver_kit::object`]): a provider implements

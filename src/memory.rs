@@ -1,4 +1,4 @@
-//! The `memory://` provider: archiver-core's in-memory archivers, the reference behaviour every
+//! The `memory://` provider: archiver-kit's in-memory archivers, the reference behaviour every
 //! provider reproduces, wired into a [`ProviderRegistry`] the way the other providers are.
 //!
 //! Archives live as long as the archiver that holds them (the registry shares one per scheme),
@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-pub use archiver_core::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver, SCHEME};
+pub use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver, SCHEME};
 
 use crate::{HistoryArchiverFactory, ProviderContext, ProviderRegistry, VisibilityArchiverFactory};
 

@@ -2,11 +2,13 @@
 //!
 //! The contract between a workflow engine and the storage its closed workflows are archived to:
 //! the [`HistoryArchiver`] and [`VisibilityArchiver`] traits, their request types, the archival
-//! [`ArchiveUri`], [`ArchiveOptions`], the history model and iterator, the provider registry,
-//! archival config, and an in-memory provider that is the reference behaviour.
+//! [`ArchiveUri`], [`ArchiveOptions`], the history model and iterator, the provider registry and
+//! archival config. It names no built-in provider: those (and the in-memory reference provider
+//! and the object-store engine, in `archiver-kit`) build on it.
 //!
-//! Providers (`archiver-filestore`, `archiver-s3`, `archiver-gcs`) depend on this crate only, and
-//! prove themselves with the conformance suite behind the `testing` feature.
+//! Providers (`archiver-filestore`, `archiver-s3`, `archiver-gcs`) depend on this crate (the
+//! object-store ones on `archiver-kit` too), and prove themselves with the conformance suite
+//! behind the `testing` feature.
 
 // ---- errors -------------------------------------------------------------------------------
 mod error;
@@ -21,10 +23,9 @@ pub use registry::{
 };
 pub use uri::ArchiveUri;
 
-// ---- traits, requests, options, history, visibility, memory, testing ----------------------
+// ---- traits, requests, options, history, visibility, testing ------------------------------
 mod archiver;
 pub mod history;
-pub mod memory;
 mod options;
 pub mod page_token;
 mod request;
@@ -36,7 +37,6 @@ pub use history::{
     DEFAULT_TARGET_BLOB_SIZE, History, HistoryBlob, HistoryEvent, HistoryIterator, HistoryPager,
     HistorySource, IteratorState, MemoryHistorySource, check_history_mutated,
 };
-pub use memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 pub use options::{ArchiveOptions, CallerError, MemoryProgressManager, ProgressManager};
 pub use request::{
     ArchiveHistoryRequest, GetHistoryRequest, GetHistoryResponse, MAX_ID_BYTES, QueryRequest,

@@ -169,17 +169,31 @@ impl<A: ?Sized> Slots<A> {
 /// ```
 /// use std::sync::Arc;
 /// use archiver_core::{
-///     ArchiveUri, Error, HistoryArchiver, MemoryHistoryArchiver, MemoryHistorySource,
-///     ProviderRegistry, config::ArchivalConfig,
+///     ArchiveUri, Error, HistoryArchiver, HistorySource, MemoryHistorySource, ProviderRegistry,
+///     config::ArchivalConfig,
 /// };
+/// # use archiver_core::{ArchiveHistoryRequest, ArchiveOptions, GetHistoryRequest, GetHistoryResponse, Result};
+///
+/// /// A provider of the `demo` scheme (its methods, hidden here, archive nothing).
+/// #[derive(Debug)]
+/// struct DemoArchiver(Arc<dyn HistorySource>);
+/// # #[async_trait::async_trait]
+/// # impl HistoryArchiver for DemoArchiver {
+/// #     fn scheme(&self) -> &'static str { "demo" }
+/// #     async fn archive(&self, _: &ArchiveUri, _: &ArchiveHistoryRequest, _: &ArchiveOptions) -> Result<()> { Ok(()) }
+/// #     async fn get(&self, _: &ArchiveUri, r: &GetHistoryRequest) -> Result<GetHistoryResponse> {
+/// #         Err(Error::NotFound { what: r.run_id.clone() })
+/// #     }
+/// #     async fn validate_uri(&self, uri: &ArchiveUri) -> Result<()> { archiver_core::check_scheme("demo", uri) }
+/// # }
 ///
 /// let mut registry = ProviderRegistry::new(ArchivalConfig::default(), Arc::new(MemoryHistorySource::new()));
-/// registry.register_history("memory", Arc::new(|ctx: &archiver_core::ProviderContext| {
-///     Ok(Arc::new(MemoryHistoryArchiver::new(ctx.history_source.clone())) as Arc<dyn HistoryArchiver>)
+/// registry.register_history("demo", Arc::new(|ctx: &archiver_core::ProviderContext| {
+///     Ok(Arc::new(DemoArchiver(ctx.history_source.clone())) as Arc<dyn HistoryArchiver>)
 /// }));
-/// let uri: ArchiveUri = "memory://test/archive".parse()?;
+/// let uri: ArchiveUri = "demo://test/archive".parse()?;
 /// let archiver = registry.history_archiver(uri.scheme())?;
-/// assert!(Arc::ptr_eq(&archiver, &registry.history_archiver("memory")?));
+/// assert!(Arc::ptr_eq(&archiver, &registry.history_archiver("demo")?));
 /// assert!(matches!(registry.history_archiver("ftp"), Err(Error::UnsupportedScheme { .. })));
 /// # Ok::<(), Error>(())
 /// ```

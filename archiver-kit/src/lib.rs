@@ -1,6 +1,7 @@
 //! The machinery archiver providers share.
 //!
-//! Today this crate holds [`object`], the object-store engine S3 and GCS share (a provider
+//! Today this crate holds [`memory`], the in-memory provider (the reference behaviour every
+//! provider reproduces); [`object`], the object-store engine S3 and GCS share (a provider
 //! implements [`object::ObjectStore`] and gets both archivers); [`table`], the visibility table
 //! over any object store; [`segment`]: visibility records as Parquet files that both the
 //! providers and outside engines (DuckDB, Spark, Trino, Athena) read; and [`store`], the object
@@ -8,6 +9,7 @@
 //! codec, page tokens) moves here from `archiver-core` as the workspace restructure proceeds
 //! (`docs/design.md`).
 
+pub mod memory;
 pub mod object;
 pub mod segment;
 pub mod store;

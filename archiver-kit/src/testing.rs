@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 use crate::object::{
     Failure, FailureKind, ListPage, ObjectLocation, ObjectStore, ObjectVisibilityArchiver, PutMode,
     PutOutcome, list_all,
@@ -28,9 +29,8 @@ use archiver_core::testing::{
     Capabilities, Fixture, run_visibility_suite, search_attributes, test_records,
 };
 use archiver_core::{
-    ArchiveOptions, ArchiveUri, Error, HistoryArchiver, HistorySource, MemoryHistoryArchiver,
-    MemoryVisibilityArchiver, QueryRequest, QueryResponse, Result, VisibilityArchiver,
-    VisibilityRecord,
+    ArchiveOptions, ArchiveUri, Error, HistoryArchiver, HistorySource, QueryRequest, QueryResponse,
+    Result, VisibilityArchiver, VisibilityRecord,
 };
 use async_trait::async_trait;
 use bytes::Bytes;

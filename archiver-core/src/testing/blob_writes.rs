@@ -10,13 +10,26 @@ type Counter = Box<dyn Fn() -> u64 + Send + Sync>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use archiver_core::{MemoryHistoryArchiver, MemoryHistorySource};
+/// use std::sync::atomic::{AtomicU64, Ordering};
 /// use archiver_core::testing::BlobWriteTally;
 ///
+/// /// A history archiver that counts the blobs it writes.
+/// #[derive(Default)]
+/// struct MyArchiver {
+///     blob_writes: AtomicU64,
+/// }
+/// impl MyArchiver {
+///     fn blob_writes(&self) -> u64 {
+///         self.blob_writes.load(Ordering::Relaxed)
+///     }
+/// }
+///
 /// let tally = BlobWriteTally::default();
-/// let archiver = Arc::new(MemoryHistoryArchiver::new(Arc::new(MemoryHistorySource::new())));
-/// tally.track(&archiver, MemoryHistoryArchiver::blob_writes);
+/// let archiver = Arc::new(MyArchiver::default());
+/// tally.track(&archiver, MyArchiver::blob_writes);
 /// assert_eq!(tally.total(), 0);
+/// archiver.blob_writes.fetch_add(2, Ordering::Relaxed);
+/// assert_eq!(tally.total(), 2);
 /// ```
 #[derive(Default)]
 pub struct BlobWriteTally {

@@ -4,8 +4,8 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::ProviderFixture;
+use crate::memory::MemoryVisibilityArchiver;
 use crate::object::ObjectVisibilityArchiver;
-use archiver_core::memory::MemoryVisibilityArchiver;
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
 

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use archiver_core::history::RunKey;
 use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, History,
-    HistoryArchiver, HistoryEvent, MemoryHistoryArchiver, MemoryHistorySource,
-    MemoryVisibilityArchiver, QueryRequest, Result, VisibilityArchiver, VisibilityRecord,
+    HistoryArchiver, HistoryEvent, MemoryHistorySource, QueryRequest, Result, VisibilityArchiver,
+    VisibilityRecord,
 };
+use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 use visibility_query::{ExecutionStatus, SearchAttributes};
 
 /// Every token a single change can make from `token`: each bit flipped, each proper prefix.

@@ -10,9 +10,10 @@ use archiver_core::history::RunKey;
 use archiver_core::visibility::MAX_MEMO_DEPTH;
 use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, Error, GetHistoryRequest, History,
-    HistoryArchiver, HistoryEvent, MAX_ID_BYTES, MemoryHistoryArchiver, MemoryHistorySource,
-    MemoryVisibilityArchiver, QueryRequest, Result, VisibilityArchiver, VisibilityRecord,
+    HistoryArchiver, HistoryEvent, MAX_ID_BYTES, MemoryHistorySource, QueryRequest, Result,
+    VisibilityArchiver, VisibilityRecord,
 };
+use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 use visibility_query::{ExecutionStatus, SearchAttributes};
 
 /// The id: 180,000 NULs, 1,080,000 bytes once escaped (`\u0000` each).

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use archiver_core::{
-    HistoryArchiver, MemoryHistoryArchiver, MemoryHistorySource, MemoryVisibilityArchiver,
-    VisibilityArchiver,
-};
+use archiver_core::{HistoryArchiver, MemoryHistorySource, VisibilityArchiver};
+use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 
 fn scheme_of_history<A: HistoryArchiver>(archiver: &A) -> &'static str {
     archiver.scheme()

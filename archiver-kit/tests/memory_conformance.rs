@@ -6,10 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use archiver_core::testing::{
     BlobWriteTally, Capabilities, Fixture, run_history_suite, run_visibility_suite,
 };
-use archiver_core::{
-    ArchiveUri, HistoryArchiver, HistorySource, MemoryHistoryArchiver, MemoryVisibilityArchiver,
-    VisibilityArchiver,
-};
+use archiver_core::{ArchiveUri, HistoryArchiver, HistorySource, VisibilityArchiver};
+use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 
 #[derive(Default)]
 struct MemoryFixture {

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use visibility_query::SearchAttributes;
 
 use super::{SCHEME, lock};
-use crate::visibility::{compile_query, page_of};
-use crate::{
+use archiver_core::visibility::{compile_query, page_of};
+use archiver_core::{
     ArchiveOptions, ArchiveUri, QueryRequest, QueryResponse, Result, VisibilityArchiver,
     VisibilityRecord, check_scheme,
 };

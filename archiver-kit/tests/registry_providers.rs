@@ -10,10 +10,10 @@ use archiver_core::config::{
     TargetArchivalConfig,
 };
 use archiver_core::{
-    Error, HistoryArchiver, HistoryArchiverFactory, MemoryHistoryArchiver, MemoryHistorySource,
-    MemoryVisibilityArchiver, ProviderContext, ProviderRegistry, VisibilityArchiver,
-    VisibilityArchiverFactory,
+    Error, HistoryArchiver, HistoryArchiverFactory, MemoryHistorySource, ProviderContext,
+    ProviderRegistry, VisibilityArchiver, VisibilityArchiverFactory,
 };
+use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 
 /// Which factory built what, in order: "<name>:<target>".
 type Log = Arc<Mutex<Vec<String>>>;

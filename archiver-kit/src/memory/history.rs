@@ -9,9 +9,11 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::{SCHEME, lock};
-use crate::history::{HistoryIterator, HistoryPager, IteratorState, RunKey, decode_batches_at};
-use crate::page_token::fingerprint;
-use crate::{
+use archiver_core::history::{
+    HistoryIterator, HistoryPager, IteratorState, RunKey, decode_batches_at,
+};
+use archiver_core::page_token::fingerprint;
+use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
     GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistorySource, Result, check_scheme,
 };
@@ -27,7 +29,7 @@ struct Store {
     staging: HashMap<u64, Vec<Bytes>>,
 }
 
-/// What a [`ProgressManager`](crate::ProgressManager) holds for a memory archive in progress.
+/// What a [`ProgressManager`](archiver_core::ProgressManager) holds for a memory archive in progress.
 #[derive(Debug, Serialize, Deserialize)]
 struct Progress {
     /// Binds the progress to one archive (location, run, version).
@@ -272,7 +274,7 @@ impl HistoryArchiver for MemoryHistoryArchiver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{History, HistoryEvent, MemoryHistorySource};
+    use archiver_core::history::{History, HistoryEvent, MemoryHistorySource};
 
     async fn archived() -> (MemoryHistoryArchiver, ArchiveUri, GetHistoryRequest) {
         let source = Arc::new(MemoryHistorySource::new());
