@@ -15,7 +15,9 @@
 //! - `visibility_query_10000/<case>`: the first page (100) of a WorkflowId equality, a
 //!   one-day CloseTime range and an ExecutionStatus filter over 10,000 records
 //!   (`ARCHIVER_BENCH_RECORDS` to change), loaded once per run by 32 concurrent callers into a
-//!   fresh prefix; requests per query printed.
+//!   fresh prefix through the providers' visibility archiver (the kit's `VisibilityTable`,
+//!   default options) and compacted once (untimed, as its background compaction would); the
+//!   queries run on a warm table; requests per query printed.
 //!
 //! The servers run on loopback on the same (shared) machine as the bench: read the ratios and
 //! request counts, and the load average printed beside each figure. A provider whose server
@@ -32,10 +34,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use archiver::gcs::{GcsSettings, GcsStore};
+use archiver::kit::table::VisibilityTable;
 use archiver::object::testing::{one_run, unique};
-use archiver::object::{
-    ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, PutMode, list_all,
-};
+use archiver::object::{ObjectHistoryArchiver, ObjectStore, PutMode, list_all};
 use archiver::s3::{S3Settings, S3Store};
 use archiver::testing::{search_attributes, test_records};
 use archiver::{
@@ -249,7 +250,7 @@ impl<P: Provider> Bench<P> {
     fn requests_per_workflow(&self) {
         let (source, run, history, request) = one_run("small-wf", 1, 10);
         let history_archiver = ObjectHistoryArchiver::new(self.counted.clone(), source);
-        let visibility = ObjectVisibilityArchiver::new(self.counted.clone());
+        let visibility = VisibilityTable::new(self.counted.clone());
         let mut record = test_records(&run.namespace_id, 1).remove(0);
         record.workflow_id = run.workflow_id.clone();
         record.run_id = run.run_id.clone();
@@ -435,8 +436,24 @@ impl<P: Provider> Bench<P> {
             .unwrap_or(10_000);
         let uri = self.uri("visibility");
         self.load(&uri, count);
-
         let attributes = search_attributes();
+        let started = Instant::now();
+        let report = self
+            .rt
+            .block_on(VisibilityTable::new(self.store.clone()).compact(
+                &uri,
+                "bench-ns",
+                &attributes,
+            ))
+            .expect("compaction");
+        println!(
+            "{}/visibility_compaction: {} records folded in {:.1} s ({})",
+            P::NAME,
+            report.records_folded,
+            started.elapsed().as_secs_f64(),
+            common::load()
+        );
+
         // Record i closes at minute i from 2026-01-01: day 3 holds 1,440 of them.
         let cases = [
             (
@@ -450,8 +467,8 @@ impl<P: Provider> Bench<P> {
             ),
             ("status_first_100", "ExecutionStatus = 'Failed'".to_owned()),
         ];
-        let timed = ObjectVisibilityArchiver::new(self.store.clone());
-        let counted = ObjectVisibilityArchiver::new(self.counted.clone());
+        let timed = VisibilityTable::new(self.store.clone());
+        let counted = VisibilityTable::new(self.counted.clone());
         let mut group = c.benchmark_group(format!("{}_visibility_query_{count}", P::NAME));
         group
             .sample_size(20)
@@ -491,7 +508,7 @@ impl<P: Provider> Bench<P> {
     /// Archives `count` records under `uri`, [`LOADERS`] callers at once.
     fn load(&self, uri: &ArchiveUri, count: usize) {
         let records = Arc::new(test_records("bench-ns", count));
-        let archiver = Arc::new(ObjectVisibilityArchiver::new(self.store.clone()));
+        let archiver = Arc::new(VisibilityTable::new(self.store.clone()));
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         self.rt.block_on(async {

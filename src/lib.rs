@@ -61,7 +61,8 @@ pub use archiver_kit::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 // archiver-core's modules, whole.
 pub use archiver_core::{config, history, page_token, visibility};
 /// The object-store engine ([`archiver_kit::object`]): a provider implements
-/// [`object::ObjectStore`] over its SDK and gets both archivers.
+/// [`object::ObjectStore`] over its SDK and gets the history archiver; its visibility archiver
+/// is the kit's table ([`kit::table::VisibilityTable`]) over the same store.
 pub use archiver_kit::object;
 
 /// The list-filter language ([`visibility_query`]): parse, check, evaluate, plan.

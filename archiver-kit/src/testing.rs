@@ -22,8 +22,7 @@ use std::time::Duration;
 
 use crate::memory::{MemoryHistoryArchiver, MemoryVisibilityArchiver};
 use crate::object::{
-    Failure, FailureKind, ListPage, ObjectLocation, ObjectStore, ObjectVisibilityArchiver, PutMode,
-    PutOutcome, list_all,
+    Failure, FailureKind, ListPage, ObjectLocation, ObjectStore, PutMode, PutOutcome, list_all,
 };
 use archiver_core::testing::{
     Capabilities, Fixture, run_visibility_suite, search_attributes, test_records,
@@ -679,8 +678,8 @@ pub async fn damage_at_rest_is_refused<S: ObjectStore + Clone>(store: &S, fresh_
     assert!(refused > 0);
 }
 
-/// Records the per-record layout wrote before the table ([`ObjectVisibilityArchiver`])
-/// are found by the table's queries, give way to the table's own archive of the same run, and
+/// Records the per-record layout wrote before the table (written here as it wrote them: the
+/// same keys and bytes, see [`object`](crate::object#object-store-layout-version-1)) are found by the table's queries, give way to the table's own archive of the same run, and
 /// are folded into segments by a compaction, which then removes them; nothing is lost or
 /// doubled on the way, and readers stop listing that layout once it is folded.
 pub async fn per_record_layout_is_read_then_folded<S: ObjectStore + Clone>(
@@ -690,12 +689,12 @@ pub async fn per_record_layout_is_read_then_folded<S: ObjectStore + Clone>(
     let uri = fresh_uri("per-record-layout");
     let location = store.location(&uri).expect("a location");
     let mut records = test_records("ns", 40);
-    let before = ObjectVisibilityArchiver::new(store.clone());
     for record in &records[..25] {
-        before
-            .archive(&uri, record, &ArchiveOptions::default())
+        let (key, body) = crate::object::record::legacy_object(&location, record);
+        store
+            .put(location.bucket(), &key, body, PutMode::Overwrite)
             .await
-            .expect("per-record archive");
+            .expect("a per-record object");
     }
     let table =
         VisibilityTable::with_options(store.clone(), suite_options().with_grace(Duration::ZERO));

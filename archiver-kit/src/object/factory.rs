@@ -1,10 +1,11 @@
-//! Registry factories for object-store providers: a provider says how to make its store from
-//! the provider config, and gets both archivers' factories.
+//! The registry factory of the object-store history archiver: a provider says how to make its
+//! store from the provider config. (Its visibility archiver's factory is the table's,
+//! [`crate::table::visibility_factory`].)
 
 use std::sync::Arc;
 
-use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver};
-use archiver_core::{HistoryArchiverFactory, ProviderContext, Result, VisibilityArchiverFactory};
+use super::{ObjectHistoryArchiver, ObjectStore};
+use archiver_core::{HistoryArchiverFactory, ProviderContext, Result};
 
 /// A factory building an [`ObjectHistoryArchiver`] over the store `make_store` builds from the
 /// provider context (its config section; the engine's history source is the context's).
@@ -18,19 +19,5 @@ where
             make_store(context)?,
             Arc::clone(&context.history_source),
         )))
-    })
-}
-
-/// A factory building an [`ObjectVisibilityArchiver`] over the store `make_store` builds from
-/// the provider context.
-pub fn visibility_factory<S, F>(make_store: F) -> VisibilityArchiverFactory
-where
-    S: ObjectStore,
-    F: Fn(&ProviderContext) -> Result<S> + Send + Sync + 'static,
-{
-    Arc::new(move |context: &ProviderContext| {
-        Ok(Arc::new(ObjectVisibilityArchiver::new(make_store(
-            context,
-        )?)))
     })
 }

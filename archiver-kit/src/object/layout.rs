@@ -121,7 +121,8 @@ impl ObjectLocation {
         )
     }
 
-    /// `<prefix>v1/visibility/<ns>/`: one namespace's records.
+    /// `<prefix>v1/visibility/<ns>/`: one namespace's records in the per-record layout, which
+    /// the [table](crate::table) reads and folds (nothing writes it any more).
     pub fn visibility_prefix(&self, namespace_id: &str) -> String {
         format!(
             "{}{LAYOUT}/visibility/{}/",
@@ -150,12 +151,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// only; the real id is stored inside the objects and checked on read.
 pub fn id_segment(id: &str) -> String {
     hex(&digest(&[id])[..16])
-}
-
-/// An 8-hex-digit digest of an indexed value in visibility keys. Short on purpose: it prunes
-/// the listing; collisions only cost a download, since records are checked after reading.
-pub(crate) fn short_hash(value: &str) -> String {
-    hex(&digest(&[value])[..4])
 }
 
 /// A fixed-width key for a version whose byte order is the numeric order (negative versions

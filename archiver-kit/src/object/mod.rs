@@ -1,7 +1,7 @@
 //! Archiving to object stores (S3, GCS, any store of keyed byte objects): everything that does
 //! not depend on the provider. A provider implements the small [`ObjectStore`] trait over its
-//! SDK (with one failure classifier) and gets [`ObjectHistoryArchiver`] and
-//! [`ObjectVisibilityArchiver`].
+//! SDK (with one failure classifier) and gets [`ObjectHistoryArchiver`]; its visibility
+//! archiver is the [visibility table](crate::table) over the same store.
 //!
 //! ## Object-store layout, version 1
 //!
@@ -14,6 +14,7 @@
 //! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/manifest/<version key>
 //! <prefix>/v1/history/<h(ns id)>/<h(workflow id)>/<h(run id)>/blobs/<version key>/<attempt>/<index>
 //! <prefix>/v1/visibility/<h(ns id)>/<close>_<start>_<status>_<h8(wf id)>_<h8(type)>_<h8(run id)>_<identity>.json
+//!          (the old per-record visibility layout: read and folded by the table, no longer written)
 //! ```
 //!
 //! **History.** Blobs (whole batches, one `History` JSON per line, about 2 MiB each) are
@@ -30,48 +31,41 @@
 //! Reads fetch the manifest, then only the blobs the page needs, verifying size, CRC-32C and
 //! batch count ([`Error::Corrupted`](archiver_core::Error::Corrupted) otherwise).
 //!
-//! **Visibility.** One object per record, one write: the record as JSON, then a trailer line
-//! with the JSON's CRC-32C (`crc32c:<8 hex digits>`), checked on every read: a damaged or
-//! truncated record is [`Error::Corrupted`](archiver_core::Error::Corrupted) naming its key, never
-//! returned changed. Its key carries the
-//! close time (inverted, so listing walks newest first), the start time (Unix nanoseconds,
-//! biased to 21 fixed digits: nanosecond precision, any year), the status number, 32-bit
-//! digests of workflow id, type and run id, and a 128-bit identity digest of (namespace id,
-//! workflow id, run id), so archiving a record again overwrites itself. A query compiles the
-//! list filter, turns its [`Plan`](visibility_query::Plan) into key checks and a listing range,
-//! downloads only the keys that pass, checks each record against the whole filter, and pages
-//! with [`page_of`](archiver_core::visibility::page_of). When the order starts with `CloseTime` or
-//! `StartTime` (the default is `CloseTime DESC`), records are downloaded in that order and only
-//! until the page is decided: about `page_size` GETs, however large the namespace; in the
-//! default order the listing stops there too (about one LIST). Other orders download every
-//! admitted record.
+//! **Visibility (the per-record layout, read only).** Before the [visibility
+//! table](crate::table), the providers stored one object per record under
+//! `v1/visibility/<h(ns id)>/`: the record as JSON, then a trailer line with the JSON's
+//! CRC-32C (`crc32c:<8 hex digits>`). Its key carried the close time (inverted, so listing
+//! walked newest first), the start time (Unix nanoseconds, biased to 21 fixed digits), the
+//! status number, 32-bit digests of workflow id, type and run id, and a 128-bit identity
+//! digest of (namespace id, workflow id, run id). Nothing writes this layout any more: the
+//! table reads these objects (as batches of one record, each checked with
+//! [`decode_visibility_record`]: a damaged or truncated one is
+//! [`Error::Corrupted`](archiver_core::Error::Corrupted) naming its key, never returned
+//! changed) until a compaction folds them into its segments and deletes them.
 
 mod factory;
 mod failure;
 mod history;
 mod layout;
 mod manifest;
-mod record;
+pub(crate) mod record;
 mod retry;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timeout;
-mod vis_key;
-mod visibility;
 
-pub use factory::{history_factory, visibility_factory};
+pub use factory::history_factory;
 pub use failure::{Failure, FailureKind};
 pub use history::ObjectHistoryArchiver;
 pub use layout::{MAX_PREFIX, ObjectLocation, id_segment};
 pub use retry::RetrySettings;
 pub use store::{ListPage, ObjectStore, PutMode, PutOutcome, list_all};
 pub use timeout::TimeoutSettings;
-pub use visibility::ObjectVisibilityArchiver;
 
-/// A visibility record as [`ObjectVisibilityArchiver`] stores it (one object per record under
-/// [`ObjectLocation::visibility_prefix`]), decoded and checked; `location` names the object in
-/// errors. What reads those objects after a move to another layout uses it.
+/// A visibility record as the per-record layout stored it (one object per record under
+/// [`ObjectLocation::visibility_prefix`], see the [module docs](self)), decoded and checked;
+/// `location` names the object in errors. The [table](crate::table) reads old archives with it.
 pub fn decode_visibility_record(
     data: &[u8],
     location: &str,

@@ -1,5 +1,7 @@
-//! The stored form of a visibility record: its JSON, then a trailer line with the JSON's
-//! CRC-32C, so damage at rest or in transit is detected on read instead of returned.
+//! The per-record layout's stored form of a visibility record (one object per record, the
+//! object-store providers' visibility layout before the [table](crate::table), which still
+//! reads and folds it): its JSON, then a trailer line with the JSON's CRC-32C, so damage at
+//! rest or in transit is detected on read instead of returned.
 //!
 //! ```text
 //! {"namespaceId":"...",...}\ncrc32c:0123abcd\n
@@ -9,9 +11,6 @@
 //! flipped bit breaks the checksum (CRC-32C catches every error of up to 2 bits, and every
 //! burst of up to 32), and the JSON never holds a raw newline, so the tag cannot occur inside it.
 
-use bytes::Bytes;
-
-use super::layout::hex;
 use archiver_core::{Error, Result, VisibilityRecord};
 
 /// What starts the trailer.
@@ -19,16 +18,63 @@ const TAG: &[u8] = b"\ncrc32c:";
 /// The trailer: the tag, 8 hex digits, a newline.
 const TRAILER_LEN: usize = TAG.len() + 8 + 1;
 
-/// The object stored for `record`.
-pub(super) fn encode(provider: &'static str, record: &VisibilityRecord) -> Result<Bytes> {
-    let mut out = serde_json::to_vec(record)
-        .map_err(|e| Error::backend(provider, "encode visibility record", e, false))?;
+/// The object the per-record layout stored for `record`, and its key under `location`
+/// (`<visibility prefix><key name>`, see [`key_name`]): what tests write to stand for old
+/// archives.
+#[cfg(any(test, feature = "testing"))]
+pub(crate) fn legacy_object(
+    location: &super::ObjectLocation,
+    record: &VisibilityRecord,
+) -> (String, bytes::Bytes) {
+    let key = format!(
+        "{}{}",
+        location.visibility_prefix(&record.namespace_id),
+        key_name(record)
+    );
+    (key, encode(record))
+}
+
+/// The per-record layout's object for `record`: its JSON, then the trailer.
+#[cfg(any(test, feature = "testing"))]
+fn encode(record: &VisibilityRecord) -> bytes::Bytes {
+    use super::layout::hex;
+    let mut out = serde_json::to_vec(record).expect("a visibility record encodes");
     let crc = crc32c::crc32c(&out);
     out.reserve(TRAILER_LEN);
     out.extend_from_slice(TAG);
     out.extend_from_slice(hex(&crc.to_be_bytes()).as_bytes());
     out.push(b'\n');
-    Ok(Bytes::from(out))
+    out.into()
+}
+
+/// The per-record layout's name of `record`'s object under its namespace prefix:
+///
+/// ```text
+/// <close:21>_<start:21>_<status:2>_<h8(workflow id)>_<h8(type)>_<h8(run id)>_<identity>.json
+/// ```
+///
+/// Times are Unix nanoseconds plus `4 * 10^20` (non-negative for any time), in 21 digits; the
+/// close time inverted (`10^21 - 1 - x`) so a listing walks newest first. `h8` is 8 hex digits
+/// of the value's digest (the one [`id_segment`](super::id_segment) takes 32 of); `identity`
+/// 32 hex digits of the digest of (namespace id, workflow id, run id). The table reads these objects by
+/// prefix and never parses the name: this is here so tests write what old archives hold.
+#[cfg(any(test, feature = "testing"))]
+fn key_name(record: &VisibilityRecord) -> String {
+    use super::layout::{digest, hex};
+    const BIAS: i128 = 400_000_000_000_000_000_000;
+    const MAX21: i128 = 999_999_999_999_999_999_999;
+    let h8 = |value: &str| hex(&digest(&[value])[..4]);
+    let identity = digest(&[&record.namespace_id, &record.workflow_id, &record.run_id]);
+    format!(
+        "{:021}_{:021}_{:02}_{}_{}_{}_{}.json",
+        MAX21 - (record.close_time.as_nanosecond() + BIAS),
+        record.start_time.as_nanosecond() + BIAS,
+        record.status.as_i32(),
+        h8(&record.workflow_id),
+        h8(&record.workflow_type_name),
+        h8(&record.run_id),
+        hex(&identity[..16])
+    )
 }
 
 /// The record in `data`, the object at `location`, verified against its checksum:
@@ -80,7 +126,7 @@ mod tests {
 
     use super::*;
 
-    fn stored() -> (VisibilityRecord, Bytes) {
+    fn stored() -> (VisibilityRecord, bytes::Bytes) {
         let record = VisibilityRecord {
             namespace_id: "ns".into(),
             namespace: "n".into(),
@@ -97,7 +143,7 @@ mod tests {
             history_archival_uri: "s3://b/h".into(),
             execution_duration_nanos: Some(7),
         };
-        let bytes = encode("s3", &record).unwrap();
+        let bytes = encode(&record);
         (record, bytes)
     }
 
@@ -119,6 +165,49 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// One record as the per-record layout stored it, byte for byte (key and object): what
+    /// old archives hold and the table must keep reading.
+    fn old_archive() -> VisibilityRecord {
+        VisibilityRecord {
+            namespace_id: "ns-id".into(),
+            namespace: "ns".into(),
+            workflow_id: "wf-1".into(),
+            run_id: "run-1".into(),
+            workflow_type_name: "payments".into(),
+            start_time: "2026-01-01T00:00:00Z".parse().unwrap(),
+            execution_time: "2026-01-01T00:00:01Z".parse().unwrap(),
+            close_time: "2026-01-01T00:30:00.000000001Z".parse().unwrap(),
+            status: ExecutionStatus::Completed,
+            history_length: 12,
+            memo: Some(serde_json::json!({"note": "m"})),
+            search_attributes: BTreeMap::from([("CustomKeyword".into(), "red".into())]),
+            history_archival_uri: "s3://b/h".into(),
+            execution_duration_nanos: Some(1_800_000_000_001),
+        }
+    }
+
+    #[test]
+    fn the_old_layout_is_pinned_byte_for_byte() {
+        const KEY: &str = "p/v1/visibility/48ad2783813d366946e272683beb465c/\
+            598232772599999999998_401767225600000000000_02_cd02f846_c304541f_801c2d84_\
+            ad2db41bfae3d6d778bdf9b39ffa0db2.json";
+        const BODY: &str = concat!(
+            r#"{"namespaceId":"ns-id","namespace":"ns","workflowId":"wf-1","runId":"run-1","#,
+            r#""workflowTypeName":"payments","startTime":"2026-01-01T00:00:00Z","#,
+            r#""executionTime":"2026-01-01T00:00:01Z","closeTime":"2026-01-01T00:30:00.000000001Z","#,
+            r#""status":"Completed","historyLength":12,"memo":{"note":"m"},"#,
+            r#""searchAttributes":{"CustomKeyword":"red"},"historyArchivalUri":"s3://b/h","#,
+            r#""executionDurationNanos":1800000000001}"#,
+            "\ncrc32c:ca845f74\n"
+        );
+        let record = old_archive();
+        let location = crate::object::ObjectLocation::new("s3", "b", "p");
+        let (key, body) = legacy_object(&location, &record);
+        assert_eq!(key, KEY);
+        assert_eq!(std::str::from_utf8(&body).unwrap(), BODY);
+        assert_eq!(decode(BODY.as_bytes(), KEY).unwrap(), record);
     }
 
     proptest! {

@@ -27,14 +27,14 @@
 //! it lists the namespace's segments once and removes those of a committed generation that the
 //! new manifest neither keeps nor retires.
 //!
-//! **Records of the per-record layout.** Records that [`ObjectVisibilityArchiver`] wrote (one
-//! object each under `v1/visibility/<ns>/`, the built-in providers' layout before the table)
+//! **Records of the per-record layout.** Records that the per-record layout holds (one object
+//! each under `v1/visibility/<ns>/`, the built-in providers' layout before the table, see
+//! [`object`](crate::object#object-store-layout-version-1); decoded by
+//! [`decode_visibility_record`](crate::object::decode_visibility_record))
 //! are read like batches of one record until a compaction folds them into segments; the
 //! manifest then says so and readers stop listing them. Run [`compact`](VisibilityTable::compact)
 //! once per namespace after moving to the table, with every writer upgraded first: a record an
 //! old writer adds after that compaction is not read.
-//!
-//! [`ObjectVisibilityArchiver`]: crate::object::ObjectVisibilityArchiver
 //!
 //! **A run's close time is its place.** A run archived again replaces its earlier record
 //! wherever that is as long as its close time is the same (as it is for a closed run). Archived

@@ -18,7 +18,7 @@ pub use provider::{ProviderFixture, Request};
 /// - `scenario_tests!(conformance: support::fixture);`: `history_conformance` and
 ///   `visibility_conformance`.
 /// - `scenario_tests!(behaviour: support::fixture);`: `requests_per_archived_workflow`,
-///   `queries_download_only_what_the_index_admits`, `hostile_ids_round_trip`,
+///   `queries_read_only_what_the_filter_admits`, `hostile_ids_round_trip`,
 ///   `damaged_blobs_are_detected`, `damaged_objects_never_read_back_changed`,
 ///   `paging_agrees_with_the_reference_in_every_order`.
 /// - `scenario_tests!(faults: support::fixture);`: `fault_campaign_leaves_nothing_partial`, and
@@ -32,7 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
+use super::{ObjectHistoryArchiver, ObjectStore, RetrySettings};
+use crate::table::VisibilityTable;
 use archiver_core::history::{History, MemoryHistorySource, RunKey};
 use archiver_core::testing::{
     BlobWriteTally, Capabilities, Fixture, search_attributes, source_with_run, test_records,
@@ -43,7 +44,8 @@ use archiver_core::{
 };
 
 /// The conformance [`Fixture`] of an object-store provider: archivers over clones of one
-/// store, each scenario under `<base>/scenario-<n>`, blob writes counted.
+/// store ([`ObjectHistoryArchiver`], and for visibility the [`VisibilityTable`] the providers
+/// register), each scenario under `<base>/scenario-<n>`, blob writes counted.
 #[derive(Debug)]
 pub struct ObjectFixture<S> {
     store: S,
@@ -80,8 +82,9 @@ impl<S: ObjectStore + Clone> Fixture for ObjectFixture<S> {
         archiver
     }
 
+    /// The table, as the providers register it (default options).
     fn visibility_archiver(&self) -> Arc<dyn VisibilityArchiver> {
-        Arc::new(ObjectVisibilityArchiver::new(self.store.clone()))
+        Arc::new(VisibilityTable::new(self.store.clone()))
     }
 
     fn new_uri(&self) -> ArchiveUri {

@@ -1,15 +1,18 @@
 //! What the store holds: ids that are hostile as keys round-trip, and an object damaged at rest
-//! (record, blob, manifest) is reported as [`Error::Corrupted`], never returned changed.
+//! (visibility batch, history blob, manifest) is reported as [`Error::Corrupted`], never
+//! returned changed.
 
 use super::super::{ProviderFixture, get_all, one_run};
-use crate::object::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, PutMode};
+use crate::object::{ObjectHistoryArchiver, ObjectStore, PutMode};
 use crate::object::{PutOutcome, list_all};
+use crate::table::VisibilityTable;
 use archiver_core::history::RunKey;
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{ArchiveOptions, Error, HistoryArchiver, QueryRequest, VisibilityArchiver};
 
 /// Ids with `..`, `/`, NUL, non-ASCII, URL delimiters and kilobytes of length archive and read
-/// back, history and visibility.
+/// back, history and visibility (through the table's batches; then, with a namespace id short
+/// enough for a segment's partition directory, through a compaction's segments too).
 pub async fn hostile_ids_round_trip<F: ProviderFixture>(fixture: &F) {
     let store = fixture.store();
     let location = fixture.fresh_uri("hostile");
@@ -36,20 +39,37 @@ pub async fn hostile_ids_round_trip<F: ProviderFixture>(fixture: &F) {
     record.workflow_id = hostile.clone();
     record.run_id = hostile.clone();
     record.workflow_type_name = hostile.clone();
-    let visibility = ObjectVisibilityArchiver::new(store);
+    let visibility = VisibilityTable::new(store);
     visibility
         .archive(&location, &record, &ArchiveOptions::default())
         .await
         .expect("archive record with hostile ids");
-    let text = format!("WorkflowId = '{}'", hostile.replace('\'', "\\'"));
+    let by_workflow = |namespace_id: &str| {
+        let text = format!("WorkflowId = '{}'", hostile.replace('\'', "\\'"));
+        QueryRequest::new(namespace_id, text)
+    };
     let found = visibility
-        .query(
-            &location,
-            &QueryRequest::new(hostile.as_str(), text),
-            &search_attributes(),
-        )
+        .query(&location, &by_workflow(&hostile), &search_attributes())
         .await
         .expect("query");
+    assert_eq!(found.executions, vec![record.clone()]);
+
+    // Segments name their partition by the namespace id (escaped, a bounded length): a
+    // shorter hostile one, the rest as hostile as before.
+    let namespace_id = "../日本/\u{0}/#?%=x";
+    record.namespace_id = namespace_id.to_owned();
+    visibility
+        .archive(&location, &record, &ArchiveOptions::default())
+        .await
+        .expect("archive record with a hostile namespace id");
+    visibility
+        .compact(&location, namespace_id, &search_attributes())
+        .await
+        .expect("compact a namespace with hostile ids");
+    let found = visibility
+        .query(&location, &by_workflow(namespace_id), &search_attributes())
+        .await
+        .expect("query the segments");
     assert_eq!(found.executions, vec![record]);
 }
 
@@ -119,9 +139,9 @@ fn mutations(original: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Damage at rest to any stored object, a visibility record, a history blob, a manifest with
+/// Damage at rest to any stored object, a visibility batch, a history blob, a manifest with
 /// its history inline or one listing blobs (bit flips, truncation; rewritten through the
-/// store): a read never returns a changed record or history. A damaged record fails the query
+/// store): a read never returns a changed record or history. A damaged batch fails the query
 /// as [`Error::Corrupted`] naming its key; a damaged history reads back exactly (damage to a
 /// manifest field reads do not use) or fails as [`Error::Corrupted`] naming the damaged object
 /// (for a manifest whose blob entry was damaged, the blob that no longer matches it).
@@ -140,8 +160,9 @@ pub async fn damaged_objects_never_read_back_changed<F: ProviderFixture>(fixture
         }
     };
 
-    // Visibility: every mutation of one record object is reported, by every query reaching it.
-    let visibility = ObjectVisibilityArchiver::new(store.clone());
+    // Visibility: every mutation of one batch object is reported, by every query reaching it.
+    // (The table's own suite damages its segments and manifests too.)
+    let visibility = VisibilityTable::new(store.clone());
     let records = test_records("ns-id", 3);
     for record in &records {
         visibility
@@ -149,19 +170,19 @@ pub async fn damaged_objects_never_read_back_changed<F: ProviderFixture>(fixture
             .await
             .expect("archive record");
     }
-    let record_keys: Vec<String> = list_all(&store, bucket, object.prefix())
+    let batch_keys: Vec<String> = list_all(&store, bucket, object.prefix())
         .await
         .expect("list")
         .into_iter()
-        .filter(|key| key.contains("/visibility/"))
+        .filter(|key| key.contains("/visibility/") && key.contains("/b/"))
         .collect();
-    assert_eq!(record_keys.len(), records.len(), "{record_keys:?}");
-    let target = &record_keys[0];
+    assert!(!batch_keys.is_empty(), "no batch stored");
+    let target = &batch_keys[0];
     let original = store
         .get(bucket, target)
         .await
-        .expect("get record")
-        .expect("the listed record exists");
+        .expect("get batch")
+        .expect("the listed batch exists");
     for (damage, body) in mutations(&original) {
         rewrite(target.clone(), body).await;
         for text in ["", "ORDER BY StartTime ASC", "ExecutionStatus != 'Running'"] {
@@ -177,7 +198,7 @@ pub async fn damaged_objects_never_read_back_changed<F: ProviderFixture>(fixture
                     assert!(location.ends_with(target.as_str()), "{damage}: {location}")
                 }
                 other => {
-                    panic!("record {damage}, query {text:?}: expected Corrupted, got {other:?}")
+                    panic!("batch {damage}, query {text:?}: expected Corrupted, got {other:?}")
                 }
             }
         }
@@ -190,7 +211,7 @@ pub async fn damaged_objects_never_read_back_changed<F: ProviderFixture>(fixture
             &search_attributes(),
         )
         .await
-        .expect("the restored record reads again");
+        .expect("the restored batch reads again");
     assert_eq!(found.executions.len(), records.len());
 
     // History: a multi-blob archive (damage to a blob and to the manifest) and an inline one.

@@ -1,6 +1,6 @@
-//! A fault campaign: many archives (history and visibility) through a [`FaultProxy`] that
-//! injects random per-request faults, each outcome checked against what a direct, fault-free
-//! store reads back.
+//! A fault campaign: many archives (history, and visibility through the table the providers
+//! register) through a [`FaultProxy`] that injects random per-request faults, each outcome
+//! checked against what a direct, fault-free store reads back.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,7 +10,8 @@ use super::super::proxy::{FaultProxy, RandomFaults};
 use futures::StreamExt as _;
 
 use super::super::{ProviderFixture, get_all, one_run};
-use crate::object::{ObjectHistoryArchiver, ObjectStore, ObjectVisibilityArchiver, RetrySettings};
+use crate::object::{ObjectHistoryArchiver, ObjectStore, RetrySettings};
+use crate::table::VisibilityTable;
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{
     ArchiveOptions, ArchiveUri, Error, HistoryArchiver, QueryRequest, VisibilityArchiver,
@@ -136,15 +137,26 @@ enum Verdict {
     Incomplete,
 }
 
-/// Archives history and record number `i` through `faulty`, each checked through `direct`.
+/// The stores and tables a campaign archives through (`faulty`) and checks through (`direct`).
+struct Through<'a, S> {
+    faulty: &'a S,
+    direct: &'a S,
+    /// One table for every record, as a provider registers one: concurrent archives share its
+    /// batches, and a failed batch write fails every record in it.
+    faulty_table: &'a VisibilityTable<S>,
+    direct_table: &'a VisibilityTable<S>,
+}
+
+/// Archives history and record number `i` through the faulty store, each checked through the
+/// direct one.
 async fn archive_one<S: ObjectStore + Clone>(
-    faulty: &S,
-    direct: &S,
+    through: &Through<'_, S>,
     location: &ArchiveUri,
     seed: u64,
     i: usize,
     template: VisibilityRecord,
 ) -> (Verdict, Verdict, VisibilityRecord) {
+    let (faulty, direct) = (through.faulty, through.direct);
     let options = ArchiveOptions::default();
     let workflow_id = format!("campaign-{i}");
     // Every third history fits one blob: the inline, one-write archive.
@@ -176,12 +188,14 @@ async fn archive_one<S: ObjectStore + Clone>(
     let mut record = template;
     record.workflow_id = workflow_id.clone();
     record.run_id = run.run_id.clone();
-    let record_verdict = match ObjectVisibilityArchiver::new(faulty.clone())
+    let record_verdict = match through
+        .faulty_table
         .archive(location, &record, &options)
         .await
     {
         Ok(()) => {
-            let found = ObjectVisibilityArchiver::new(direct.clone())
+            let found = through
+                .direct_table
                 .query(
                     location,
                     &QueryRequest::new("ns-id", format!("WorkflowId = '{workflow_id}'")),
@@ -235,6 +249,12 @@ pub async fn run_fault_campaign<F: ProviderFixture>(
         },
     );
     let direct = fixture.store();
+    let through = Through {
+        faulty: &faulty,
+        direct: &direct,
+        faulty_table: &VisibilityTable::new(faulty.clone()),
+        direct_table: &VisibilityTable::new(direct.clone()),
+    };
     let location = fixture.fresh_uri("campaign");
     let mut report = CampaignReport::default();
     // Every record sent, by workflow id: one whose archive failed may still be stored whole.
@@ -243,9 +263,7 @@ pub async fn run_fault_campaign<F: ProviderFixture>(
 
     let outcomes: Vec<(Verdict, Verdict, VisibilityRecord)> =
         futures::stream::iter(templates.into_iter().enumerate())
-            .map(|(i, template)| {
-                archive_one(&faulty, &direct, &location, campaign.seed, i, template)
-            })
+            .map(|(i, template)| archive_one(&through, &location, campaign.seed, i, template))
             .buffer_unordered(campaign.concurrency.max(1))
             .collect()
             .await;
@@ -269,7 +287,7 @@ pub async fn run_fault_campaign<F: ProviderFixture>(
 
     // Query through the faults, page by page; a failed page is tried again (a new request
     // with the same token), at most 5 times.
-    let visibility = ObjectVisibilityArchiver::new(faulty);
+    let visibility = through.faulty_table;
     let mut request = QueryRequest::new("ns-id", "").with_page_size(7);
     let mut failures_in_a_row = 0;
     loop {

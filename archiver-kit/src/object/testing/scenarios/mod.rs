@@ -1,5 +1,5 @@
 //! Scenarios every object-store provider runs against its real server, beyond the conformance
-//! suite: request counts, index-pruned queries, hostile ids, damage detection, paging against
+//! suite: request counts, pruned queries of the visibility table, hostile ids, damage detection, paging against
 //! the reference provider, URI validation errors, a campaign of random per-request faults. Each is an `async fn` over a
 //! [`ProviderFixture`] and panics naming what went wrong.
 //!
@@ -22,7 +22,7 @@ pub use faults::{
     fault_campaign_leaves_nothing_partial, run_fault_campaign,
 };
 pub use paging::paging_agrees_with_the_reference_in_every_order;
-pub use requests::{queries_download_only_what_the_index_admits, requests_per_archived_workflow};
+pub use requests::{queries_read_only_what_the_filter_admits, requests_per_archived_workflow};
 pub use validate::validate_uri_tells_missing_denied_and_unreachable_apart;
 
 use super::{ObjectFixture, ProviderFixture};
@@ -54,7 +54,7 @@ macro_rules! __object_scenario_tests {
     (behaviour: $fixture:path) => {
         $crate::__object_scenario_tests!(@tests $fixture;
             #[::tokio::test] requests_per_archived_workflow;
-            #[::tokio::test] queries_download_only_what_the_index_admits;
+            #[::tokio::test] queries_read_only_what_the_filter_admits;
             #[::tokio::test] hostile_ids_round_trip;
             #[::tokio::test] damaged_blobs_are_detected;
             #[::tokio::test] damaged_objects_never_read_back_changed;

@@ -1,18 +1,21 @@
-//! Paging through a provider's query results agrees, page for page, with the in-memory
-//! reference provider.
+//! Paging through a provider's query results (its visibility table's) agrees, page for page,
+//! with the in-memory reference provider.
 
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::ProviderFixture;
 use crate::memory::MemoryVisibilityArchiver;
-use crate::object::ObjectVisibilityArchiver;
+use crate::table::VisibilityTable;
 use archiver_core::testing::{search_attributes, test_records};
-use archiver_core::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
+use archiver_core::{
+    ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver, VisibilityRecord,
+};
 
 /// Every page of every order agrees with the in-memory reference provider, with ties in the
-/// sort keys (records share close and start times) and paging through them.
+/// sort keys (records share close and start times) and paging through them: on a table holding
+/// segments and unfolded batches, then only segments.
 pub async fn paging_agrees_with_the_reference_in_every_order<F: ProviderFixture>(fixture: &F) {
-    let provider = ObjectVisibilityArchiver::new(fixture.store());
+    let provider = VisibilityTable::new(fixture.store());
     let memory = MemoryVisibilityArchiver::new();
     let location = fixture.fresh_uri("orders");
     let reference = ArchiveUri::parse("memory://reference/orders").expect("reference URI");
@@ -23,42 +26,65 @@ pub async fn paging_agrees_with_the_reference_in_every_order<F: ProviderFixture>
         record.start_time = minute(i % 4);
     }
     for record in &records {
-        provider
-            .archive(&location, record, &ArchiveOptions::default())
-            .await
-            .expect("archive");
         memory
             .archive(&reference, record, &ArchiveOptions::default())
             .await
             .expect("archive");
     }
     let attrs = search_attributes();
-    for text in [
-        "",
-        "ORDER BY CloseTime ASC",
-        "ORDER BY StartTime DESC",
-        "ORDER BY StartTime ASC, WorkflowId DESC",
-        "ORDER BY HistoryLength DESC",
-        "WorkflowType != 'refunds' ORDER BY StartTime ASC",
-        "CustomKeyword = 'blue' OR ExecutionStatus = 'Failed'",
-    ] {
-        for page_size in [4, 100] {
-            let mut request = QueryRequest::new("ns-id", text).with_page_size(page_size);
-            let mut pages = 0;
-            loop {
-                let got = provider
-                    .query(&location, &request, &attrs)
-                    .await
-                    .expect(text);
-                let want = memory
-                    .query(&reference, &request, &attrs)
-                    .await
-                    .expect(text);
-                assert_eq!(got, want, "{text} (page size {page_size}, page {pages})");
-                pages += 1;
-                match got.next_page_token {
-                    Some(token) => request.next_page_token = Some(token),
-                    None => break,
+    let archive = async |records: &[VisibilityRecord]| {
+        // Together, as concurrent closes would: the table groups them into batches.
+        let options = ArchiveOptions::default();
+        let calls = records
+            .iter()
+            .map(|record| provider.archive(&location, record, &options));
+        for result in futures::future::join_all(calls).await {
+            result.expect("archive");
+        }
+    };
+    let compact = async || {
+        provider
+            .compact(&location, "ns-id", &attrs)
+            .await
+            .expect("compaction");
+    };
+    archive(&records[..30]).await;
+    compact().await;
+    archive(&records[30..]).await;
+    for state in ["segments and batches", "segments"] {
+        if state == "segments" {
+            compact().await;
+        }
+        for text in [
+            "",
+            "ORDER BY CloseTime ASC",
+            "ORDER BY StartTime DESC",
+            "ORDER BY StartTime ASC, WorkflowId DESC",
+            "ORDER BY HistoryLength DESC",
+            "WorkflowType != 'refunds' ORDER BY StartTime ASC",
+            "CustomKeyword = 'blue' OR ExecutionStatus = 'Failed'",
+        ] {
+            for page_size in [4, 100] {
+                let mut request = QueryRequest::new("ns-id", text).with_page_size(page_size);
+                let mut pages = 0;
+                loop {
+                    let got = provider
+                        .query(&location, &request, &attrs)
+                        .await
+                        .expect(text);
+                    let want = memory
+                        .query(&reference, &request, &attrs)
+                        .await
+                        .expect(text);
+                    assert_eq!(
+                        got, want,
+                        "{state}: {text} (page size {page_size}, page {pages})"
+                    );
+                    pages += 1;
+                    match got.next_page_token {
+                        Some(token) => request.next_page_token = Some(token),
+                        None => break,
+                    }
                 }
             }
         }

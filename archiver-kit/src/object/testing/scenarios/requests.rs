@@ -2,13 +2,16 @@
 //! [`object`](crate::object)), checked on the provider's request counter.
 
 use super::super::{ProviderFixture, Request, get_all, one_run};
-use crate::object::{ObjectHistoryArchiver, ObjectVisibilityArchiver};
+use crate::object::ObjectHistoryArchiver;
+use crate::segment::SegmentOptions;
+use crate::table::{TableOptions, VisibilityTable};
 use archiver_core::testing::{search_attributes, test_records};
 use archiver_core::{
     ArchiveOptions, GetHistoryRequest, HistoryArchiver, QueryRequest, VisibilityArchiver,
 };
 
-/// A small workflow costs one history write and one visibility write, a re-archive one
+/// A small workflow costs one history write and one visibility batch write (its share of one,
+/// when other records close in the same batch window), a re-archive one
 /// refused conditional write; a multi-blob history one existence check, a write per blob, the
 /// manifest write and one sweep listing; the first page of it the version listing, the
 /// manifest and one blob.
@@ -19,7 +22,7 @@ pub async fn requests_per_archived_workflow<F: ProviderFixture>(fixture: &F) {
     // A typical small workflow: its history fits one blob.
     let (source, run, history, request) = one_run("small", 1, 20);
     let history_archiver = ObjectHistoryArchiver::new(store.clone(), source);
-    let visibility_archiver = ObjectVisibilityArchiver::new(store.clone());
+    let visibility_archiver = VisibilityTable::new(store.clone());
     let mut record = test_records("ns-id", 1).remove(0);
     record.workflow_id = run.workflow_id.clone();
     record.run_id = run.run_id.clone();
@@ -35,7 +38,7 @@ pub async fn requests_per_archived_workflow<F: ProviderFixture>(fixture: &F) {
     assert_eq!(
         fixture.requests(),
         [Request::Put, Request::Put],
-        "one inline history write and one visibility write (Temporal: S3 5 PUTs + 1 HEAD, \
+        "one inline history write and one visibility batch write (Temporal: S3 5 PUTs + 1 HEAD, \
          GCS 3 uploads + bucket checks)"
     );
     fixture.reset_requests();
@@ -98,110 +101,145 @@ pub async fn requests_per_archived_workflow<F: ProviderFixture>(fixture: &F) {
     assert_eq!(get_all(&archiver, &location, &run).await.unwrap(), history);
 }
 
-/// Queries download only the records the key index admits: exact matches for indexed
-/// predicates, `page_size + 1` in time orders, and a next-page token that restarts the listing
-/// where it stopped.
-pub async fn queries_download_only_what_the_index_admits<F: ProviderFixture>(fixture: &F) {
-    let archiver = ObjectVisibilityArchiver::new(fixture.counted_store());
+/// Queries read only what the filter admits. Before a compaction: one listing of the
+/// namespace's log, one of the per-record layout, and one GET per unfolded batch, whatever
+/// the filter. After it (segments of 8-row groups here, so there are groups to skip), warm:
+/// one listing and at most one range GET per row group probed and per row group read, with
+/// indexed predicates and time orders probing few of the groups; and a next-page token that
+/// pages.
+pub async fn queries_read_only_what_the_filter_admits<F: ProviderFixture>(fixture: &F) {
+    let options = TableOptions::default()
+        .with_segment_options(SegmentOptions::default().with_row_group_rows(8));
+    let table = VisibilityTable::with_options(fixture.counted_store(), options);
     let location = fixture.fresh_uri("pruning");
     let records = test_records("ns-id", 120);
-    for record in &records {
-        archiver
-            .archive(&location, record, &ArchiveOptions::default())
-            .await
-            .expect("archive");
+    let archive_options = ArchiveOptions::default();
+    let calls = records
+        .iter()
+        .map(|record| table.archive(&location, record, &archive_options));
+    for result in futures::future::join_all(calls).await {
+        result.expect("archive");
     }
     let attrs = search_attributes();
     let query =
         |text: &str, page_size: usize| QueryRequest::new("ns-id", text).with_page_size(page_size);
+    // Each with its matches, and whether the segments' statistics and Bloom filters rule out
+    // most row groups.
     let cases = [
-        ("WorkflowId = 'wf-7'", 1),
-        ("RunId IN ('run-0003', 'run-0100')", 2),
+        ("WorkflowId = 'wf-7'", 1, true),
+        ("RunId IN ('run-0003', 'run-0100')", 2, true),
         (
             "WorkflowType = 'payments' AND ExecutionStatus = 'Completed'",
             10,
+            false,
         ),
         (
             "CloseTime BETWEEN '2026-01-01T00:10:00Z' AND '2026-01-01T00:19:00Z'",
             10,
+            true,
         ),
-        ("StartTime > '2026-01-01T01:00:00Z'", 29),
+        ("StartTime > '2026-01-01T01:00:00Z'", 29, true),
     ];
-    for (text, expected) in cases {
+    for (text, expected, _) in cases {
         fixture.reset_requests();
-        let page = archiver
-            .query(&location, &query(text, 1000), &attrs)
+        let (page, stats) = table
+            .query_with_stats(&location, &query(text, 1000), &attrs)
             .await
             .expect(text);
         assert_eq!(page.executions.len(), expected, "{text}");
+        assert!(
+            stats.batches > 0 && stats.segments == 0,
+            "{text}: {stats:?}"
+        );
         assert_eq!(
             fixture.count(Request::Get),
-            expected,
-            "{text}: only matching records are downloaded"
+            stats.batches,
+            "{text}: one GET per unfolded batch"
         );
-        assert_eq!(fixture.count(Request::List), 1, "{text}");
+        assert_eq!(
+            fixture.count(Request::List),
+            2,
+            "{text}: the log and the per-record layout"
+        );
     }
 
-    // The default order walks the listing newest first and stops when the page is decided,
-    // and the token really pages (Temporal's GCS query never returned one).
-    fixture.reset_requests();
-    let page = archiver
-        .query(&location, &query("", 10), &attrs)
+    table
+        .compact(&location, "ns-id", &attrs)
         .await
-        .expect("default query");
+        .expect("compaction");
+    // Warm: what a query costs once the manifest, footers and Bloom filters are cached.
+    let warm = async |request: &QueryRequest| {
+        table
+            .query(&location, request, &attrs)
+            .await
+            .expect("query");
+        fixture.reset_requests();
+        let (page, stats) = table
+            .query_with_stats(&location, request, &attrs)
+            .await
+            .expect("query");
+        let requests = fixture.requests();
+        assert_eq!(stats.batches, 0, "{request:?}: every batch folded");
+        assert_eq!(fixture.count(Request::List), 1, "{requests:?}");
+        // Range GETs only, by row group: the first columns of a window of up to eight
+        // candidate groups at once (one GET each), then for a group probed at most one for
+        // the rest of the fields its filter admits rows for and one for the pages of the rows
+        // that can make the page.
+        let gets = fixture.count(Request::Get);
+        assert!(
+            gets + 1 == requests.len() && gets <= 8 + 3 * stats.row_groups_probed,
+            "{request:?}: {requests:?}, {stats:?}"
+        );
+        (page, stats)
+    };
+    for (text, expected, pruned) in cases {
+        let (page, stats) = warm(&query(text, 1000)).await;
+        assert_eq!(page.executions.len(), expected, "{text}");
+        if text.starts_with("WorkflowId") || text.starts_with("RunId") {
+            assert!(
+                fixture.count(Request::Get) <= stats.row_groups_probed + stats.row_groups_read,
+                "{text}: one GET per group the Bloom filters admit, one per group read: {stats:?}"
+            );
+        }
+        assert!(stats.row_groups >= 15, "{text}: {stats:?}");
+        if pruned {
+            assert!(
+                stats.row_groups_probed * 3 <= stats.row_groups,
+                "{text}: most row groups ruled out: {stats:?}"
+            );
+        }
+    }
+
+    // The default order reads the newest groups and stops when the page is decided, and the
+    // token really pages (Temporal's GCS query never returned one).
+    let (page, stats) = warm(&query("", 10)).await;
     assert_eq!(page.executions.len(), 10);
     assert_eq!(
         page.executions[0].run_id, "run-0119",
         "newest close time first"
     );
-    assert_eq!(
-        fixture.count(Request::Get),
-        11,
-        "page_size + 1 downloads for 120 records"
-    );
-    let second = archiver
-        .query(
-            &location,
-            &query("", 10).with_next_page_token(page.next_page_token),
-            &attrs,
-        )
-        .await
-        .expect("second page");
+    assert!(stats.row_groups_probed <= 3, "{stats:?}");
+    let (second, stats) = warm(&query("", 10).with_next_page_token(page.next_page_token)).await;
     assert_eq!(second.executions[0].run_id, "run-0109");
     assert!(second.next_page_token.is_some());
-    // The listing restarts at the token's close time: records tied with it may follow it in
-    // the order, so the token's own record is read again (one extra GET), nothing older.
-    assert_eq!(
-        fixture.count(Request::Get),
-        11 + 12,
-        "the token starts the listing where it stopped"
+    assert!(
+        stats.row_groups_probed * 3 <= stats.row_groups,
+        "the token skips the groups before it: {stats:?}"
     );
 
-    // Orders by start time (also in the key) stop downloading once the page is decided.
+    // Other time orders, too, read the groups at the front of the order only.
     for text in [
         "ORDER BY StartTime ASC",
         "ORDER BY StartTime DESC",
         "ORDER BY CloseTime ASC",
     ] {
-        fixture.reset_requests();
-        let page = archiver
-            .query(&location, &query(text, 5), &attrs)
-            .await
-            .expect(text);
+        let (page, stats) = warm(&query(text, 5)).await;
         assert_eq!(page.executions.len(), 5, "{text}");
-        assert_eq!(
-            fixture.count(Request::Get),
-            6,
-            "{text}: page_size + 1 downloads"
-        );
+        assert!(stats.row_groups_probed <= 2, "{text}: {stats:?}");
     }
 
-    // A residual predicate (custom attribute) still needs downloads, but only until decided.
-    fixture.reset_requests();
-    let page = archiver
-        .query(&location, &query("CustomKeyword = 'red'", 5), &attrs)
-        .await
-        .expect("residual query");
+    // A residual predicate (custom attribute) still needs reads, but only until decided.
+    let (page, stats) = warm(&query("CustomKeyword = 'red'", 5)).await;
     assert_eq!(page.executions.len(), 5);
-    assert!(fixture.count(Request::Get) < 30, "{:?}", fixture.requests());
+    assert!(stats.row_groups_probed * 3 <= stats.row_groups, "{stats:?}");
 }

@@ -1,7 +1,9 @@
-//! `validate_uri` tells a missing bucket, a denial and an unreachable endpoint apart.
+//! `validate_uri` (of the visibility table, what the providers register) tells a missing
+//! bucket, a denial and an unreachable endpoint apart.
 
 use super::super::ProviderFixture;
-use crate::object::{ObjectStore, ObjectVisibilityArchiver};
+use crate::object::ObjectStore;
+use crate::table::VisibilityTable;
 use archiver_core::{ArchiveUri, Error, VisibilityArchiver};
 
 /// The test bucket validates; a missing bucket is [`Error::InvalidUri`]; a denial (through
@@ -15,7 +17,7 @@ pub async fn validate_uri_tells_missing_denied_and_unreachable_apart<F: Provider
     let store = fixture.store();
     let scheme = store.scheme();
     let uri = |text: String| ArchiveUri::parse(&text).expect("valid URI");
-    let good = ObjectVisibilityArchiver::new(store);
+    let good = VisibilityTable::new(store);
     good.validate_uri(&fixture.fresh_uri("v"))
         .await
         .expect("the test bucket validates");
@@ -30,7 +32,7 @@ pub async fn validate_uri_tells_missing_denied_and_unreachable_apart<F: Provider
         other => panic!("missing bucket: expected InvalidUri, got {other:?}"),
     }
 
-    let denial = ObjectVisibilityArchiver::new(denied)
+    let denial = VisibilityTable::new(denied)
         .validate_uri(&fixture.fresh_uri("denied"))
         .await
         .expect_err("denied");
@@ -40,7 +42,7 @@ pub async fn validate_uri_tells_missing_denied_and_unreachable_apart<F: Provider
     );
     assert!(denial.to_string().contains("access denied"), "{denial}");
 
-    let unreachable = ObjectVisibilityArchiver::new(fixture.quick_store_via("http://127.0.0.1:1"))
+    let unreachable = VisibilityTable::new(fixture.quick_store_via("http://127.0.0.1:1"))
         .validate_uri(&uri(format!("{scheme}://some-bucket/x")))
         .await
         .expect_err("nothing listens on port 1");
