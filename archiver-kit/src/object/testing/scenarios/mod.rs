@@ -26,7 +26,10 @@ pub use requests::{queries_read_only_what_the_filter_admits, requests_per_archiv
 pub use validate::validate_uri_tells_missing_denied_and_unreachable_apart;
 
 use super::{ObjectFixture, ProviderFixture};
+use crate::object::ObjectStore;
+use crate::table::VisibilityTable;
 use archiver_core::testing::{run_history_suite, run_visibility_suite};
+use archiver_core::{ArchiveOptions, ArchiveUri, VisibilityArchiver, VisibilityRecord};
 
 /// The history conformance suite through the provider's store, under a fresh location.
 pub async fn history_conformance<F: ProviderFixture>(fixture: &F) {
@@ -38,6 +41,22 @@ pub async fn history_conformance<F: ProviderFixture>(fixture: &F) {
 pub async fn visibility_conformance<F: ProviderFixture>(fixture: &F) {
     let base = fixture.fresh_uri("visibility").to_string();
     run_visibility_suite(&ObjectFixture::new(fixture.store(), base)).await;
+}
+
+/// Archives `records` through `table` all at once, as concurrent closes would: the table
+/// groups them into batches.
+async fn archive_together(
+    table: &VisibilityTable<impl ObjectStore>,
+    uri: &ArchiveUri,
+    records: &[VisibilityRecord],
+) {
+    let options = ArchiveOptions::default();
+    let calls = records
+        .iter()
+        .map(|record| table.archive(uri, record, &options));
+    for result in futures::future::join_all(calls).await {
+        result.expect("archive");
+    }
 }
 
 /// The macro behind [`scenario_tests!`](super::scenario_tests), exported at the crate root

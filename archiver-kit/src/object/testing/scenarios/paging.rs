@@ -4,12 +4,11 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::super::ProviderFixture;
+use super::archive_together;
 use crate::memory::MemoryVisibilityArchiver;
 use crate::table::VisibilityTable;
 use archiver_core::testing::{search_attributes, test_records};
-use archiver_core::{
-    ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver, VisibilityRecord,
-};
+use archiver_core::{ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver};
 
 /// Every page of every order agrees with the in-memory reference provider, with ties in the
 /// sort keys (records share close and start times) and paging through them: on a table holding
@@ -32,25 +31,15 @@ pub async fn paging_agrees_with_the_reference_in_every_order<F: ProviderFixture>
             .expect("archive");
     }
     let attrs = search_attributes();
-    let archive = async |records: &[VisibilityRecord]| {
-        // Together, as concurrent closes would: the table groups them into batches.
-        let options = ArchiveOptions::default();
-        let calls = records
-            .iter()
-            .map(|record| provider.archive(&location, record, &options));
-        for result in futures::future::join_all(calls).await {
-            result.expect("archive");
-        }
-    };
     let compact = async || {
         provider
             .compact(&location, "ns-id", &attrs)
             .await
             .expect("compaction");
     };
-    archive(&records[..30]).await;
+    archive_together(&provider, &location, &records[..30]).await;
     compact().await;
-    archive(&records[30..]).await;
+    archive_together(&provider, &location, &records[30..]).await;
     for state in ["segments and batches", "segments"] {
         if state == "segments" {
             compact().await;

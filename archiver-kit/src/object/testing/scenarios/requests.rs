@@ -2,6 +2,7 @@
 //! [`object`](crate::object)), checked on the provider's request counter.
 
 use super::super::{ProviderFixture, Request, get_all, one_run};
+use super::archive_together;
 use crate::object::ObjectHistoryArchiver;
 use crate::segment::SegmentOptions;
 use crate::table::{TableOptions, VisibilityTable};
@@ -113,13 +114,7 @@ pub async fn queries_read_only_what_the_filter_admits<F: ProviderFixture>(fixtur
     let table = VisibilityTable::with_options(fixture.counted_store(), options);
     let location = fixture.fresh_uri("pruning");
     let records = test_records("ns-id", 120);
-    let archive_options = ArchiveOptions::default();
-    let calls = records
-        .iter()
-        .map(|record| table.archive(&location, record, &archive_options));
-    for result in futures::future::join_all(calls).await {
-        result.expect("archive");
-    }
+    archive_together(&table, &location, &records).await;
     let attrs = search_attributes();
     let query =
         |text: &str, page_size: usize| QueryRequest::new("ns-id", text).with_page_size(page_size);
