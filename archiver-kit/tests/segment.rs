@@ -344,7 +344,12 @@ fn a_few_rows_are_read_from_their_pages_alone() {
     let middle = |p: &parquet::file::page_index::offset_index::PageLocation| {
         (p.offset + i64::from(p.compressed_page_size) / 2) as usize
     };
-    let holding = |row: i64| pages.iter().rposition(|p| p.first_row_index <= row).unwrap();
+    let holding = |row: i64| {
+        pages
+            .iter()
+            .rposition(|p| p.first_row_index <= row)
+            .unwrap()
+    };
     assert!(holding(10) + 1 < holding(3000));
     let mut damaged = bytes.clone();
     damaged[middle(&pages[holding(10) + 1])] ^= 0x10; // holds neither row
