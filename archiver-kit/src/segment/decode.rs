@@ -109,17 +109,6 @@ pub fn read_group_fields(
     rows: Option<&[usize]>,
     plan: Option<&Plan>,
 ) -> Result<(Vec<usize>, Vec<VisibilityRecord>), SegmentError> {
-    decode_fields(file, footer, g, fields, rows, plan)
-}
-
-fn decode_fields(
-    file: &SparseFile,
-    footer: &SegmentFooter,
-    g: usize,
-    fields: &BTreeSet<String>,
-    rows: Option<&[usize]>,
-    plan: Option<&Plan>,
-) -> Result<(Vec<usize>, Vec<VisibilityRecord>), SegmentError> {
     let leaves = footer.field_columns(fields);
     footer
         .checksums

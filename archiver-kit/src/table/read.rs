@@ -325,7 +325,8 @@ impl<S: ObjectStore> VisibilityTable<S> {
                         &mut file,
                         g,
                         filter_fields,
-                        Select::Plan(plan),
+                        None,
+                        Some(plan),
                     )
                     .await?;
                 let rows: Vec<usize> = (0..partial.len())
@@ -337,9 +338,17 @@ impl<S: ObjectStore> VisibilityTable<S> {
                 }
                 admitted = Some(rows);
             }
-            let select = admitted.as_deref().map_or(Select::All, Select::Rows);
             let (indices, partial) = self
-                .read_fields(location, entry, &footer, &mut file, g, fields, select)
+                .read_fields(
+                    location,
+                    entry,
+                    &footer,
+                    &mut file,
+                    g,
+                    fields,
+                    admitted.as_deref(),
+                    None,
+                )
                 .await?;
             let chosen: Vec<usize> = choose(&partial).into_iter().map(|i| indices[i]).collect();
             if chosen.is_empty() {
@@ -359,8 +368,9 @@ impl<S: ObjectStore> VisibilityTable<S> {
         Ok(read)
     }
 
-    /// Row group `g`'s rows that `select` picks, with only `fields` decoded, and their indices
-    /// in the group, fetching into `file` what it lacks.
+    /// Row group `g`'s rows (those of `rows` when given; with a `plan`, only those whose
+    /// values it allows) with only `fields` decoded, and their indices in the group, fetching
+    /// into `file` what it lacks.
     #[allow(clippy::too_many_arguments)]
     async fn read_fields(
         &self,
@@ -370,37 +380,19 @@ impl<S: ObjectStore> VisibilityTable<S> {
         file: &mut SparseFile,
         g: usize,
         fields: &BTreeSet<String>,
-        select: Select<'_>,
+        rows: Option<&[usize]>,
+        plan: Option<&Plan>,
     ) -> Result<(Vec<usize>, Vec<VisibilityRecord>)> {
         let describe = location.describe(&entry.key);
-        let rows = match select {
-            Select::Rows(rows) => Some(rows),
-            Select::All | Select::Plan(_) => None,
-        };
         let ranges = footer
             .ranges_to_fetch(file, g, &footer.field_columns(fields), rows)
             .map_err(|e| segment_error(&describe, e))?;
         *file = self
             .fetch_ranges(location, &entry.key, file, ranges)
             .await?;
-        let plan = match select {
-            Select::Plan(plan) => Some(plan),
-            Select::All | Select::Rows(_) => None,
-        };
-        let read = read_group_fields(file, footer, g, fields, rows, plan);
-        read.map_err(|e| segment_error(&describe, e))
+        read_group_fields(file, footer, g, fields, rows, plan)
+            .map_err(|e| segment_error(&describe, e))
     }
-}
-
-/// Which rows of a group [`VisibilityTable::read_fields`] decodes.
-#[derive(Clone, Copy)]
-enum Select<'a> {
-    /// Every row.
-    All,
-    /// These rows (ascending indices in the group).
-    Rows(&'a [usize]),
-    /// The rows whose values the plan allows, by the columns read.
-    Plan(&'a Plan),
 }
 
 /// What a segment read does with rows.
