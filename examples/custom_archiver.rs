@@ -9,17 +9,19 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use archiver::config::ArchivalConfig;
-use archiver::history::{HistoryIterator, decode_batches_at};
+use archiver::history::{ArchiveRun, Put, StagedArchive, archive_staged, decode_batches_at};
 use archiver::query::SearchAttributes;
 use archiver::testing::{self, Capabilities, Fixture, GeneratedHistorySource};
 use archiver::visibility::{compile_query, page_of};
 use archiver::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
-    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistoryPager, HistorySource,
-    QueryRequest, QueryResponse, Result, VisibilityArchiver, VisibilityRecord, check_scheme,
+    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistoryBlob, HistoryPager,
+    HistorySource, QueryRequest, QueryResponse, Result, VisibilityArchiver, VisibilityRecord,
+    check_scheme,
 };
 use async_trait::async_trait;
 
@@ -27,15 +29,23 @@ const SCHEME: &str = "kv";
 
 /// The application's storage: keys to bytes, with create-only puts and prefix listing.
 #[derive(Debug, Default)]
-struct KvStore(Mutex<BTreeMap<String, Vec<u8>>>);
+struct KvStore {
+    map: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// History blobs written, so the conformance suite can check a resume writes none twice.
+    blob_writes: AtomicU64,
+}
 
 impl KvStore {
     fn put(&self, key: String, value: Vec<u8>) {
-        self.0.lock().expect("kv").insert(key, value);
+        self.map.lock().expect("kv").insert(key, value);
+    }
+    fn delete(&self, keys: &[String]) {
+        let mut map = self.map.lock().expect("kv");
+        keys.iter().for_each(|key| drop(map.remove(key)));
     }
     /// Create-only: `false` when the key exists (the commit point of an archive).
     fn put_if_absent(&self, key: String, value: Vec<u8>) -> bool {
-        let mut map = self.0.lock().expect("kv");
+        let mut map = self.map.lock().expect("kv");
         if map.contains_key(&key) {
             return false;
         }
@@ -43,10 +53,10 @@ impl KvStore {
         true
     }
     fn get(&self, key: &str) -> Option<Vec<u8>> {
-        self.0.lock().expect("kv").get(key).cloned()
+        self.map.lock().expect("kv").get(key).cloned()
     }
     fn list(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        let map = self.0.lock().expect("kv");
+        let map = self.map.lock().expect("kv");
         map.range(prefix.to_owned()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -79,7 +89,12 @@ struct KvHistoryArchiver {
 }
 
 impl KvHistoryArchiver {
-    async fn archive_run(&self, uri: &ArchiveUri, request: &ArchiveHistoryRequest) -> Result<()> {
+    async fn archive_run(
+        &self,
+        uri: &ArchiveUri,
+        request: &ArchiveHistoryRequest,
+        options: &ArchiveOptions,
+    ) -> Result<()> {
         check_scheme(SCHEME, uri)?;
         request.validate()?;
         let prefix = run_prefix(
@@ -98,26 +113,74 @@ impl KvHistoryArchiver {
             return Ok(()); // archived already
         }
         // Each attempt stages under its own id: a concurrent attempt never mixes blobs with ours.
-        let attempt = format!("{prefix}{version}/{:016x}/", rand_id());
-        let mut iterator =
-            HistoryIterator::new(self.source.clone(), request, self.target_blob_size);
-        let mut blobs = Vec::new();
-        loop {
-            match iterator.next().await {
-                Ok(Some(blob)) => {
-                    let key = format!("{attempt}{:06}", blobs.len());
-                    self.store.put(key.clone(), blob.data.to_vec());
-                    blobs.push(key);
-                }
-                Ok(None) => break,
-                Err(Error::NotFound { .. }) => return Ok(()), // gone at the source: skip
-                Err(err) => return Err(err),
-            }
+        let stage = KvStage {
+            store: &self.store,
+            attempt: format!("{prefix}{version}/{:016x}/", rand_id()),
+            manifest: manifest.clone(),
+            blobs: Vec::new(),
+        };
+        // The kit's archive loop reads the source, records progress after each blob, resumes
+        // from it, skips a history the source no longer has and cleans up what a retry cannot
+        // use: the stage only says how to store.
+        let run = ArchiveRun::new(self.source.clone(), request, options, self.target_blob_size);
+        archive_staged(stage, run, &[SCHEME, &manifest]).await
+    }
+}
+
+/// One archive attempt: its blobs under its own prefix until the manifest names them.
+struct KvStage<'a> {
+    store: &'a KvStore,
+    /// `<run>/<version>/<attempt id>/`.
+    attempt: String,
+    manifest: String,
+    blobs: Vec<String>,
+}
+
+impl StagedArchive for KvStage<'_> {
+    /// The attempt's prefix and its blobs' keys.
+    type Checkpoint = (String, Vec<String>);
+
+    async fn resume(&mut self, (attempt, blobs): Self::Checkpoint) -> Result<bool> {
+        // Progress is only data: carry on only from keys of this archive that are all still
+        // there.
+        let run_version = self.manifest.trim_end_matches("manifest");
+        let usable = attempt.starts_with(run_version)
+            && blobs
+                .iter()
+                .all(|key| key.starts_with(&attempt) && self.store.get(key).is_some());
+        if usable {
+            self.attempt = attempt;
+            self.blobs = blobs;
         }
-        let body =
-            serde_json::to_vec(&blobs).map_err(|e| Error::backend(SCHEME, "manifest", e, false))?;
-        self.store.put_if_absent(manifest, body); // losing a race to an equal archive is fine
+        Ok(usable)
+    }
+
+    async fn put(&mut self, blob: HistoryBlob, _durable: bool) -> Result<Put> {
+        let key = format!("{}{:06}", self.attempt, self.blobs.len());
+        self.store.put(key.clone(), blob.data.to_vec());
+        self.store.blob_writes.fetch_add(1, Ordering::Relaxed);
+        self.blobs.push(key);
+        Ok(Put::Staged)
+    }
+
+    fn checkpoint(&self) -> Self::Checkpoint {
+        (self.attempt.clone(), self.blobs.clone())
+    }
+
+    async fn commit(mut self, only: Option<HistoryBlob>) -> Result<()> {
+        if let Some(blob) = only {
+            self.put(blob, false).await?;
+        }
+        let body = serde_json::to_vec(&self.blobs)
+            .map_err(|e| Error::backend(SCHEME, "manifest", e, false))?;
+        if !self.store.put_if_absent(self.manifest, body) {
+            self.store.delete(&self.blobs); // an equal archive committed first
+        }
         Ok(())
+    }
+
+    async fn abandon(self) {
+        self.store.delete(&self.blobs);
     }
 }
 
@@ -140,7 +203,7 @@ impl HistoryArchiver for KvHistoryArchiver {
         options: &ArchiveOptions,
     ) -> Result<()> {
         // `finish` hands back the caller's own error for non-retryable failures, when set.
-        options.finish(self.archive_run(uri, request).await)
+        options.finish(self.archive_run(uri, request, options).await)
     }
 
     async fn get(
@@ -289,8 +352,11 @@ impl Fixture for KvFixture {
         format!("kv://suite/{next}").parse().expect("uri")
     }
     fn capabilities(&self) -> Capabilities {
-        // This toy does not resume from recorded progress, so it cannot promise that.
-        Capabilities::new().with_counts_blob_writes(false)
+        // The kit's archive loop resumes from recorded progress; the store counts blob writes.
+        Capabilities::new().with_counts_blob_writes(true)
+    }
+    fn blob_writes(&self) -> Option<u64> {
+        Some(self.store.blob_writes.load(Ordering::Relaxed))
     }
 }
 

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use archiver_core::history::{HistoryIterator, HistoryPager, IteratorState, decode_batches_at};
-use archiver_core::page_token::fingerprint;
+use archiver_core::history::{
+    ArchiveRun, HistoryPager, Put, StagedArchive, archive_staged, decode_batches_at,
+};
 use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
     GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistoryBlob, HistorySource, Result,
@@ -21,23 +22,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{self, FilestoreConfig};
 use crate::dirsync::{DirSyncs, Ticket};
-use crate::error::{PROVIDER, io_error};
+use crate::error::io_error;
 use crate::fsio::{self, Modes};
 use crate::layout::{self, Layout, SCHEME};
 use crate::task::blocking;
 use histfile::{BlobMeta, HistReader, HistWriter, Identity};
 
-/// What a [`ProgressManager`](archiver_core::ProgressManager) holds for an archive in progress:
-/// the staged file, how much of it is durable, and where the iterator stands.
+/// Where an archive in progress stands: the staged file in the run directory and how much of
+/// it is durable.
 #[derive(Debug, Serialize, Deserialize)]
-struct Progress {
-    /// Binds the progress to one archive (root, run, version); other progress is ignored.
-    archive: String,
+struct Checkpoint {
     /// The staged file's name in the run directory.
     temp: String,
-    /// Bytes of the staged file made durable before this progress was recorded.
+    /// Bytes of the staged file made durable.
     len: u64,
-    iterator: IteratorState,
 }
 
 /// The `file://` [`HistoryArchiver`].
@@ -155,219 +153,28 @@ impl FilestoreHistoryArchiver {
         if archived {
             return Ok(()); // this run and version is archived already: idempotent
         }
-        let archive_key = archive_key(&layout, identity);
-        let resumed = self.resume_point(options, &archive_key, &staging).await?;
-        let (writer, iterator) = match resumed {
-            Some((writer, state)) => {
-                let iterator = HistoryIterator::resume(
-                    Arc::clone(&self.source),
-                    request,
-                    self.target_blob_size,
-                    state,
-                );
-                (Some(writer), iterator)
-            }
-            None => {
-                let iterator =
-                    HistoryIterator::new(Arc::clone(&self.source), request, self.target_blob_size);
-                (None, iterator)
-            }
+        let binding = [
+            SCHEME,
+            &layout.root().to_string_lossy(),
+            &request.namespace_id,
+            &request.workflow_id,
+            &request.run_id,
+            &request.close_failover_version.to_string(),
+        ];
+        let stage = Stage {
+            archiver: self,
+            staging,
+            target,
+            writer: None,
+            in_flight: None,
         };
-        self.write_blobs(staging, writer, iterator, &archive_key, options, target)
-            .await
-    }
-
-    /// Reopens the staged file recorded in the progress, when there is one for this archive.
-    async fn resume_point(
-        &self,
-        options: &ArchiveOptions,
-        archive_key: &str,
-        staging: &Staging,
-    ) -> Result<Option<(Staged, IteratorState)>> {
-        let Some(manager) = options.progress_manager() else {
-            return Ok(None);
-        };
-        let Some(bytes) = manager.load_progress().await? else {
-            return Ok(None);
-        };
-        // Progress from another provider or archive is ignored, not an error: start over.
-        let Ok(progress) = serde_json::from_slice::<Progress>(&bytes) else {
-            return Ok(None);
-        };
-        if progress.archive != archive_key
-            || !fsio::is_temp_name(&progress.temp)
-            || progress.temp.contains('/')
-        {
-            return Ok(None);
-        }
-        let temp = staging.dir.join(&progress.temp);
-        let identity = staging.identity.clone();
-        let reopened = blocking("resume staged archive", move || {
-            Ok(HistWriter::reopen(&temp, &identity, progress.len).map_err(|reason| (temp, reason)))
-        })
-        .await?;
-        match reopened {
-            // The directories exist (an earlier attempt made them, maybe not durably).
-            Ok(writer) => Ok(Some((
-                Staged {
-                    writer,
-                    parents: staging.sync_parents(),
-                    fresh_dir: false,
-                },
-                progress.iterator,
-            ))),
-            Err((temp, reason)) => {
-                tracing::warn!(path = %temp.display(), %reason, "cannot resume the staged archive, starting over");
-                Ok(None)
-            }
-        }
-    }
-
-    /// Streams the iterator's blobs into the staged file (created on the first blob, so a
-    /// skipped history leaves nothing behind), recording progress after each when asked, and
-    /// commits it as `target`.
-    ///
-    /// Without progress to record, writing blob `n` (blocking pool) overlaps reading and
-    /// encoding blob `n + 1`: at most two blobs are in memory. The first blob is held until the
-    /// second is read, so that a history of one blob (most are) is written and committed in one
-    /// blocking call. With progress, each blob is written, fsynced and recorded before the next
-    /// is read, so a resumed archive never writes a blob twice.
-    async fn write_blobs(
-        &self,
-        staging: Staging,
-        mut writer: Option<Staged>,
-        mut iterator: HistoryIterator,
-        archive_key: &str,
-        options: &ArchiveOptions,
-        target: PathBuf,
-    ) -> Result<()> {
-        let manager = options.progress_manager();
-        let durable = manager.is_some();
-        let mut in_flight = None;
-        let mut held = None;
-        loop {
-            let next = iterator.next().await;
-            if let Some((write, state)) = in_flight.take() {
-                writer = Some(self.settle(write, state, archive_key, options).await?);
-            }
-            let blob = match next {
-                Ok(Some(blob)) => blob,
-                Ok(None) => break,
-                Err(err) => {
-                    let skipped = matches!(err, Error::NotFound { .. });
-                    // Keep the staged file only when a retry can resume from it.
-                    let resumable = err.is_retryable() && manager.is_some();
-                    if let Some(staged) = writer.filter(|_| skipped || !resumable) {
-                        blocking("discard staged archive", move || {
-                            staged.writer.abandon();
-                            Ok(())
-                        })
-                        .await?;
-                    }
-                    if skipped {
-                        tracing::info!(workflow_id = %staging.identity.workflow_id,
-                            run_id = %staging.identity.run_id,
-                            "history not found at the source, archival skipped");
-                        return Ok(());
-                    }
-                    return Err(err);
-                }
-            };
-            if !durable && writer.is_none() && held.is_none() {
-                held = Some(blob);
-                continue;
-            }
-            if let Some(first) = held.take() {
-                // Written before the second is handed over: two blobs at most in memory.
-                let stage = staging.clone();
-                let write =
-                    tokio::task::spawn_blocking(move || append(stage.create()?, first, false));
-                writer = Some(
-                    self.settle(write, iterator.state(), archive_key, options)
-                        .await?,
-                );
-            }
-            let current = writer.take();
-            let stage = staging.clone();
-            let write = tokio::task::spawn_blocking(move || {
-                let writer = match current {
-                    Some(writer) => writer,
-                    None => stage.create()?,
-                };
-                append(writer, blob, durable)
-            });
-            if durable {
-                // Recorded before the next blob is read (see above).
-                writer = Some(
-                    self.settle(write, iterator.state(), archive_key, options)
-                        .await?,
-                );
-            } else {
-                in_flight = Some((write, iterator.state()));
-            }
-        }
-        let held_blobs = u64::from(held.is_some());
-        blocking("commit archive", move || {
-            let mut staged = match writer {
-                Some(staged) => staged,
-                None => staging.create()?,
-            };
-            if let Some(blob) = held {
-                staged = append(staged, blob, false)?;
-            }
-            let Staged {
-                writer,
-                parents,
-                fresh_dir,
-            } = staged;
-            let temp = writer.temp_path().to_owned();
-            writer
-                .finish(&target)
-                .map_err(|err| io_error("commit archive", &temp, err))?;
-            staging
-                .make_durable(parents)
-                .map_err(|err| io_error("commit archive", &target, err))?;
-            if !fresh_dir {
-                fsio::remove_stale_temps(&staging.dir);
-            }
-            Ok(())
-        })
-        .await?;
-        self.blob_writes.fetch_add(held_blobs, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Waits for a blob write; records progress (the iterator `state` after that blob) when
-    /// asked. Returns the writer for the next blob.
-    async fn settle(
-        &self,
-        write: tokio::task::JoinHandle<Result<Staged>>,
-        state: IteratorState,
-        archive_key: &str,
-        options: &ArchiveOptions,
-    ) -> Result<Staged> {
-        let written = write
-            .await
-            .map_err(|err| crate::error::join_error("write blob", err))??;
-        self.blob_writes.fetch_add(1, Ordering::Relaxed);
-        if let Some(manager) = options.progress_manager() {
-            let progress = Progress {
-                archive: archive_key.to_owned(),
-                temp: written
-                    .writer
-                    .temp_path()
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default()
-                    .to_owned(),
-                len: written.writer.len(),
-                iterator: state,
-            };
-            let bytes = serde_json::to_vec(&progress)
-                .map_err(|err| Error::backend(PROVIDER, "encode progress", err, false))?;
-            manager.record_progress(&bytes).await?;
-        }
-        Ok(written)
+        let run = ArchiveRun::new(
+            Arc::clone(&self.source),
+            request,
+            options,
+            self.target_blob_size,
+        );
+        archive_staged(stage, run, &binding).await
     }
 
     async fn get_page(
@@ -403,6 +210,146 @@ impl FilestoreHistoryArchiver {
             read_page(&reader, &path, pager, version)
         })
         .await
+    }
+}
+
+/// One archive attempt: a staged file in the run directory, created with the first blob (a
+/// skipped history leaves nothing behind).
+struct Stage<'a> {
+    archiver: &'a FilestoreHistoryArchiver,
+    staging: Staging,
+    /// The `.hist` file the commit renames the staged file to.
+    target: PathBuf,
+    /// The staged file, when no write is in flight.
+    writer: Option<Staged>,
+    /// A blob being written on the blocking pool.
+    in_flight: Option<tokio::task::JoinHandle<Result<Staged>>>,
+}
+
+impl StagedArchive for Stage<'_> {
+    type Checkpoint = Checkpoint;
+
+    async fn resume(&mut self, checkpoint: Checkpoint) -> Result<bool> {
+        if !fsio::is_temp_name(&checkpoint.temp) || checkpoint.temp.contains('/') {
+            return Ok(false);
+        }
+        let temp = self.staging.dir.join(&checkpoint.temp);
+        let identity = self.staging.identity.clone();
+        let reopened = blocking("resume staged archive", move || {
+            Ok(HistWriter::reopen(&temp, &identity, checkpoint.len)
+                .map_err(|reason| (temp, reason)))
+        })
+        .await?;
+        match reopened {
+            // The directories exist (an earlier attempt made them, maybe not durably).
+            Ok(writer) => {
+                self.writer = Some(Staged {
+                    writer,
+                    parents: self.staging.sync_parents(),
+                    fresh_dir: false,
+                });
+                Ok(true)
+            }
+            Err((temp, reason)) => {
+                tracing::warn!(path = %temp.display(), %reason, "cannot resume the staged archive, starting over");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Without `durable`, blob `n` is written on the blocking pool while the source is read and
+    /// blob `n + 1` encoded: at most two blobs are in memory. With it, the blob is written and
+    /// fsynced before this returns, so a resumed archive never writes a blob twice.
+    async fn put(&mut self, blob: HistoryBlob, durable: bool) -> Result<Put> {
+        self.settle().await?;
+        let current = self.writer.take();
+        let staging = self.staging.clone();
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            let writer = match current {
+                Some(writer) => writer,
+                None => staging.create()?,
+            };
+            append(writer, blob, durable)
+        }));
+        if durable {
+            self.settle().await?;
+        }
+        Ok(Put::Staged)
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        let writer = self.writer.as_ref().map(|staged| &staged.writer);
+        Checkpoint {
+            // No writer (never after a durable put): a name `resume` refuses.
+            temp: writer
+                .and_then(|w| w.temp_path().file_name())
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned(),
+            len: writer.map_or(0, HistWriter::len),
+        }
+    }
+
+    async fn commit(mut self, only: Option<HistoryBlob>) -> Result<()> {
+        self.settle().await?;
+        let (writer, staging, target) = (self.writer.take(), self.staging, self.target);
+        let one_blob = only.is_some();
+        blocking("commit archive", move || {
+            let mut staged = match writer {
+                Some(staged) => staged,
+                None => staging.create()?,
+            };
+            if let Some(blob) = only {
+                staged = append(staged, blob, false)?;
+            }
+            let Staged {
+                writer,
+                parents,
+                fresh_dir,
+            } = staged;
+            let temp = writer.temp_path().to_owned();
+            writer
+                .finish(&target)
+                .map_err(|err| io_error("commit archive", &temp, err))?;
+            staging
+                .make_durable(parents)
+                .map_err(|err| io_error("commit archive", &target, err))?;
+            if !fresh_dir {
+                fsio::remove_stale_temps(&staging.dir);
+            }
+            Ok(())
+        })
+        .await?;
+        if one_blob {
+            self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    async fn abandon(mut self) {
+        // A failed write took its staged file with it (`append`).
+        let _ = self.settle().await;
+        if let Some(staged) = self.writer.take() {
+            let _ = blocking("discard staged archive", move || {
+                staged.writer.abandon();
+                Ok(())
+            })
+            .await;
+        }
+    }
+}
+
+impl Stage<'_> {
+    /// Waits for the blob write in flight, if any, and takes its writer back.
+    async fn settle(&mut self) -> Result<()> {
+        if let Some(write) = self.in_flight.take() {
+            let staged = write
+                .await
+                .map_err(|err| crate::error::join_error("write blob", err))??;
+            self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
+            self.writer = Some(staged);
+        }
+        Ok(())
     }
 }
 
@@ -550,20 +497,6 @@ impl Staging {
         self.dir_syncs.sync(&self.dir)?;
         parents.wait()
     }
-}
-
-/// A stable key binding progress to one archive.
-fn archive_key(layout: &Layout, identity: &Identity) -> String {
-    format!(
-        "{:016x}",
-        fingerprint(&[
-            &layout.root().to_string_lossy(),
-            &identity.namespace_id,
-            &identity.workflow_id,
-            &identity.run_id,
-            &identity.close_failover_version.to_string(),
-        ])
-    )
 }
 
 /// Appended bytes after which a blob write also fsyncs when no progress is recorded: the disk

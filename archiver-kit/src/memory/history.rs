@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{SCHEME, lock};
 use archiver_core::history::{
-    HistoryIterator, HistoryPager, IteratorState, RunKey, decode_batches_at,
+    ArchiveRun, HistoryPager, Put, RunKey, StagedArchive, archive_staged, decode_batches_at,
 };
-use archiver_core::page_token::fingerprint;
 use archiver_core::{
     ArchiveHistoryRequest, ArchiveOptions, ArchiveUri, DEFAULT_TARGET_BLOB_SIZE, Error,
-    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistorySource, Result, check_scheme,
+    GetHistoryRequest, GetHistoryResponse, HistoryArchiver, HistoryBlob, HistorySource, Result,
+    check_scheme,
 };
 
 /// Where one archived run lives: location (the URI), run, close failover version.
@@ -29,19 +29,79 @@ struct Store {
     staging: HashMap<u64, Vec<Bytes>>,
 }
 
-/// What a [`ProgressManager`](archiver_core::ProgressManager) holds for a memory archive in progress.
+/// Where a memory archive in progress stands: its staging area and how many blobs it holds.
 #[derive(Debug, Serialize, Deserialize)]
-struct Progress {
-    /// Binds the progress to one archive (location, run, version).
-    archive: u64,
+struct Checkpoint {
     staging: u64,
     blobs: usize,
-    iterator: IteratorState,
+}
+
+/// One archive attempt: blobs staged under `staging` until the commit inserts them whole.
+struct Stage<'a> {
+    archiver: &'a MemoryHistoryArchiver,
+    location: Location,
+    version: i64,
+    staging: u64,
+    blobs: usize,
+}
+
+impl StagedArchive for Stage<'_> {
+    type Checkpoint = Checkpoint;
+
+    async fn resume(&mut self, checkpoint: Checkpoint) -> Result<bool> {
+        let mut store = lock(&self.archiver.store);
+        match store.staging.get_mut(&checkpoint.staging) {
+            Some(blobs) if blobs.len() >= checkpoint.blobs => {
+                blobs.truncate(checkpoint.blobs);
+                self.staging = checkpoint.staging;
+                self.blobs = checkpoint.blobs;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn put(&mut self, blob: HistoryBlob, _durable: bool) -> Result<Put> {
+        let mut store = lock(&self.archiver.store);
+        let staged = store.staging.entry(self.staging).or_default();
+        staged.push(blob.data);
+        self.blobs = staged.len();
+        self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
+        Ok(Put::Staged)
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            staging: self.staging,
+            blobs: self.blobs,
+        }
+    }
+
+    async fn commit(self, only: Option<HistoryBlob>) -> Result<()> {
+        let mut store = lock(&self.archiver.store);
+        let mut blobs = store.staging.remove(&self.staging).unwrap_or_default();
+        if let Some(blob) = only {
+            blobs.push(blob.data);
+            self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
+        }
+        // A concurrent archive of the same run may have committed first: keep one.
+        store
+            .archives
+            .entry(self.location)
+            .or_default()
+            .entry(self.version)
+            .or_insert_with(|| Arc::new(blobs));
+        Ok(())
+    }
+
+    async fn abandon(self) {
+        lock(&self.archiver.store).staging.remove(&self.staging);
+    }
 }
 
 /// The in-memory [`HistoryArchiver`].
 ///
-/// Archives stream through [`HistoryIterator`] into a staging area, one blob at a time (with
+/// Archives stream through [`archive_staged`] into a staging area, one blob at a time (with
 /// progress recorded after each when a progress manager is given), and are committed in one
 /// step at the end: a reader sees no archive or a complete one.
 #[derive(Debug)]
@@ -80,35 +140,6 @@ impl MemoryHistoryArchiver {
         (uri.to_string(), run)
     }
 
-    /// Loads recorded progress if it belongs to this archive and its staging area still exists.
-    async fn resume_point(
-        &self,
-        options: &ArchiveOptions,
-        archive: u64,
-    ) -> Result<Option<(u64, IteratorState)>> {
-        let Some(manager) = options.progress_manager() else {
-            return Ok(None);
-        };
-        let Some(bytes) = manager.load_progress().await? else {
-            return Ok(None);
-        };
-        // Progress from another provider or archive is ignored, not an error: start over.
-        let Ok(progress) = serde_json::from_slice::<Progress>(&bytes) else {
-            return Ok(None);
-        };
-        if progress.archive != archive {
-            return Ok(None);
-        }
-        let mut store = lock(&self.store);
-        match store.staging.get_mut(&progress.staging) {
-            Some(blobs) if blobs.len() >= progress.blobs => {
-                blobs.truncate(progress.blobs);
-                Ok(Some((progress.staging, progress.iterator)))
-            }
-            _ => Ok(None),
-        }
-    }
-
     async fn archive_run(
         &self,
         uri: &ArchiveUri,
@@ -119,101 +150,35 @@ impl MemoryHistoryArchiver {
         request.validate()?;
         let location = Self::location(uri, RunKey::from(request));
         let version = request.close_failover_version;
-        let archived = |store: &Store| {
-            store
-                .archives
-                .get(&location)
-                .is_some_and(|versions| versions.contains_key(&version))
-        };
-        if archived(&lock(&self.store)) {
+        let archived = lock(&self.store)
+            .archives
+            .get(&location)
+            .is_some_and(|versions| versions.contains_key(&version));
+        if archived {
             return Ok(()); // the same run and version is archived already: idempotent
         }
-        let archive = fingerprint(&[
-            &location.0,
-            &location.1.namespace_id,
-            &location.1.workflow_id,
-            &location.1.run_id,
-            &version.to_string(),
-        ]);
-        let (staging, mut iterator) = match self.resume_point(options, archive).await? {
-            Some((staging, state)) => (
-                staging,
-                HistoryIterator::resume(
-                    Arc::clone(&self.source),
-                    request,
-                    self.target_blob_size,
-                    state,
-                ),
-            ),
-            None => {
-                let staging = self.next_staging.fetch_add(1, Ordering::Relaxed);
-                lock(&self.store).staging.insert(staging, Vec::new());
-                let iterator =
-                    HistoryIterator::new(Arc::clone(&self.source), request, self.target_blob_size);
-                (staging, iterator)
-            }
+        let stage = Stage {
+            archiver: self,
+            location,
+            version,
+            staging: self.next_staging.fetch_add(1, Ordering::Relaxed),
+            blobs: 0,
         };
-        let result = self
-            .write_blobs(&mut iterator, staging, archive, options)
-            .await;
-        let mut store = lock(&self.store);
-        match result {
-            Ok(()) => {
-                let blobs = store.staging.remove(&staging).unwrap_or_default();
-                // A concurrent archive of the same run may have committed first: keep one.
-                store
-                    .archives
-                    .entry(location)
-                    .or_default()
-                    .entry(version)
-                    .or_insert_with(|| Arc::new(blobs));
-                Ok(())
-            }
-            Err(Error::NotFound { .. }) => {
-                // The history is gone at the source: nothing to archive.
-                store.staging.remove(&staging);
-                tracing::info!(workflow_id = %request.workflow_id, run_id = %request.run_id,
-                    "history not found at the source, archival skipped");
-                Ok(())
-            }
-            Err(err) => {
-                // Keep the staged blobs only when a retry can resume from them.
-                if !(err.is_retryable() && options.progress_manager().is_some()) {
-                    store.staging.remove(&staging);
-                }
-                Err(err)
-            }
-        }
-    }
-
-    async fn write_blobs(
-        &self,
-        iterator: &mut HistoryIterator,
-        staging: u64,
-        archive: u64,
-        options: &ArchiveOptions,
-    ) -> Result<()> {
-        while let Some(blob) = iterator.next().await? {
-            let blobs = {
-                let mut store = lock(&self.store);
-                let staged = store.staging.entry(staging).or_default();
-                staged.push(blob.data);
-                staged.len()
-            };
-            self.blob_writes.fetch_add(1, Ordering::Relaxed);
-            if let Some(manager) = options.progress_manager() {
-                let progress = Progress {
-                    archive,
-                    staging,
-                    blobs,
-                    iterator: iterator.state(),
-                };
-                let bytes = serde_json::to_vec(&progress)
-                    .map_err(|e| Error::backend(SCHEME, "encode progress", e, false))?;
-                manager.record_progress(&bytes).await?;
-            }
-        }
-        Ok(())
+        let run = ArchiveRun::new(
+            Arc::clone(&self.source),
+            request,
+            options,
+            self.target_blob_size,
+        );
+        let binding = [
+            SCHEME,
+            &uri.to_string(),
+            &request.namespace_id,
+            &request.workflow_id,
+            &request.run_id,
+            &version.to_string(),
+        ];
+        archive_staged(stage, run, &binding).await
     }
 }
 

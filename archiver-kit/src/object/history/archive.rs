@@ -10,21 +10,17 @@ use super::ObjectHistoryArchiver;
 use crate::object::layout::{hex, version_key};
 use crate::object::manifest::{BlobEntry, Identity, Manifest};
 use crate::object::{FailureKind, ObjectLocation, ObjectStore, PutMode, PutOutcome, list_all};
-use archiver_core::history::{HistoryIterator, IteratorState};
-use archiver_core::page_token::fingerprint;
+use archiver_core::history::{ArchiveRun, Put, StagedArchive, archive_staged};
 use archiver_core::{ArchiveHistoryRequest, ArchiveOptions, Error, HistoryBlob, Result};
 
 /// How often a manifest create that met a concurrent one (409) is tried again.
 const CONFLICT_RETRIES: u32 = 5;
 
-/// What a [`ProgressManager`](archiver_core::ProgressManager) holds between attempts: the
-/// attempt whose staged blobs are reused, the blobs stored so far, where the iterator stands.
+/// Where an attempt stands between calls: its id (the staging prefix it owns) and the blobs it
+/// stored.
 #[derive(Debug, Serialize, Deserialize)]
-struct Progress {
-    /// Binds the progress to one archive (bucket, prefix, run, version).
-    archive: String,
+struct Checkpoint {
     attempt: String,
-    iterator: IteratorState,
     blobs: Vec<BlobEntry>,
 }
 
@@ -38,7 +34,6 @@ struct Attempt<'a, S> {
     run: String,
     /// `<run prefix>manifest/<version key>`.
     manifest_key: String,
-    archive_id: String,
     attempt: String,
     blobs: Vec<BlobEntry>,
     /// Whether this call checked that no manifest exists yet.
@@ -55,88 +50,70 @@ impl<S: ObjectStore> ObjectHistoryArchiver<S> {
         request.validate()?;
         let run = location.run_prefix(&request.namespace_id, &request.workflow_id, &request.run_id);
         let version = version_key(request.close_failover_version);
-        let archive_id = format!("{:016x}", fingerprint(&[location.bucket(), &run, &version]));
-        let mut attempt = Attempt {
+        // What binds recorded progress to this archive (the attempt takes the rest).
+        let (bucket, binding_run) = (location.bucket().to_owned(), run.clone());
+        let attempt = Attempt {
             archiver: self,
             manifest_key: format!("{run}manifest/{version}"),
             run,
             location,
             request,
             options,
-            archive_id,
             attempt: new_attempt_id(),
             blobs: Vec::new(),
             checked: false,
         };
-        let iterator = match attempt.resume().await? {
-            Some(state) => HistoryIterator::resume(
-                Arc::clone(&self.source),
-                request,
-                self.target_blob_size,
-                state,
-            ),
-            None => HistoryIterator::new(Arc::clone(&self.source), request, self.target_blob_size),
-        };
-        attempt.run_iterator(iterator).await
+        let history = ArchiveRun::new(
+            Arc::clone(&self.source),
+            request,
+            options,
+            self.target_blob_size,
+        );
+        let binding = [self.store.scheme(), &bucket, &binding_run, &version];
+        archive_staged(attempt, history, &binding).await
+    }
+}
+
+impl<S: ObjectStore> StagedArchive for Attempt<'_, S> {
+    type Checkpoint = Checkpoint;
+
+    async fn resume(&mut self, checkpoint: Checkpoint) -> Result<bool> {
+        if !is_attempt_id(&checkpoint.attempt) {
+            return Ok(false);
+        }
+        self.attempt = checkpoint.attempt;
+        self.blobs = checkpoint.blobs;
+        Ok(true)
+    }
+
+    async fn put(&mut self, blob: HistoryBlob, _durable: bool) -> Result<Put> {
+        if !self.checked {
+            if self.manifest_exists().await? {
+                return Ok(Put::AlreadyArchived); // nothing is uploaded twice
+            }
+            self.checked = true;
+        }
+        self.upload(blob).await?;
+        Ok(Put::Staged)
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            attempt: self.attempt.clone(),
+            blobs: self.blobs.clone(),
+        }
+    }
+
+    async fn commit(mut self, only: Option<HistoryBlob>) -> Result<()> {
+        self.create_manifest(only).await
+    }
+
+    async fn abandon(mut self) {
+        self.discard().await;
     }
 }
 
 impl<S: ObjectStore> Attempt<'_, S> {
-    /// Adopts the recorded progress of this archive, if any.
-    async fn resume(&mut self) -> Result<Option<IteratorState>> {
-        let Some(manager) = self.options.progress_manager() else {
-            return Ok(None);
-        };
-        let Some(bytes) = manager.load_progress().await? else {
-            return Ok(None);
-        };
-        // Progress of another archive or provider is ignored: start over.
-        match serde_json::from_slice::<Progress>(&bytes) {
-            Ok(progress)
-                if progress.archive == self.archive_id && is_attempt_id(&progress.attempt) =>
-            {
-                self.attempt = progress.attempt;
-                self.blobs = progress.blobs;
-                Ok(Some(progress.iterator))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    async fn run_iterator(&mut self, mut iterator: HistoryIterator) -> Result<()> {
-        loop {
-            let blob = match iterator.next().await {
-                Ok(Some(blob)) => blob,
-                Ok(None) => break,
-                Err(Error::NotFound { .. }) => {
-                    tracing::info!(workflow_id = %self.request.workflow_id, run_id = %self.request.run_id,
-                        "history not found at the source, archival skipped");
-                    self.discard().await;
-                    return Ok(());
-                }
-                Err(err) => {
-                    if !self.resumable(&err) {
-                        self.discard().await;
-                    }
-                    return Err(err);
-                }
-            };
-            if self.blobs.is_empty() && blob.is_last {
-                // The whole history is one blob: it goes inline in the manifest, one request.
-                return self.commit(Some(blob)).await;
-            }
-            if !self.checked {
-                if self.manifest_exists().await? {
-                    self.discard().await;
-                    return Ok(()); // archived already: nothing is uploaded twice
-                }
-                self.checked = true;
-            }
-            self.upload(blob, &iterator).await?;
-        }
-        self.commit(None).await
-    }
-
     async fn manifest_exists(&self) -> Result<bool> {
         self.archiver
             .store
@@ -150,8 +127,9 @@ impl<S: ObjectStore> Attempt<'_, S> {
             })
     }
 
-    /// Stores one blob under the attempt's staging prefix and records progress.
-    async fn upload(&mut self, blob: HistoryBlob, iterator: &HistoryIterator) -> Result<()> {
+    /// Stores one blob under the attempt's staging prefix (a failed upload leaves the staging
+    /// to the archive loop, which keeps it when a retry can resume).
+    async fn upload(&mut self, blob: HistoryBlob) -> Result<()> {
         let relative = format!(
             "blobs/{}/{}/{:06}",
             version_key(self.request.close_failover_version),
@@ -160,37 +138,18 @@ impl<S: ObjectStore> Attempt<'_, S> {
         );
         let key = format!("{}{relative}", self.run);
         let entry = BlobEntry::of(&blob, Some(relative));
-        let put = self
-            .archiver
+        self.archiver
             .store
             .put(self.location.bucket(), &key, blob.data, PutMode::Overwrite)
-            .await;
-        if let Err(failure) = put {
-            let err = failure.into_core("write blob", &self.location.describe(&key));
-            if !self.resumable(&err) {
-                self.discard().await;
-            }
-            return Err(err);
-        }
+            .await
+            .map_err(|failure| failure.into_core("write blob", &self.location.describe(&key)))?;
         self.archiver.blob_writes.fetch_add(1, Ordering::Relaxed);
         self.blobs.push(entry);
-        if let Some(manager) = self.options.progress_manager() {
-            let progress = Progress {
-                archive: self.archive_id.clone(),
-                attempt: self.attempt.clone(),
-                iterator: iterator.state(),
-                blobs: self.blobs.clone(),
-            };
-            let bytes = serde_json::to_vec(&progress).map_err(|e| {
-                Error::backend(self.archiver.store.scheme(), "encode progress", e, false)
-            })?;
-            manager.record_progress(&bytes).await?;
-        }
         Ok(())
     }
 
     /// Creates the manifest (with `inline` as its only blob when given): the commit point.
-    async fn commit(&mut self, inline: Option<HistoryBlob>) -> Result<()> {
+    async fn create_manifest(&mut self, inline: Option<HistoryBlob>) -> Result<()> {
         let identity = Identity {
             namespace_id: self.request.namespace_id.clone(),
             workflow_id: self.request.workflow_id.clone(),
