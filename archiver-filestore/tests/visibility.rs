@@ -214,7 +214,37 @@ async fn one_file_per_record_identity_and_rearchive_replaces_it() {
             & 0o7777,
         0o750
     );
-    assert_eq!(query_all(&archiver, &uri, "ns", "").await, vec![record]);
+    assert_eq!(
+        query_all(&archiver, &uri, "ns", "").await,
+        vec![record.clone()]
+    );
+
+    // Archived again with what its file name indexes changed (status, type, close day): the
+    // new record replaces the old one, under the new name, and its index pointer too.
+    record.status = visibility_query::ExecutionStatus::Failed;
+    record.workflow_type_name = "renamed".into();
+    record.close_time += jiff::SignedDuration::from_hours(48);
+    archiver
+        .archive(&uri, &record, &ArchiveOptions::default())
+        .await
+        .unwrap();
+    let files = records_under(root.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(
+        query_all(&archiver, &uri, "ns", "").await,
+        vec![record.clone()]
+    );
+    let by_workflow = format!("WorkflowId = '{}'", record.workflow_id);
+    assert_eq!(
+        query_all(&archiver, &uri, "ns", &by_workflow).await,
+        vec![record]
+    );
+    let pointers = files_under(root.path())
+        .into_iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "by-workflow"))
+        .filter(|p| p.extension().is_some_and(|e| e == "vis"))
+        .count();
+    assert_eq!(pointers, 1, "the replaced record's pointer is removed");
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 //! Every case that compiles under the attributes its context declares (as
 //! `visibility-query/tests/cases.rs` reads contexts) runs against a namespace of its own
 //! attribute set, filled with records built from the table's own literals (so that filters hit
-//! something and miss something). The SQL is `visibility_query::sql::list` for PostgreSQL, the
+//! something and miss something): `archiver_core::testing::CaseTable`, whose records the
+//! conformance suite runs on every provider too. The SQL is `visibility_query::sql::list` for PostgreSQL, the
 //! translator of Temporal's SQL visibility stores, unchanged; DuckDB runs it over a view that
 //! presents the segments in the shape of `Dialect::schema`'s `executions_visibility`:
 //!
@@ -40,16 +41,15 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use archiver_core::testing::CaseTable;
 use archiver_core::{
     ArchiveOptions, ArchiveUri, QueryRequest, VisibilityArchiver, VisibilityRecord,
 };
 use archiver_kit::segment::SegmentOptions;
 use archiver_kit::store::LocalStore;
 use archiver_kit::table::{TableOptions, VisibilityTable};
-use jiff::{SignedDuration, Timestamp};
 use support::duckdb::{self, Param, Statement};
 use visibility_query::sql::{self, Dialect, SqlParam};
-use visibility_query::testing::{CHASM_ATTRIBUTES, LiteralPools, Rng, cases, declared_attributes};
 use visibility_query::{ExecutionStatus, FieldLayout, SearchAttributeType as T, SearchAttributes};
 
 /// Cases where DuckDB and `query` knowingly differ, with why (none so far).
@@ -61,202 +61,6 @@ const DIVISION: &str = "TemporalNamespaceDivision";
 const RUNS: usize = 150;
 /// The page size of both sides: more than a namespace holds.
 const PAGE: usize = 1000;
-
-/// The attributes a case's context declares, on preallocated fields (Temporal's SQL layout,
-/// one more field of a type per CHASM attribute of it); `None` for parser-only contexts.
-/// `AliasFor<Field>` lands on `<Field>` because fields are handed out in order.
-fn attributes(context: &str) -> Option<(SearchAttributes, FieldLayout)> {
-    if context.starts_with("legacy-es/stub") {
-        return None;
-    }
-    let chasm = context.contains("chasm");
-    let mut layout = FieldLayout::temporal_sql();
-    if chasm {
-        for (_, ty) in CHASM_ATTRIBUTES {
-            layout = layout.clone().with_limit(ty, layout.limit(ty) + 1);
-        }
-    }
-    let mut names = declared_attributes(context);
-    if chasm {
-        names.extend(CHASM_ATTRIBUTES.iter().map(|&(n, t)| (n.to_owned(), t)));
-    }
-    let mut attrs = SearchAttributes::new().with_field_layout(layout.clone());
-    for (name, ty) in names {
-        attrs = attrs.try_with_custom(name, ty).expect("fits the layout");
-    }
-    Some((attrs, layout))
-}
-
-/// The literals of the table's queries ([`LiteralPools`]), and a few values besides them so
-/// that no pool is empty; ids must not be empty.
-fn pools(queries: &[&str]) -> LiteralPools {
-    let mut p = LiteralPools::from_queries(queries);
-    p.strings.retain(|s| !s.is_empty());
-    p.strings.push("value".into());
-    p.strings.sort();
-    p.strings.dedup();
-    p.words.push("word".into());
-    p.words.sort();
-    p.words.dedup();
-    p.ints.extend([0, 7]);
-    p.times.sort();
-    p.times.dedup();
-    p
-}
-
-/// A value of type `ty` as a record stores it. `canonical` values are the text the engine
-/// writes; otherwise some are other spellings the evaluator reads too, or unreadable.
-fn value(rng: &mut Rng, p: &LiteralPools, ty: T, canonical: bool) -> String {
-    if !canonical && rng.chance(5) {
-        return "not a value".to_owned();
-    }
-    match ty {
-        T::Keyword => rng.pick(&p.strings).clone(),
-        T::Text if !canonical && rng.chance(30) => rng.pick(&p.strings).clone(),
-        // The tokens matched by, some upper-cased.
-        T::Text => (0..1 + rng.below(3))
-            .map(|_| {
-                let word = rng.pick(&p.words);
-                if rng.chance(30) {
-                    word.to_uppercase()
-                } else {
-                    word.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(if rng.chance(50) { " " } else { ", " }),
-        T::KeywordList => {
-            let items: Vec<&String> = (0..rng.below(4)).map(|_| rng.pick(&p.strings)).collect();
-            match rng.below(if canonical { 1 } else { 4 }) {
-                0 => serde_json::to_string(&items).unwrap(),
-                1 => serde_json::to_string_pretty(&items).unwrap(),
-                _ => rng.pick(&p.strings).clone(),
-            }
-        }
-        T::Int => {
-            let n = *rng.pick(&p.ints);
-            if !canonical && n >= 0 && rng.chance(10) {
-                format!("0{n}")
-            } else {
-                n.to_string()
-            }
-        }
-        T::Double => rng.pick(&p.floats).to_string(),
-        T::Bool if !canonical && rng.chance(10) => "TRUE".to_owned(),
-        T::Bool => rng.chance(50).to_string(),
-        T::Datetime => rng.pick(&p.times).to_string(),
-    }
-}
-
-/// `RUNS` records of namespace `ns` with the custom attributes of `attrs` and the predefined
-/// ones (`predefined`), values drawn from the case table's literals.
-fn records(
-    p: &LiteralPools,
-    attrs: &SearchAttributes,
-    predefined: &[(String, T)],
-    ns: &str,
-    seed: u64,
-) -> Vec<VisibilityRecord> {
-    let mut rng = Rng::new(seed);
-    let base: Timestamp = "2020-02-15T00:00:00Z".parse().unwrap();
-    // Go's zero time means "unset": a record cannot start then.
-    let starts: Vec<Timestamp> = p
-        .times
-        .iter()
-        .copied()
-        .filter(|t| t.as_second() > -62_135_596_800)
-        .collect();
-    let records: Vec<VisibilityRecord> = (0..RUNS)
-        .map(|i| {
-            let id = |rng: &mut Rng, prefix: &str| {
-                if rng.chance(50) {
-                    rng.pick(&p.strings).clone()
-                } else {
-                    format!("{prefix}-{}", rng.below(5))
-                }
-            };
-            let workflow_id = id(&mut rng, "wf");
-            // Some run ids are literals too (each once: a run id is unique).
-            let run_id = match p.strings.get(i / 3) {
-                Some(s) if i % 3 == 0 => s.clone(),
-                _ => format!("run-{i:03}"),
-            };
-            let workflow_type_name = id(&mut rng, "type");
-            let start = if rng.chance(20) {
-                *rng.pick(&starts)
-            } else {
-                base.checked_add(SignedDuration::from_micros(
-                    rng.below(3 * 86_400_000_000) as i64
-                ))
-                .unwrap()
-            };
-            let after = |rng: &mut Rng, t: Timestamp, micros: usize| {
-                t.checked_add(SignedDuration::from_micros(rng.below(micros) as i64))
-                    .unwrap_or(t)
-            };
-            let execution_time = if rng.chance(70) {
-                start
-            } else {
-                after(&mut rng, start, 60_000_000)
-            };
-            let close_time = if rng.chance(15) {
-                execution_time
-            } else {
-                after(&mut rng, execution_time, 86_400_000_000)
-            };
-            let execution_duration_nanos = rng.chance(80).then(|| {
-                if rng.chance(50) {
-                    *rng.pick(&[
-                        100,
-                        123,
-                        1_000_000_000,
-                        60_000_000_000,
-                        123 * 60_000_000_000,
-                        123 * 3_600_000_000_000,
-                        123 * 86_400_000_000_000,
-                    ])
-                } else {
-                    rng.below(1_000_000_000_000) as i64
-                }
-            });
-            let mut search_attributes = BTreeMap::new();
-            for a in attrs.custom() {
-                if rng.chance(75) {
-                    search_attributes.insert(a.name.clone(), value(&mut rng, p, a.ty, false));
-                }
-            }
-            for (name, ty) in predefined {
-                if name == DIVISION {
-                    if rng.chance(10) {
-                        let division = rng.pick(&["123", "x"]).to_string();
-                        search_attributes.insert(name.clone(), division);
-                    }
-                } else if rng.chance(30) {
-                    search_attributes.insert(name.clone(), value(&mut rng, p, *ty, true));
-                }
-            }
-            VisibilityRecord {
-                namespace_id: ns.to_owned(),
-                namespace: format!("{ns}-name"),
-                workflow_id,
-                run_id,
-                workflow_type_name,
-                start_time: start,
-                execution_time,
-                close_time,
-                status: *rng.pick(&ExecutionStatus::ALL),
-                history_length: rng.below(20) as i64,
-                memo: None,
-                search_attributes,
-                history_archival_uri: String::new(),
-                execution_duration_nanos,
-            }
-        })
-        .collect();
-    let ids: std::collections::HashSet<&str> = records.iter().map(|r| r.run_id.as_str()).collect();
-    assert_eq!(ids.len(), RUNS, "run ids are unique");
-    records
-}
 
 /// `name` as a DuckDB identifier.
 fn ident(name: &str) -> String {
@@ -415,17 +219,6 @@ fn param(p: &SqlParam) -> Param {
     }
 }
 
-/// A namespace of one attribute set: its records archived and compacted.
-struct Namespace<'a> {
-    id: String,
-    /// The attribute set, as text.
-    key: String,
-    attrs: SearchAttributes,
-    layout: FieldLayout,
-    /// The filters of its cases.
-    queries: Vec<&'a str>,
-}
-
 /// A case that runs: its filter's statement, and what `query` returned (in scope).
 struct Run {
     case: usize,
@@ -451,50 +244,14 @@ async fn duckdb_answers_the_case_table_like_query() {
         return;
     };
     let started = Instant::now();
-    let cases = cases();
-
     // The cases that compile, by the attribute set of their context: one namespace each.
-    let mut namespaces: Vec<Namespace> = Vec::new();
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut compiled = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let Some((attrs, layout)) = attributes(&case.context) else {
-            *skipped
-                .entry("parser-only context (legacy-es/stub)".into())
-                .or_default() += 1;
-            continue;
-        };
-        let Ok(q) = visibility_query::compile(&case.query, &attrs) else {
-            let why = if case.valid {
-                "refused by compile, though valid (cases.rs DISAGREE)"
-            } else {
-                "refused by compile, as the case expects"
-            };
-            *skipped.entry(why.into()).or_default() += 1;
-            continue;
-        };
-        let key = format!("{:?}", attrs.custom().collect::<Vec<_>>());
-        let namespace = match namespaces.iter().position(|n| n.key == key) {
-            Some(n) => n,
-            None => {
-                namespaces.push(Namespace {
-                    id: format!("ns-{}", namespaces.len()),
-                    key,
-                    attrs,
-                    layout,
-                    queries: Vec::new(),
-                });
-                namespaces.len() - 1
-            }
-        };
-        namespaces[namespace].queries.push(case.query.as_str());
-        compiled.push((i, namespace, q));
-    }
+    let table = CaseTable::build();
+    let (cases, namespaces, mut skipped) = (&table.cases, &table.namespaces, table.skipped.clone());
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("table");
     let uri: ArchiveUri = format!("file://{}", root.display()).parse().unwrap();
-    let table = VisibilityTable::with_options(
+    let table_archiver = VisibilityTable::with_options(
         LocalStore::new(),
         TableOptions::default()
             .with_batch_window(Duration::from_millis(2))
@@ -502,49 +259,47 @@ async fn duckdb_answers_the_case_table_like_query() {
             .with_max_segment_rows(40)
             .with_segment_options(SegmentOptions::default().with_row_group_rows(16)),
     );
-    for (n, ns) in namespaces.iter().enumerate() {
-        // Values from the literals of the namespace's own cases, so that they hit often.
-        let pools = pools(&ns.queries);
-        let predefined = predefined(&ns.attrs, &ns.layout);
-        let seed = 7 + n as u64;
-        let first = records(&pools, &ns.attrs, &predefined, &ns.id, seed);
-        // A quarter of the runs archived again with other values (the same run, so the same
-        // ids and times), after the first compaction: the second rewrites segments, and only
-        // the last record of a run may be found.
-        let again: Vec<VisibilityRecord> =
-            records(&pools, &ns.attrs, &predefined, &ns.id, seed + 100)
-                .into_iter()
-                .zip(&first)
-                .step_by(4)
-                .map(|(again, first)| VisibilityRecord {
-                    workflow_id: first.workflow_id.clone(),
-                    run_id: first.run_id.clone(),
-                    start_time: first.start_time,
-                    execution_time: first.execution_time,
-                    close_time: first.close_time,
-                    ..again
-                })
-                .collect();
-        for batch in [first, again] {
+    for ns in namespaces {
+        // Values from the literals of the namespace's own cases, so that they hit often; a
+        // quarter of the runs archived again after the first compaction: the second rewrites
+        // segments, and only the last record of a run may be found.
+        let predefined = predefined(&ns.attributes, &ns.layout);
+        for batch in ns.records(&table, &predefined, RUNS) {
             let options = ArchiveOptions::default();
-            let calls = batch.iter().map(|r| table.archive(&uri, r, &options));
+            let calls = batch
+                .iter()
+                .map(|r| table_archiver.archive(&uri, r, &options));
             for result in futures::future::join_all(calls).await {
                 result.unwrap();
             }
-            table.compact(&uri, &ns.id, &ns.attrs).await.unwrap();
+            table_archiver
+                .compact(&uri, &ns.id, &ns.attributes)
+                .await
+                .unwrap();
         }
     }
 
     // Each case's statement, and what `query` returns for it.
     let mut runs: Vec<Run> = Vec::new();
     let mut in_division = 0;
+    let compiled = namespaces
+        .iter()
+        .enumerate()
+        .flat_map(|(n, ns)| ns.cases.iter().map(move |(i, q)| (*i, n, q)));
     for (i, namespace, q) in compiled {
         let ns = &namespaces[namespace];
         let case = &cases[i];
         // A filter with GROUP BY is a count of each group; any other, a list of runs.
         let statement = match q.group_by() {
-            None => sql::list(&q, &ns.attrs, Dialect::Postgres, &ns.id, None, PAGE as u32),
-            Some(_) => sql::count(&q, &ns.attrs, Dialect::Postgres, &ns.id),
+            None => sql::list(
+                q,
+                &ns.attributes,
+                Dialect::Postgres,
+                &ns.id,
+                None,
+                PAGE as u32,
+            ),
+            Some(_) => sql::count(q, &ns.attributes, Dialect::Postgres, &ns.id),
         };
         let statement = match statement {
             Ok(st) => st,
@@ -557,7 +312,10 @@ async fn duckdb_answers_the_case_table_like_query() {
             Err(e) => panic!("case {i} ({}): {e}", case.query),
         };
         let request = QueryRequest::new(&ns.id, &case.query).with_page_size(PAGE);
-        let page = table.query(&uri, &request, &ns.attrs).await.unwrap();
+        let page = table_archiver
+            .query(&uri, &request, &ns.attributes)
+            .await
+            .unwrap();
         assert!(
             page.next_page_token.is_none(),
             "case {i}: one page holds all"
@@ -600,13 +358,13 @@ async fn duckdb_answers_the_case_table_like_query() {
     let mut statements = vec![Statement::plain("CREATE MACRO jsonb_build_array(x) AS [x]")];
     let mut slots: Vec<Option<usize>> = vec![None];
     for (n, ns) in namespaces.iter().enumerate() {
-        let live = table.segments(&uri, &ns.id).await.unwrap();
+        let live = table_archiver.segments(&uri, &ns.id).await.unwrap();
         assert!(live.len() > 1, "{}: segments in several partitions", ns.id);
         let files: Vec<String> = live
             .iter()
             .map(|s| root.join(&s.key).display().to_string())
             .collect();
-        statements.push(Statement::plain(view(&ns.attrs, &ns.layout, &files)));
+        statements.push(Statement::plain(view(&ns.attributes, &ns.layout, &files)));
         slots.push(None);
         statements.push(Statement::plain(
             "SELECT count(*), count(DISTINCT run_id) FROM executions_visibility",

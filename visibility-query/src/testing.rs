@@ -116,6 +116,10 @@ pub fn declared_attributes(context: &str) -> Vec<(String, T)> {
     }
 }
 
+/// Temporal's predefined attributes (stored with the custom ones, queryable everywhere), which
+/// generated records carry too.
+pub const PREDEFINED_ATTRIBUTES: &[(&str, T)] = crate::attributes::PREDEFINED;
+
 /// The literals of some filters, sorted and without repeats (ints and floats in the order
 /// found), so that records built from them hit the filters, and miss them.
 #[derive(Debug, Clone, Default)]

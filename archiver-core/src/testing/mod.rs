@@ -9,6 +9,7 @@
 //! Not semver-stable: scenarios are added as the contract grows.
 
 mod blob_writes;
+mod cases;
 mod crash;
 mod data;
 mod generated;
@@ -18,6 +19,10 @@ mod visibility;
 use std::sync::Arc;
 
 pub use blob_writes::BlobWriteTally;
+pub use cases::{
+    CaseNamespace, CaseTable, case_attributes, case_table_agrees_with_evaluation,
+    predefined_attributes,
+};
 pub use crash::CrashPlan;
 pub use data::{search_attributes, source_with_run, test_history, test_records, test_request};
 pub use generated::GeneratedHistorySource;
@@ -98,6 +103,7 @@ pub async fn run_visibility_suite(fixture: &dyn Fixture) {
     query_pages_every_record_once(fixture).await;
     paging_survives_concurrent_archives(fixture).await;
     filters_agree_with_evaluation(fixture).await;
+    case_table_agrees_with_evaluation(fixture).await;
     query_errors_are_invalid_query(fixture).await;
     namespace_isolation(fixture).await;
     duplicate_record_is_kept_once(fixture).await;

@@ -25,7 +25,7 @@ async fn archive_all(
 }
 
 /// Every page of a query, concatenated; checks page sizes and stops token loops.
-async fn query_all(
+pub(super) async fn query_all(
     archiver: &dyn VisibilityArchiver,
     uri: &ArchiveUri,
     mut request: QueryRequest,

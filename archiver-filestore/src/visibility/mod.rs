@@ -18,6 +18,7 @@ use archiver_core::{
     VisibilityRecord,
 };
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use visibility_query::SearchAttributes;
@@ -35,9 +36,30 @@ use visname::{Indexed, VisName};
 /// under a day directory of its close time, with its indexed fields in the file name. A query
 /// prunes day directories and names with the filter's [`Plan`](visibility_query::Plan) before
 /// opening any file, then checks the candidates it reads with the full filter.
+///
+/// Archiving a run again replaces its record, also when the indexed fields (and so the file
+/// name) changed: the earlier record is removed once the new one is durable. Archives of one
+/// run through one archiver (and its clones) take turns for this; two processes archiving
+/// one run with different values at the same moment may keep both.
 #[derive(Debug, Clone)]
 pub struct FilestoreVisibilityArchiver {
     modes: Modes,
+    runs: Arc<RunLocks>,
+}
+
+/// Locks striped by a run's identity: the archives of one run take turns.
+#[derive(Debug)]
+struct RunLocks([Mutex<()>; 64]);
+
+impl RunLocks {
+    fn of(&self, identity: &str) -> MutexGuard<'_, ()> {
+        let stripe = identity.bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        self.0[stripe % self.0.len()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Default for FilestoreVisibilityArchiver {
@@ -56,22 +78,27 @@ impl FilestoreVisibilityArchiver {
     pub fn with_config(config: &FilestoreConfig) -> Self {
         Self {
             modes: config::modes(config),
+            runs: Arc::new(RunLocks(std::array::from_fn(|_| Mutex::new(())))),
         }
     }
 
     async fn archive_record(&self, uri: &ArchiveUri, record: &VisibilityRecord) -> Result<()> {
         let layout = Layout::from_uri(uri)?;
         record.validate()?;
-        let name = VisName::new(indexed(record)).file_name();
+        let vis_name = VisName::new(indexed(record));
+        let name = vis_name.file_name();
         let namespace_dir = layout.visibility_dir(&record.namespace_id);
         let pointer = visindex::pointer_name(&record.workflow_id, &name);
         let shard = visindex::shard_dir(&namespace_dir, &record.workflow_id);
         let dir = namespace_dir.join(visname::day_dir(record.close_time));
         let bytes = visfile::encode(record)
             .map_err(|err| Error::backend(PROVIDER, "encode visibility record", err, false))?;
-        let modes = self.modes;
+        let (modes, runs) = (self.modes, Arc::clone(&self.runs));
+        let workflow_id = record.workflow_id.clone();
         blocking("write visibility record", move || {
-            write_record(&namespace_dir, &shard, &pointer, &dir, &name, &bytes, modes)
+            let _turn = runs.of(&vis_name.identity);
+            write_record(&namespace_dir, &shard, &pointer, &dir, &name, &bytes, modes)?;
+            remove_replaced(&namespace_dir, &shard, &workflow_id, &vis_name, &name)
         })
         .await
     }
@@ -112,6 +139,49 @@ fn write_record(
         .and_then(|()| fsio::sync_dir(dir))
         .map_err(|err| fail("commit visibility record", &target, err))?;
     fsio::remove_stale_temps(&staging);
+    Ok(())
+}
+
+/// Removes the records of the run `ours` names that an earlier archive wrote under another
+/// name (other status, type or times), then their pointers (blocking). Found through the
+/// workflow index, so records of a namespace written before the index existed stay.
+fn remove_replaced(
+    namespace_dir: &Path,
+    shard: &Path,
+    workflow_id: &str,
+    ours: &VisName,
+    name: &str,
+) -> Result<()> {
+    let fail = |what: &str, path: &Path, err| io_error(what, path, err);
+    let earlier = visindex::lookup(namespace_dir, workflow_id)
+        .map_err(|err| fail("look up earlier records in", shard, err))?
+        .into_iter()
+        .filter(|(file, found)| found.identity == ours.identity && file != name);
+    let mut removed = false;
+    for (file, found) in earlier {
+        let Ok(close) = jiff::Timestamp::from_nanosecond(found.close_nanos) else {
+            continue;
+        };
+        let day = namespace_dir.join(visname::day_dir(close));
+        let path = day.join(&file);
+        // The record first: a pointer without its record is skipped by readers.
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                fsio::sync_dir(&day).map_err(|err| fail("remove replaced record", &path, err))?
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(fail("remove replaced record", &path, err)),
+        }
+        let pointer = shard.join(visindex::pointer_name(workflow_id, &file));
+        match std::fs::remove_file(&pointer) {
+            Ok(()) => removed = true,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(fail("remove replaced pointer", &pointer, err)),
+        }
+    }
+    if removed {
+        fsio::sync_dir(shard).map_err(|err| fail("remove replaced pointers in", shard, err))?;
+    }
     Ok(())
 }
 
