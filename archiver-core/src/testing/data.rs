@@ -113,6 +113,16 @@ pub fn search_attributes() -> SearchAttributes {
         .with_custom("CustomInt", SearchAttributeType::Int)
 }
 
+/// An id that is hostile as a path, an object key or a URL: `..` and `/`, NUL, non-ASCII,
+/// `#?%`, and kilobytes long (within [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) once escaped).
+pub fn hostile_id() -> String {
+    format!(
+        "../../{}/日本/\u{0}/#?%{}",
+        "a/".repeat(600),
+        "x".repeat(1500)
+    )
+}
+
 /// `count` records in `namespace_id`, with distinct close times one minute apart (record `i`
 /// closes at minute `i`), types, statuses and custom attributes cycling.
 pub fn test_records(namespace_id: &str, count: usize) -> Vec<VisibilityRecord> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::data::{source_with_run, test_history, test_request};
+use super::data::{hostile_id, source_with_run, test_history, test_request};
 use super::{Fixture, declared};
 use crate::history::{HistoryIterator, MemoryHistorySource, RunKey};
 use crate::{
@@ -120,6 +120,34 @@ pub async fn archive_then_get(fixture: &dyn Fixture) {
             got, history,
             "page size {page_size}: batches read back as archived"
         );
+    }
+}
+
+/// A history whose namespace, workflow and run ids are all [`hostile_id`] archives in several
+/// blobs and reads back whole; a run whose ids differ from them only at the end stays apart.
+pub async fn hostile_ids_round_trip(fixture: &dyn Fixture) {
+    let hostile = hostile_id();
+    let run = RunKey::new(hostile.as_str(), hostile.as_str(), hostile.as_str());
+    let (source, history, request) = source_with_run(&run, 11, 20, 1);
+    let near = RunKey::new(hostile.as_str(), format!("{hostile}/"), hostile.as_str());
+    let near_history = test_history(12, 5, 1);
+    source.insert(near.clone(), near_history.clone());
+    let archiver = fixture.history_archiver(as_source(&source), SMALL_BLOB);
+    let uri = fixture.new_uri();
+    let options = ArchiveOptions::default();
+    archiver
+        .archive(&uri, &request, &options)
+        .await
+        .expect("archive with hostile ids");
+    archiver
+        .archive(&uri, &test_request(&near, &near_history, 1), &options)
+        .await
+        .expect("archive with a near id");
+    for (run, history) in [(&run, &history), (&near, &near_history)] {
+        let got = read_history(&*archiver, &uri, run, None, 7)
+            .await
+            .expect("get with hostile ids");
+        assert_eq!(&got, history, "hostile ids read back their own history");
     }
 }
 

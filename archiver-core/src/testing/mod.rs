@@ -24,7 +24,9 @@ pub use cases::{
     predefined_attributes,
 };
 pub use crash::CrashPlan;
-pub use data::{search_attributes, source_with_run, test_history, test_records, test_request};
+pub use data::{
+    hostile_id, search_attributes, source_with_run, test_history, test_records, test_request,
+};
 pub use generated::GeneratedHistorySource;
 pub use history::*;
 pub use visibility::*;
@@ -86,6 +88,7 @@ fn declared(value: Option<bool>, name: &str, scenario: &str) -> bool {
 /// Runs every history scenario.
 pub async fn run_history_suite(fixture: &dyn Fixture) {
     archive_then_get(fixture).await;
+    hostile_ids_round_trip(fixture).await;
     get_versions(fixture).await;
     get_missing_run_is_not_found(fixture).await;
     archive_skips_missing_history(fixture).await;
@@ -102,10 +105,12 @@ pub async fn run_history_suite(fixture: &dyn Fixture) {
 pub async fn run_visibility_suite(fixture: &dyn Fixture) {
     query_pages_every_record_once(fixture).await;
     paging_survives_concurrent_archives(fixture).await;
+    paging_agrees_with_evaluation_in_every_order(fixture).await;
     filters_agree_with_evaluation(fixture).await;
     case_table_agrees_with_evaluation(fixture).await;
     query_errors_are_invalid_query(fixture).await;
     namespace_isolation(fixture).await;
+    hostile_ids_are_found(fixture).await;
     duplicate_record_is_kept_once(fixture).await;
     corrupted_query_token(fixture).await;
     invalid_visibility_requests(fixture).await;

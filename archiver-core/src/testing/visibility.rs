@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use visibility_query::{SearchAttributes, compile};
 
 use super::Fixture;
-use super::data::{search_attributes, test_records};
+use super::data::{hostile_id, search_attributes, test_records};
+use crate::visibility::{compile_query, page_of};
 use crate::{
     ArchiveOptions, ArchiveUri, Error, QueryRequest, Result, VisibilityArchiver, VisibilityRecord,
 };
@@ -209,6 +210,108 @@ pub async fn namespace_isolation(fixture: &dyn Fixture) {
             got.iter().all(|r| r.namespace_id == namespace),
             "namespace {namespace} sees only its records"
         );
+    }
+}
+
+/// Records whose workflow id, run id and type are [`hostile_id`], in a namespace whose id is
+/// hostile but short, are found by each id and by listing; a record whose ids differ from them
+/// only at the end is not found by them.
+pub async fn hostile_ids_are_found(fixture: &dyn Fixture) {
+    let archiver = fixture.visibility_archiver();
+    let uri = fixture.new_uri();
+    let namespace_id = "../日本/\u{0}/#?%=x";
+    let hostile = hostile_id();
+    let mut records = test_records(namespace_id, 2);
+    for (record, suffix) in records.iter_mut().zip(["", "/"]) {
+        record.workflow_id = format!("{hostile}{suffix}");
+        record.run_id = format!("{hostile}{suffix}");
+        record.workflow_type_name = hostile.clone();
+    }
+    archive_all(&*archiver, &uri, &records).await;
+    let quoted = hostile.replace('\'', "\\'");
+    for filter in [
+        format!("WorkflowId = '{quoted}'"),
+        format!("RunId = '{quoted}'"),
+        format!("WorkflowId = '{quoted}' AND WorkflowType = '{quoted}'"),
+    ] {
+        let got = query_all(
+            &*archiver,
+            &uri,
+            QueryRequest::new(namespace_id, &filter),
+            &search_attributes(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("query by a hostile id: {e}"));
+        assert_eq!(got, records[..1], "the record with the hostile ids, alone");
+    }
+    let all = query_all(
+        &*archiver,
+        &uri,
+        QueryRequest::new(namespace_id, "").with_page_size(1),
+        &search_attributes(),
+    )
+    .await
+    .expect("list a hostile namespace");
+    assert_eq!(all.len(), 2, "both records of the hostile namespace");
+}
+
+/// Every order pages like the shared evaluator orders, with ties in the sort keys (records
+/// share close and start times) and pages cut through them: full pages but the last, every
+/// record once, in the evaluator's order.
+pub async fn paging_agrees_with_evaluation_in_every_order(fixture: &dyn Fixture) {
+    let archiver = fixture.visibility_archiver();
+    let uri = fixture.new_uri();
+    let base: jiff::Timestamp = "2026-02-01T00:00:00.123456789Z".parse().expect("time");
+    let minute = |n: usize| base + jiff::SignedDuration::from_mins(n as i64);
+    let mut records = test_records("ns-orders", 60);
+    for (i, record) in records.iter_mut().enumerate() {
+        // Many ties: 6 distinct close times, 4 distinct start times.
+        record.close_time = minute(i % 6);
+        record.start_time = minute(i % 4);
+    }
+    archive_all(&*archiver, &uri, &records).await;
+    let attributes = search_attributes();
+    for text in [
+        "",
+        "ORDER BY CloseTime ASC",
+        "ORDER BY StartTime DESC",
+        "ORDER BY StartTime ASC, WorkflowId DESC",
+        "ORDER BY HistoryLength DESC",
+        "WorkflowType != 'refunds' ORDER BY StartTime ASC",
+        "CustomKeyword = 'blue' OR ExecutionStatus = 'Failed'",
+    ] {
+        let all = QueryRequest::new("ns-orders", text).with_page_size(records.len() + 1);
+        let query = compile_query(&all, &attributes).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let want = page_of(records.iter(), &query, &all).expect("the evaluator");
+        for page_size in [4, 100] {
+            let mut request = QueryRequest::new("ns-orders", text).with_page_size(page_size);
+            let mut got = Vec::new();
+            loop {
+                let page = archiver
+                    .query(&uri, &request, &attributes)
+                    .await
+                    .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+                let last = page.next_page_token.is_none();
+                assert!(
+                    page.executions.len() == page_size || last && page.executions.len() < page_size,
+                    "{text:?} page size {page_size}: page {} holds {} records",
+                    got.len() / page_size,
+                    page.executions.len()
+                );
+                got.extend(page.executions);
+                match page.next_page_token {
+                    Some(token) if got.len() <= records.len() => {
+                        request.next_page_token = Some(token)
+                    }
+                    _ => break,
+                }
+            }
+            assert_eq!(
+                run_ids(&got),
+                run_ids(&want.executions),
+                "{text:?} page size {page_size}"
+            );
+        }
     }
 }
 

@@ -236,7 +236,9 @@ impl<S: ObjectStore> VisibilityTable<S> {
         };
         let (mut partition_segments, mut kept): (Vec<SegmentEntry>, Vec<SegmentEntry>) =
             next.segments.drain(..).partition(|e| in_partition(e));
-        partition_segments.sort_by_key(|e| e.min_close);
+        // Segments may share a close time at their ends (ties split at a segment's size):
+        // ordered by both ends, their rows follow one another.
+        partition_segments.sort_by_key(|e| (e.min_close, e.max_close));
         // Rewrite only the segments the new records fall among (a run archived again has the
         // close time it had, so its old row is in one of them), and a small segment just
         // before them, so segments grow toward their size; append the rest as new segments.
@@ -293,8 +295,9 @@ impl<S: ObjectStore> VisibilityTable<S> {
         }
         let new = output.finish(written, report).await?;
         next.segments.extend(new);
-        next.segments
-            .sort_by(|a, b| (a.min_close, &a.key).cmp(&(b.min_close, &b.key)));
+        next.segments.sort_by(|a, b| {
+            (a.min_close, a.max_close, &a.key).cmp(&(b.min_close, b.max_close, &b.key))
+        });
         report.segments_replaced += old.len();
         next.retired.extend(old.into_iter().map(|e| Dated {
             key: e.key,

@@ -19,8 +19,7 @@ pub use provider::{ProviderFixture, Request};
 ///   `visibility_conformance`.
 /// - `scenario_tests!(behaviour: support::fixture);`: `requests_per_archived_workflow`,
 ///   `queries_read_only_what_the_filter_admits`, `hostile_ids_round_trip`,
-///   `damaged_blobs_are_detected`, `damaged_objects_never_read_back_changed`,
-///   `paging_agrees_with_the_reference_in_every_order`.
+///   `damaged_blobs_are_detected`, `damaged_objects_never_read_back_changed`.
 /// - `scenario_tests!(faults: support::fixture);`: `fault_campaign_leaves_nothing_partial`, and
 ///   the measurement `fault_campaign_at_35_percent` (ignored: run it with `--ignored`).
 ///

@@ -1,6 +1,7 @@
 //! Scenarios every object-store provider runs against its real server, beyond the conformance
-//! suite: request counts, pruned queries of the visibility table, hostile ids, damage detection, paging against
-//! the reference provider, URI validation errors, a campaign of random per-request faults. Each is an `async fn` over a
+//! suite (which holds hostile ids and paging in every order for every provider): request
+//! counts, pruned queries of the visibility table, hostile namespace ids in its batches and
+//! segments, damage detection, URI validation errors, a campaign of random per-request faults. Each is an `async fn` over a
 //! [`ProviderFixture`] and panics naming what went wrong.
 //!
 //! A provider's test file declares them all as `#[tokio::test]`s, under these names, with
@@ -10,7 +11,6 @@
 
 mod data;
 mod faults;
-mod paging;
 mod requests;
 mod validate;
 
@@ -21,7 +21,6 @@ pub use faults::{
     Campaign, CampaignReport, Outcomes, fault_campaign_at_35_percent,
     fault_campaign_leaves_nothing_partial, run_fault_campaign,
 };
-pub use paging::paging_agrees_with_the_reference_in_every_order;
 pub use requests::{queries_read_only_what_the_filter_admits, requests_per_archived_workflow};
 pub use validate::validate_uri_tells_missing_denied_and_unreachable_apart;
 
@@ -77,7 +76,6 @@ macro_rules! __object_scenario_tests {
             #[::tokio::test] hostile_ids_round_trip;
             #[::tokio::test] damaged_blobs_are_detected;
             #[::tokio::test] damaged_objects_never_read_back_changed;
-            #[::tokio::test] paging_agrees_with_the_reference_in_every_order;
         );
     };
     (faults: $fixture:path) => {
