@@ -112,6 +112,7 @@ pub async fn run_visibility_suite(fixture: &dyn Fixture) {
     namespace_isolation(fixture).await;
     hostile_ids_are_found(fixture).await;
     duplicate_record_is_kept_once(fixture).await;
+    rearchive_with_other_values_replaces(fixture).await;
     corrupted_query_token(fixture).await;
     invalid_visibility_requests(fixture).await;
 }

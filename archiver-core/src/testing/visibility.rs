@@ -338,6 +338,44 @@ pub async fn duplicate_record_is_kept_once(fixture: &dyn Fixture) {
     );
 }
 
+/// A run archived again with other values (type, status, attributes; a closed run keeps its
+/// start and close times) is found as archived last, once, and no longer by its old values.
+pub async fn rearchive_with_other_values_replaces(fixture: &dyn Fixture) {
+    let archiver = fixture.visibility_archiver();
+    let uri = fixture.new_uri();
+    let records = test_records("ns-again", 4);
+    archive_all(&*archiver, &uri, &records).await;
+    let mut again = records[1].clone();
+    again.workflow_type_name = "renamed".into();
+    again.history_length += 100;
+    again
+        .search_attributes
+        .insert("CustomKeyword".into(), "changed".into());
+    again.status = visibility_query::ExecutionStatus::Terminated;
+    archive_all(&*archiver, &uri, std::slice::from_ref(&again)).await;
+    let attributes = search_attributes();
+    let find = async |filter: &str| {
+        query_all(
+            &*archiver,
+            &uri,
+            QueryRequest::new("ns-again", filter),
+            &attributes,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("query {filter:?}: {e}"))
+    };
+    let all = find("").await;
+    assert_eq!(all.len(), 4, "each run once: {:?}", run_ids(&all));
+    assert!(all.contains(&again), "the run as archived last");
+    let by_run = format!("RunId = '{}'", again.run_id);
+    assert_eq!(find(&by_run).await, vec![again.clone()]);
+    let old_type = format!("WorkflowType = '{}'", records[1].workflow_type_name);
+    assert!(
+        !run_ids(&find(&old_type).await).contains(&again.run_id.as_str()),
+        "not found by its old type"
+    );
+}
+
 /// A damaged token, or one from another query, is CorruptedToken.
 pub async fn corrupted_query_token(fixture: &dyn Fixture) {
     let archiver = fixture.visibility_archiver();
