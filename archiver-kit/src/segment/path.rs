@@ -64,22 +64,42 @@ pub fn partition_path(namespace_id: &str, close_time: Timestamp) -> Result<Strin
 pub fn partition_records(
     records: Vec<VisibilityRecord>,
 ) -> Result<BTreeMap<String, Vec<VisibilityRecord>>, SegmentError> {
-    let mut latest: HashMap<(String, String, String), VisibilityRecord> = HashMap::new();
-    for record in records {
-        let run = (
-            record.namespace_id.clone(),
-            record.workflow_id.clone(),
-            record.run_id.clone(),
-        );
-        latest.insert(run, record);
-    }
+    // Records are large: they are hashed and sorted by index and each moved once, at the end.
+    let mut kept: Vec<usize> = {
+        let mut last: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            last.insert((&r.namespace_id, &r.workflow_id, &r.run_id), i);
+        }
+        last.into_values().collect()
+    };
+    // Namespace, then segment order: each partition (namespace, close day) is one run of it.
+    kept.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&records[a], &records[b]);
+        a.namespace_id
+            .cmp(&b.namespace_id)
+            .then_with(|| segment_order(a, b))
+    });
+    let mut slots: Vec<Option<VisibilityRecord>> = records.into_iter().map(Some).collect();
     let mut partitions: BTreeMap<String, Vec<VisibilityRecord>> = BTreeMap::new();
-    for record in latest.into_values() {
-        let path = partition_path(&record.namespace_id, record.close_time)?;
-        partitions.entry(path).or_default().push(record);
+    // The partition being filled: its day, path and records.
+    let mut open: Option<(i64, String, Vec<VisibilityRecord>)> = None;
+    for i in kept {
+        let record = slots[i].take().expect("each run is kept once");
+        let day = record.close_time.as_second().div_euclid(86_400);
+        match &mut open {
+            Some((d, _, rows)) if *d == day && rows[0].namespace_id == record.namespace_id => {
+                rows.push(record);
+            }
+            _ => {
+                let path = partition_path(&record.namespace_id, record.close_time)?;
+                if let Some((_, path, rows)) = open.replace((day, path, vec![record])) {
+                    partitions.insert(path, rows);
+                }
+            }
+        }
     }
-    for records in partitions.values_mut() {
-        records.sort_by(segment_order);
+    if let Some((_, path, rows)) = open {
+        partitions.insert(path, rows);
     }
     Ok(partitions)
 }
@@ -128,5 +148,42 @@ mod tests {
             partition_path(&"/".repeat(100), t),
             Err(SegmentError::InvalidInput(_))
         ));
+    }
+
+    proptest::proptest! {
+        /// Against the plain statement of the rule: the last record of each run, grouped by
+        /// partition path, each group in segment order.
+        #[test]
+        fn partitions_keep_the_last_record_of_each_run_in_segment_order(
+            picks in proptest::collection::vec((0usize..3, 0usize..6, 0i64..4, 0i64..3, 0u8..4), 0..60)
+        ) {
+            let base: Timestamp = "2026-01-01T23:00:00Z".parse().unwrap();
+            let template = archiver_core::testing::test_records("ns", 1).remove(0);
+            let records: Vec<VisibilityRecord> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, &(ns, run, hours, wf, note))| VisibilityRecord {
+                    namespace_id: format!("ns-{ns}"),
+                    workflow_id: format!("wf-{wf}"),
+                    run_id: format!("run-{run}"),
+                    close_time: base + jiff::SignedDuration::from_hours(hours),
+                    history_length: i as i64,
+                    workflow_type_name: format!("t-{note}"),
+                    ..template.clone()
+                })
+                .collect();
+            let mut last: HashMap<(String, String, String), VisibilityRecord> = HashMap::new();
+            for r in &records {
+                last.insert((r.namespace_id.clone(), r.workflow_id.clone(), r.run_id.clone()), r.clone());
+            }
+            let mut expected: BTreeMap<String, Vec<VisibilityRecord>> = BTreeMap::new();
+            for r in last.into_values() {
+                expected.entry(partition_path(&r.namespace_id, r.close_time).unwrap()).or_default().push(r);
+            }
+            for rows in expected.values_mut() {
+                rows.sort_by(segment_order);
+            }
+            proptest::prop_assert_eq!(partition_records(records).unwrap(), expected);
+        }
     }
 }

@@ -143,51 +143,64 @@ impl<S: ObjectStore> VisibilityTable<S> {
         keys: &TableKeys,
         batches: &[String],
     ) -> Result<HashMap<RunKey, VisibilityRecord>> {
-        use futures::StreamExt;
-        let store = &self.inner.store;
-        let mut fetched: Vec<(usize, Vec<VisibilityRecord>)> =
-            futures::stream::iter(batches.iter().cloned().enumerate())
-                .map(|(i, key)| async move {
-                    let describe = location.describe(&key);
-                    let bytes = store
-                        .get(location.bucket(), &key)
-                        .await
-                        .map_err(|f| f.into_core("read visibility batch", &describe))?
-                        .ok_or_else(|| {
-                            Error::backend(
-                                store.scheme(),
-                                "read visibility batch",
-                                format!(
-                                    "{describe} was removed after it was listed (a compaction \
-                                     folded it); try again"
-                                ),
-                                true,
-                            )
-                        })?;
-                    let records = if keys.is_legacy(&key) {
-                        let record = decode_visibility_record(&bytes, &describe)?;
-                        if record.namespace_id != keys.namespace_id() {
-                            return Err(Error::corrupted(
-                                describe,
-                                "the record belongs to another namespace than its key names",
-                            ));
-                        }
-                        vec![record]
-                    } else {
-                        batch::decode(&bytes, keys.namespace_id(), &describe)?
-                    };
-                    Ok::<_, Error>((i, records))
-                })
-                .buffer_unordered(BATCH_CONCURRENCY)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<_>>()?;
-        fetched.sort_by_key(|(i, _)| *i);
         let mut latest = HashMap::new();
-        for record in fetched.into_iter().flat_map(|(_, records)| records) {
+        for record in self.read_batch_records(location, keys, batches).await? {
             latest.insert(run_of(&record), record);
         }
         Ok(latest)
+    }
+
+    /// The records of `batches`, in batch order (a run archived again appears again, later).
+    /// Batches are decoded on the blocking pool, several at once: decoding JSON is most of what
+    /// reading them costs.
+    pub(crate) async fn read_batch_records(
+        &self,
+        location: &ObjectLocation,
+        keys: &TableKeys,
+        batches: &[String],
+    ) -> Result<Vec<VisibilityRecord>> {
+        use futures::StreamExt;
+        let store = &self.inner.store;
+        let fetched: Vec<Vec<VisibilityRecord>> = futures::stream::iter(batches.iter().cloned())
+            .map(|key| async move {
+                let describe = location.describe(&key);
+                let bytes = store
+                    .get(location.bucket(), &key)
+                    .await
+                    .map_err(|f| f.into_core("read visibility batch", &describe))?
+                    .ok_or_else(|| {
+                        Error::backend(
+                            store.scheme(),
+                            "read visibility batch",
+                            format!(
+                                "{describe} was removed after it was listed (a compaction \
+                                     folded it); try again"
+                            ),
+                            true,
+                        )
+                    })?;
+                if keys.is_legacy(&key) {
+                    let record = decode_visibility_record(&bytes, &describe)?;
+                    if record.namespace_id != keys.namespace_id() {
+                        return Err(Error::corrupted(
+                            describe,
+                            "the record belongs to another namespace than its key names",
+                        ));
+                    }
+                    return Ok(vec![record]);
+                }
+                let namespace_id = keys.namespace_id().to_owned();
+                tokio::task::spawn_blocking(move || batch::decode(&bytes, &namespace_id, &describe))
+                    .await
+                    .map_err(|e| {
+                        Error::backend(store.scheme(), "decode visibility batch", e, false)
+                    })?
+            })
+            .buffered(BATCH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        Ok(fetched.into_iter().flatten().collect())
     }
 }
